@@ -1,0 +1,162 @@
+package dev.gemshrink.checking;
+
+import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.Madv;
+import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.core.OwnerKind;
+import dev.gemshrink.core.RefKind;
+import dev.gemshrink.core.ShmemObject;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * Verifies every invariant of an object and of a device, returning the violations (an empty list when all hold).
+ * Cheap enough to run after every step of a test: O(pages) per object. Each object is read under its reservation
+ * lock; device-wide sums are exact only when no other thread is changing the device.
+ *
+ * <p>Per object: each count equals its live owners; the object's own owners exist exactly when their counts say
+ * (a pin holds a page use, a vmap holds a pin); pages are present iff in use, not evicted and not purged; the
+ * recorded resident count matches the frame array; an evicted object keeps a use, holds no frames and is unpinned;
+ * a purged one holds no pages, no sg table, no swap; a freed one holds nothing. Per device: RAM in use equals the
+ * frames of the objects, no frame belongs to two objects or is both free and owned, and swap in use equals the
+ * objects' swapped pages.
+ */
+public final class InvariantChecker {
+    private InvariantChecker() {
+    }
+
+    /**
+     * Checks one object.
+     *
+     * @param obj the object
+     * @return the violations found
+     */
+    public static List<Violation> check(ShmemObject obj) {
+        List<Violation> out = new ArrayList<>();
+        check(obj.inspect(), out);
+        return out;
+    }
+
+    /**
+     * Checks every object of a device and the device's memory accounting.
+     *
+     * @param device the device
+     * @return the violations found
+     */
+    public static List<Violation> check(GemDevice device) {
+        List<Violation> out = new ArrayList<>();
+        int total = device.pool().totalPages();
+        BitSet owned = new BitSet(total);
+        long resident = 0;
+        long swapped = 0;
+        for (ShmemObject o : device.objects()) {
+            ObjectState s = o.inspect();
+            check(s, out);
+            resident += s.residentPages();
+            swapped += s.swappedPages();
+            if (s.pfns() != null) {
+                for (int pfn : s.pfns()) {
+                    if (pfn < 0) {
+                        continue;
+                    }
+                    if (pfn >= total) {
+                        out.add(new Violation(s.name(), "frame-in-pool", "frame " + pfn + " is outside the pool"));
+                    } else if (owned.get(pfn)) {
+                        out.add(new Violation(s.name(), "frame-owned-once", "frame " + pfn
+                                + " also belongs to another object"));
+                    } else {
+                        owned.set(pfn);
+                    }
+                }
+            }
+        }
+        for (int pfn : device.pool().freeFrames()) {
+            if (owned.get(pfn)) {
+                out.add(new Violation("device", "free-frame-unowned", "frame " + pfn
+                        + " is free in the pool but held by an object"));
+            }
+        }
+        int used = device.pool().usedPages();
+        if (used != resident) {
+            out.add(new Violation("device", "pool-used-equals-resident", "pool has " + used
+                    + " pages in use but objects hold " + resident));
+        }
+        long swapUsed = device.swap().usedPages();
+        if (swapUsed != swapped) {
+            out.add(new Violation("device", "swap-used-equals-swapped", "swap has " + swapUsed
+                    + " pages in use but objects hold " + swapped));
+        }
+        return out;
+    }
+
+    private static void check(ObjectState s, List<Violation> out) {
+        String n = s.name();
+        expect(out, n, "use-count-equals-owners", s.pagesUse() == s.owners(RefKind.PAGES),
+                () -> "pages_use=" + s.pagesUse() + " but live page owners=" + s.owners(RefKind.PAGES) + " " + s.tally());
+        expect(out, n, "pin-count-equals-owners", s.pinCount() == s.owners(RefKind.PIN),
+                () -> "pin=" + s.pinCount() + " but live pin owners=" + s.owners(RefKind.PIN));
+        expect(out, n, "vmap-count-equals-owners", s.vmapCount() == s.owners(RefKind.VMAP),
+                () -> "vmap=" + s.vmapCount() + " but live vmap owners=" + s.owners(RefKind.VMAP));
+        expect(out, n, "pin-holds-one-use", s.pinUseHeld() == (s.pinCount() > 0)
+                        && s.owners(OwnerKind.PAGES_PIN) == (s.pinCount() > 0 ? 1 : 0),
+                () -> "pin=" + s.pinCount() + " pins' use held=" + s.pinUseHeld() + " tally="
+                        + s.owners(OwnerKind.PAGES_PIN));
+        expect(out, n, "vmap-holds-one-pin", s.vmapPinHeld() == (s.vmapCount() > 0)
+                        && s.owners(OwnerKind.PIN_VMAP) == (s.vmapCount() > 0 ? 1 : 0),
+                () -> "vmap=" + s.vmapCount() + " mappings' pin held=" + s.vmapPinHeld() + " tally="
+                        + s.owners(OwnerKind.PIN_VMAP));
+        expect(out, n, "sgt-owns-one-use", s.owners(OwnerKind.PAGES_SGT) == (s.sgtStored() ? 1 : 0),
+                () -> "sgt stored=" + s.sgtStored() + " but sgt page owners=" + s.owners(OwnerKind.PAGES_SGT));
+        if (s.trackedOwners() >= 0) {
+            int sum = s.tally().values().stream().mapToInt(Integer::intValue).sum();
+            expect(out, n, "tracked-owners-equal-tally", s.trackedOwners() == sum,
+                    () -> "paranoid owner set has " + s.trackedOwners() + " owners, tally " + sum);
+        }
+        boolean purged = s.madv() == Madv.PURGED;
+        boolean present = s.pfns() != null;
+        expect(out, n, "pages-present-iff-used", present == (s.pagesUse() > 0 && !s.evicted() && !purged),
+                () -> "page array " + (present ? "present" : "absent") + " with pages_use=" + s.pagesUse()
+                        + " evicted=" + s.evicted() + " madv=" + s.madv());
+        int counted = 0;
+        if (present) {
+            for (int pfn : s.pfns()) {
+                if (pfn >= 0) {
+                    counted++;
+                }
+            }
+            expect(out, n, "page-array-size", s.pfns().length == s.pageCount(),
+                    () -> "page array of " + s.pfns().length + " for " + s.pageCount() + " pages");
+        }
+        int c = counted;
+        expect(out, n, "resident-count", c == s.residentPages(),
+                () -> "frames held=" + c + " but resident count=" + s.residentPages());
+        if (s.evicted()) {
+            expect(out, n, "evicted-state", s.swappedPages() == s.pageCount() && s.pagesUse() > 0
+                            && s.pinCount() == 0 && !present && !purged,
+                    () -> "evicted with swapped=" + s.swappedPages() + " pages_use=" + s.pagesUse() + " pin="
+                            + s.pinCount() + " resident=" + present + " madv=" + s.madv());
+        }
+        if (s.pinCount() > 0) {
+            expect(out, n, "pinned-is-resident", present && !s.evicted(),
+                    () -> "pin=" + s.pinCount() + " but resident=" + present + " evicted=" + s.evicted());
+        }
+        if (purged) {
+            expect(out, n, "purged-holds-nothing", !present && !s.sgtStored() && s.swappedPages() == 0,
+                    () -> "purged with pages=" + present + " sgt=" + s.sgtStored() + " swapped=" + s.swappedPages());
+        }
+        if (s.freed()) {
+            int live = s.tally().values().stream().mapToInt(Integer::intValue).sum();
+            expect(out, n, "freed-holds-nothing", live == 0 && !present && s.swappedPages() == 0,
+                    () -> "freed but holds " + live + " owners " + s.tally() + ", pages=" + present + ", swapped="
+                            + s.swappedPages());
+        }
+    }
+
+    private static void expect(List<Violation> out, String subject, String rule, boolean holds,
+            java.util.function.Supplier<String> detail) {
+        if (!holds) {
+            out.add(new Violation(subject, rule, detail.get()));
+        }
+    }
+}

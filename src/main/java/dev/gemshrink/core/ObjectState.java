@@ -1,0 +1,69 @@
+package dev.gemshrink.core;
+
+import java.util.Map;
+
+/**
+ * A snapshot of one object's bookkeeping, taken under its reservation lock by {@link ShmemObject#inspect()}. It
+ * holds raw facts (counts, the frame array, the owner tally), so the invariant checker can verify them against each
+ * other rather than trust derived answers.
+ *
+ * @param name          the object's name
+ * @param pageCount     size in pages
+ * @param pagesUse      pages_use_count
+ * @param pinCount      pages_pin_count
+ * @param vmapCount     vmap_use_count
+ * @param madv          madvise state
+ * @param freed         whether free() was called
+ * @param pfns          a copy of the frame array (-1 for unpopulated pages), or null when there is none
+ * @param residentPages the object's own count of frames held
+ * @param swappedPages  pages held in swap (0 unless evicted)
+ * @param sgtStored     whether the stored sg table's page use exists
+ * @param pinUseHeld    whether the pins' page use exists
+ * @param vmapPinHeld   whether the CPU mappings' pin exists
+ * @param tally         live owners per kind
+ * @param trackedOwners live owners in the PARANOID owner set, or -1 when not tracked
+ */
+public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
+        boolean freed, int[] pfns, int residentPages, int swappedPages, boolean sgtStored, boolean pinUseHeld,
+        boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners) {
+
+    /** Makes an immutable copy of the tally. */
+    public ObjectState {
+        tally = Map.copyOf(tally);
+    }
+
+    /**
+     * Returns the live owners that hold a reference of one kind.
+     *
+     * @param ref the reference kind
+     * @return the sum of the tally over the owner kinds of {@code ref}
+     */
+    public int owners(RefKind ref) {
+        int n = 0;
+        for (Map.Entry<OwnerKind, Integer> e : tally.entrySet()) {
+            if (e.getKey().ref() == ref) {
+                n += e.getValue();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Returns the live owners of one kind.
+     *
+     * @param kind the owner kind
+     * @return its tally
+     */
+    public int owners(OwnerKind kind) {
+        return tally.getOrDefault(kind, 0);
+    }
+
+    /**
+     * Returns whether the contents are in swap.
+     *
+     * @return true when evicted
+     */
+    public boolean evicted() {
+        return swappedPages > 0;
+    }
+}

@@ -1,0 +1,847 @@
+package dev.gemshrink.core;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.locking.ResvLock;
+import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.memory.SwapSlots;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A shmem-backed buffer object: {@code size} bytes in 4 KiB pages taken lazily from its device's {@link PagePool},
+ * with the kernel's page use, pin and vmap counts and madvise state ({@code drm_gem_shmem_helper.c}).
+ *
+ * <p><b>Owners, not flags.</b> Every reference is an {@link Owner}: a caller's {@link PagesRef}, {@link Pin},
+ * {@link VMap} or {@link Export}, or one the object holds itself: the stored sg table's page use, the pins' page use
+ * and the CPU mappings' pin. A count is the number of live owners of its kind, so nothing can be taken without an
+ * owner that must later release it, and {@link #free()} can name every owner still alive.
+ *
+ * <p><b>Locking.</b> Each object has a reservation lock ({@link #resv()}, a ww-mutex). Every state change happens
+ * under it, except the fast paths: taking a page use, pin or vmap when the count is already above zero (and, for
+ * page uses, the pages are resident), and dropping one when the count stays above zero. Those only move a count
+ * with a compare-and-set that never leaves or enters zero (the kernel's inc_not_zero / dec_not_one), while every
+ * 0 to 1 and 1 to 0 transition happens under the lock with a compare-and-set too; so a fast path can never resurrect
+ * a count that the locked path is taking to zero. Every method takes the reservation lock itself unless the calling
+ * thread already holds it (the kernel's {@code _locked} variants), so a driver can call them inside its own locked
+ * section. Lock order: reservation locks (several only through an
+ * {@link dev.gemshrink.locking.AcquireContext}), then the page pool's and swap store's internal locks (leaves).
+ *
+ * <p><b>Residency.</b> The pages are <em>resident</em> (a frame array exists), <em>evicted</em> (their contents are
+ * in swap: the page use count is unchanged and the next user swaps them back in, byte-identical), or absent (no
+ * use, or purged). These are facts of the page array and the swap receipt; no flag records them.
+ */
+public final class ShmemObject {
+    private static final Logger LOG = LoggerFactory.getLogger(ShmemObject.class);
+    private static final VarHandle PAGES_USE;
+    private static final VarHandle PIN_COUNT;
+    private static final VarHandle VMAP_COUNT;
+    private static final VarHandle TALLY = MethodHandles.arrayElementVarHandle(int[].class);
+    private static final OwnerKind[] KINDS = OwnerKind.values();
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            PAGES_USE = l.findVarHandle(ShmemObject.class, "pagesUse", int.class);
+            PIN_COUNT = l.findVarHandle(ShmemObject.class, "pinCount", int.class);
+            VMAP_COUNT = l.findVarHandle(ShmemObject.class, "vmapCount", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final GemDevice device;
+    private final String name;
+    private final long size;
+    private final int pageCount;
+    private final ResvLock resv;
+
+    // The kernel's counts. Changed by CAS; 0->1 and 1->0 only under resv.
+    @SuppressWarnings("unused")
+    private volatile int pagesUse;
+    @SuppressWarnings("unused")
+    private volatile int pinCount;
+    @SuppressWarnings("unused")
+    private volatile int vmapCount;
+    // Live owners per OwnerKind (atomic adds through TALLY): the independent tally the checker compares with the
+    // counts above. Changed by the owner's acquire and release, fast paths included.
+    private final int[] tally = new int[KINDS.length];
+    // Every live owner, with its acquisition stack; null unless leak detection is PARANOID.
+    private final Set<Owner> liveOwners;
+
+    // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
+    // array. Written under resv; volatile so the lock-free paths see a complete array.
+    private volatile int[] pfns;
+    private int residentPages; // guarded by resv: frames held (pfns entries >= 0)
+    private SwapSlots swapped; // guarded by resv: the swap copy; non-null exactly when evicted
+    private PagesRef sgtUse; // guarded by resv: the stored sg table's page use (kernel: shmem->sgt)
+    private PagesRef pinUse; // guarded by resv: the page use the pins hold; non-null iff pinCount > 0
+    private Pin vmapPin; // guarded by resv: the pin the CPU mappings hold; non-null iff vmapCount > 0
+    // Written under resv; volatile because reclaim counts read it without the lock.
+    private volatile Madv madv = Madv.WILLNEED;
+    // Written under resv; volatile so the fast paths see a free that raced with them (they then back out).
+    private volatile boolean freed;
+
+    ShmemObject(GemDevice device, String name, long size, int pageCount) {
+        this.device = device;
+        this.name = name;
+        this.size = size;
+        this.pageCount = pageCount;
+        this.resv = new ResvLock(name);
+        this.liveOwners = device.leakDetection() == LeakDetection.PARANOID ? ConcurrentHashMap.newKeySet() : null;
+    }
+
+    // ------------------------------------------------------------------ identity
+
+    /**
+     * Returns the object's name (unique within its device, for messages).
+     *
+     * @return the name, for example {@code bo#3}
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Returns the size.
+     *
+     * @return the size in bytes, a multiple of {@link PagePool#PAGE_SIZE}
+     */
+    public long size() {
+        return size;
+    }
+
+    /**
+     * Returns the number of pages.
+     *
+     * @return size / 4096
+     */
+    public int pageCount() {
+        return pageCount;
+    }
+
+    /**
+     * Returns the device the object belongs to.
+     *
+     * @return the device
+     */
+    public GemDevice device() {
+        return device;
+    }
+
+    /**
+     * Returns the reservation lock. Hold it to make several calls atomic, or to lock several objects under an
+     * {@link dev.gemshrink.locking.AcquireContext}.
+     *
+     * @return the object's reservation lock
+     */
+    public ResvLock resv() {
+        return resv;
+    }
+
+    // ------------------------------------------------------------------ counts and state (lock-free reads)
+
+    /**
+     * Returns {@code pages_use_count}.
+     *
+     * @return live page owners
+     */
+    public int pagesUseCount() {
+        return pagesUse;
+    }
+
+    /**
+     * Returns {@code pages_pin_count}.
+     *
+     * @return live pin owners
+     */
+    public int pinCount() {
+        return pinCount;
+    }
+
+    /**
+     * Returns {@code vmap_use_count}.
+     *
+     * @return live CPU mappings
+     */
+    public int vmapCount() {
+        return vmapCount;
+    }
+
+    /**
+     * Returns the madvise state.
+     *
+     * @return WILLNEED, DONTNEED or PURGED
+     */
+    public Madv madv() {
+        return madv;
+    }
+
+    /**
+     * Returns whether the pages are resident (a frame array exists).
+     *
+     * @return true when resident
+     */
+    public boolean isResident() {
+        return pfns != null;
+    }
+
+    /**
+     * Returns whether {@link #free()} has been called.
+     *
+     * @return true once freed
+     */
+    public boolean isFreed() {
+        return freed;
+    }
+
+    /**
+     * Returns whether the contents are in swap (pages released, use count unchanged). Takes the lock.
+     *
+     * @return true when evicted
+     */
+    public boolean isEvicted() {
+        return withResv(() -> swapped != null);
+    }
+
+    /**
+     * Returns whether the stored sg table exists and describes resident pages (an evicted object keeps the sg
+     * table's page use but has no table until swapped in). Takes the lock.
+     *
+     * @return true when the stored sg table is built
+     */
+    public boolean hasSgt() {
+        return withResv(() -> sgtUse != null && pfns != null);
+    }
+
+    /**
+     * Returns how many pages are resident now. Takes the lock.
+     *
+     * @return resident pages
+     */
+    public int residentPages() {
+        return withResv(() -> residentPages);
+    }
+
+    /**
+     * Returns how many pages are held in swap now. Takes the lock.
+     *
+     * @return swapped pages
+     */
+    public int swappedPages() {
+        return withResv(() -> swapped == null ? 0 : swapped.pages());
+    }
+
+    /**
+     * Returns whether the object may be purged now: DONTNEED, not pinned, has its stored sg table and pages
+     * (resident or in swap), and is not exported. Takes the lock.
+     *
+     * @return true when purgeable
+     */
+    public boolean isPurgeable() {
+        return withResv(() -> madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null
+                && (pfns != null || swapped != null) && tally[OwnerKind.EXPORT_HANDLE.ordinal()] == 0);
+    }
+
+    /**
+     * Returns whether the object may be evicted now: WILLNEED, not pinned, resident with its stored sg table, not
+     * already evicted, and not exported. Takes the lock.
+     *
+     * @return true when evictable
+     */
+    public boolean isEvictable() {
+        return withResv(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
+                && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0);
+    }
+
+    // ------------------------------------------------------------------ page uses
+
+    /**
+     * Takes a page use (get_pages): the first allocates the pages (zero-filled), and an evicted object is swapped
+     * back in. Lock-free when the pages are resident and already in use.
+     *
+     * @return the page use; close it to put the pages
+     * @throws GemException ENOMEM when purged or when the pages cannot be allocated; ENOENT when freed
+     */
+    public PagesRef getPages() {
+        return getPages(OwnerKind.PAGES_HANDLE);
+    }
+
+    /**
+     * Takes a page use for a driver structure (a GPU mapping or a heap chunk table).
+     *
+     * @param kind a page kind that is not internal
+     * @return the page use
+     * @throws GemException EINVAL for a kind that is not an external page kind; otherwise as {@link #getPages()}
+     */
+    public PagesRef getPages(OwnerKind kind) {
+        requireExternal(kind, RefKind.PAGES);
+        if (pfns != null && incNotZero(PAGES_USE)) {
+            // A use taken while the pages were resident; an eviction racing with it is ordered after it, which is
+            // allowed (eviction keeps uses). Only a racing free makes us back out.
+            return afterFastAcquire(new PagesRef(this, kind, stack()));
+        }
+        return withResv(() -> getPagesLocked(kind));
+    }
+
+    private PagesRef getPagesLocked(OwnerKind kind) {
+        ensureAlive();
+        if (madv == Madv.PURGED) {
+            throw new GemException(Errno.ENOMEM, name + " is purged: its pages are gone");
+        }
+        if (pagesUse == 0) {
+            pfns = device.pool().allocate(pageCount, name);
+            residentPages = pageCount;
+            device.placementChanged(this);
+        } else if (swapped != null) {
+            swapIn();
+        }
+        PAGES_USE.getAndAdd(this, 1);
+        return acquired(new PagesRef(this, kind, stack()));
+    }
+
+    private void putPagesLocked() {
+        while (true) {
+            int c = pagesUse;
+            if (c > 1) {
+                if (PAGES_USE.compareAndSet(this, c, c - 1)) {
+                    return;
+                }
+            } else if (PAGES_USE.compareAndSet(this, 1, 0)) {
+                releaseBacking();
+                device.placementChanged(this);
+                return;
+            }
+        }
+    }
+
+    /** Returns the frames to the pool and the swap copy to the store. Resv held. */
+    private int releaseBacking() {
+        int freed = 0;
+        int[] f = pfns;
+        if (f != null) {
+            pfns = null;
+            residentPages = 0;
+            freed = device.pool().free(f);
+        }
+        if (swapped != null) {
+            SwapSlots s = swapped;
+            swapped = null;
+            device.swap().release(s);
+        }
+        return freed;
+    }
+
+    // ------------------------------------------------------------------ pins
+
+    /**
+     * Pins the pages: they are made resident (allocated or swapped in) and stay put until the pin is closed.
+     * Lock-free when already pinned.
+     *
+     * @return the pin; close it to unpin
+     * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
+     */
+    public Pin pin() {
+        if (incNotZero(PIN_COUNT)) {
+            return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE, stack()));
+        }
+        return withResv(() -> pinLocked(OwnerKind.PIN_HANDLE));
+    }
+
+    private Pin pinLocked(OwnerKind kind) {
+        ensureAlive();
+        if (pinCount == 0) {
+            pinUse = getPagesLocked(OwnerKind.PAGES_PIN);
+            PIN_COUNT.setVolatile(this, 1);
+            device.placementChanged(this);
+        } else {
+            PIN_COUNT.getAndAdd(this, 1);
+        }
+        return acquired(new Pin(this, kind, stack()));
+    }
+
+    private void unpinLocked() {
+        while (true) {
+            int c = pinCount;
+            if (c > 1) {
+                if (PIN_COUNT.compareAndSet(this, c, c - 1)) {
+                    return;
+                }
+            } else if (PIN_COUNT.compareAndSet(this, 1, 0)) {
+                PagesRef u = pinUse;
+                pinUse = null;
+                u.release();
+                device.placementChanged(this);
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ CPU mappings
+
+    /**
+     * Maps the whole object for the CPU (vmap): the first mapping takes a pin. Lock-free when already mapped.
+     *
+     * @return the mapping; close it to vunmap
+     * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
+     */
+    public VMap vmap() {
+        if (incNotZero(VMAP_COUNT)) {
+            return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE, stack()));
+        }
+        return withResv(this::vmapLocked);
+    }
+
+    private VMap vmapLocked() {
+        ensureAlive();
+        if (vmapCount == 0) {
+            vmapPin = pinLocked(OwnerKind.PIN_VMAP);
+            VMAP_COUNT.setVolatile(this, 1);
+        } else {
+            VMAP_COUNT.getAndAdd(this, 1);
+        }
+        return acquired(new VMap(this, OwnerKind.VMAP_HANDLE, stack()));
+    }
+
+    private void vunmapLocked() {
+        while (true) {
+            int c = vmapCount;
+            if (c > 1) {
+                if (VMAP_COUNT.compareAndSet(this, c, c - 1)) {
+                    return;
+                }
+            } else if (VMAP_COUNT.compareAndSet(this, 1, 0)) {
+                Pin p = vmapPin;
+                vmapPin = null;
+                p.release();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Copies bytes out through a transient CPU mapping (vmap, copy, vunmap): an evicted object is swapped in.
+     * Without another page owner the pages exist only for the call, so they read as zeros.
+     *
+     * @param offset where to start
+     * @param dst    where to copy to (its whole length is read)
+     * @throws GemException EFAULT when the object is purged; EINVAL when the range is outside the object
+     */
+    public void read(long offset, byte[] dst) {
+        try (VMap m = cpuMap()) {
+            m.read(offset, dst, 0, dst.length);
+        }
+    }
+
+    /**
+     * Copies bytes in through a transient CPU mapping (vmap, copy, vunmap): an evicted object is swapped in.
+     * Without another page owner the pages are released again when the call returns.
+     *
+     * @param offset where to start
+     * @param src    what to copy (its whole length is written)
+     * @throws GemException EFAULT when the object is purged; EINVAL when the range is outside the object
+     */
+    public void write(long offset, byte[] src) {
+        try (VMap m = cpuMap()) {
+            m.write(offset, src, 0, src.length);
+        }
+    }
+
+    private VMap cpuMap() {
+        try {
+            return vmap();
+        } catch (GemException e) {
+            if (madv == Madv.PURGED) {
+                throw new GemException(Errno.EFAULT, "CPU access to " + name + ", which is purged", e);
+            }
+            throw e;
+        }
+    }
+
+    int[] residentPfns() {
+        return pfns;
+    }
+
+    // ------------------------------------------------------------------ exports
+
+    /**
+     * Exports the object to another device (a dma-buf). A shared object is never purged or evicted.
+     *
+     * @return the export; close it to end the sharing
+     * @throws GemException ENOENT when freed; ENOMEM when purged
+     */
+    public Export export() {
+        return withResv(() -> {
+            ensureAlive();
+            if (madv == Madv.PURGED) {
+                throw new GemException(Errno.ENOMEM, name + " is purged and cannot be exported");
+            }
+            Export e = acquired(new Export(this, OwnerKind.EXPORT_HANDLE, stack()));
+            device.placementChanged(this);
+            return e;
+        });
+    }
+
+    // ------------------------------------------------------------------ sg tables
+
+    /**
+     * Builds a scatter/gather table of the current pages (get_sg_table). Stores nothing and takes no reference;
+     * the caller must keep the pages (normally with a pin).
+     *
+     * @return the table
+     * @throws GemException EINVAL when the object has no resident pages
+     */
+    public ScatterList getSgTable() {
+        return withResv(() -> {
+            ensureAlive();
+            int[] f = pfns;
+            if (f == null) {
+                throw new GemException(Errno.EINVAL, name + " has no resident pages (" + describe() + ")");
+            }
+            return ScatterList.of(f);
+        });
+    }
+
+    /**
+     * Returns the stored sg table (get_pages_sgt), creating it on first use: that takes one page use, which the
+     * stored table owns until the object is purged or freed. An evicted object is swapped back in.
+     *
+     * @return the table of the resident pages
+     * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
+     */
+    public ScatterList getPagesSgt() {
+        return withResv(() -> {
+            ensureAlive();
+            if (sgtUse == null) {
+                sgtUse = getPagesLocked(OwnerKind.PAGES_SGT);
+                device.placementChanged(this);
+            } else if (swapped != null) {
+                swapIn();
+                device.placementChanged(this);
+            }
+            return ScatterList.of(pfns);
+        });
+    }
+
+    // ------------------------------------------------------------------ madvise, purge, evict
+
+    /**
+     * Sets the madvise state unless the object is purged (which is sticky).
+     *
+     * @param advice WILLNEED or DONTNEED
+     * @return retained: true unless the object is purged
+     * @throws GemException EINVAL for PURGED as advice; ENOENT when freed
+     */
+    public boolean madvise(Madv advice) {
+        if (advice == null || advice == Madv.PURGED) {
+            throw new GemException(Errno.EINVAL, "madvise " + name + ": advice must be WILLNEED or DONTNEED, not "
+                    + advice);
+        }
+        return withResv(() -> {
+            ensureAlive();
+            if (madv != Madv.PURGED && madv != advice) {
+                madv = advice;
+                device.placementChanged(this);
+            }
+            return madv != Madv.PURGED;
+        });
+    }
+
+    /**
+     * Purges the object: releases its stored sg table and its pages (or its swap copy) and makes it PURGED for
+     * good. Page uses held by others stay counted but find no pages. CPU mappings are impossible here (they pin).
+     *
+     * @return the number of resident pages freed
+     * @throws GemException EBUSY when the object is not purgeable (see {@link #isPurgeable()})
+     */
+    public int purge() {
+        return withResv(() -> {
+            ensureAlive();
+            if (!isPurgeable()) {
+                throw new GemException(Errno.EBUSY, "cannot purge " + name + ": " + describe());
+            }
+            madv = Madv.PURGED;
+            int freedPages = residentPages;
+            PagesRef s = sgtUse;
+            sgtUse = null;
+            s.release();
+            releaseBacking();
+            device.placementChanged(this);
+            return freedPages;
+        });
+    }
+
+    /**
+     * Evicts the object: writes its pages to the device's swap store and releases them. The page use count does
+     * not change; the next get_pages, pin, vmap, get_pages_sgt or CPU access swaps the contents back in,
+     * byte-identical. If the swap write fails the object stays resident and intact.
+     *
+     * @return the number of pages freed
+     * @throws GemException EBUSY when the object is not evictable (see {@link #isEvictable()}); ENOMEM when the swap
+     *                      store is full or fails to write
+     */
+    public int evict() {
+        return withResv(() -> {
+            ensureAlive();
+            if (!isEvictable()) {
+                throw new GemException(Errno.EBUSY, "cannot evict " + name + ": " + describe());
+            }
+            int[] f = pfns;
+            SwapSlots slots;
+            try {
+                slots = device.swap().store(frames(f));
+            } catch (IOException e) {
+                throw new GemException(Errno.ENOMEM, "cannot evict " + name + ": swap write failed: "
+                        + e.getMessage(), e);
+            }
+            swapped = slots;
+            pfns = null;
+            residentPages = 0;
+            device.pool().free(f);
+            device.placementChanged(this);
+            return f.length;
+        });
+    }
+
+    /** Reads the swap copy back into new frames; on failure nothing changes. Resv held, swapped != null. */
+    private void swapIn() {
+        int[] f = device.pool().allocate(pageCount, name);
+        try {
+            device.swap().load(swapped, frames(f));
+        } catch (IOException | RuntimeException e) {
+            device.pool().free(f);
+            throw new GemException(Errno.EFAULT, "swap-in of " + name + " failed (the swap copy is kept): "
+                    + e.getMessage(), e);
+        }
+        SwapSlots s = swapped;
+        swapped = null;
+        pfns = f;
+        residentPages = pageCount;
+        device.swap().release(s);
+    }
+
+    private ByteBuffer[] frames(int[] f) {
+        ByteBuffer[] out = new ByteBuffer[f.length];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = device.pool().frame(f[i]);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ free
+
+    /**
+     * Frees the object (its last reference is gone): releases what the object owns itself (the stored sg table's
+     * page use) and then, if no other owner remains, its pages. Any other live owner is a leak: it is reported,
+     * logged, and keeps the object's pages until it is closed (so the invariant checker sees the leak too).
+     *
+     * @return the leaks; empty when the object was released cleanly
+     * @throws GemException ENOENT when already freed
+     */
+    public LeakReport free() {
+        return withResv(() -> {
+            if (freed) {
+                throw new GemException(Errno.ENOENT, name + " is already freed");
+            }
+            freed = true;
+            if (sgtUse != null) {
+                PagesRef s = sgtUse;
+                sgtUse = null;
+                s.release();
+            }
+            LeakReport report = leakReport();
+            if (report.isEmpty()) {
+                device.retire(this);
+            } else {
+                LOG.warn("{}", report);
+            }
+            return report;
+        });
+    }
+
+    /**
+     * Lists the owners that are live now, per kind (all of them, with stacks, under PARANOID leak detection).
+     *
+     * @return the live owners of this object
+     */
+    public LeakReport leakReport() {
+        Map<OwnerKind, Integer> counts = new EnumMap<>(OwnerKind.class);
+        for (OwnerKind k : KINDS) {
+            int n = (int) TALLY.getVolatile(tally, k.ordinal());
+            if (n != 0) {
+                counts.put(k, n);
+            }
+        }
+        List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners);
+        return new LeakReport(name, counts, owners);
+    }
+
+    // ------------------------------------------------------------------ owner bookkeeping
+
+    void release(Owner o) {
+        OwnerKind k = o.kind();
+        if (liveOwners != null) {
+            liveOwners.remove(o);
+        }
+        TALLY.getAndAdd(tally, k.ordinal(), -1);
+        switch (k.ref()) {
+            case PAGES:
+                if (!decNotOne(PAGES_USE)) {
+                    withResv(() -> {
+                        putPagesLocked();
+                        retireIfUnowned();
+                        return null;
+                    });
+                }
+                break;
+            case PIN:
+                if (!decNotOne(PIN_COUNT)) {
+                    withResv(() -> {
+                        unpinLocked();
+                        return null;
+                    });
+                }
+                break;
+            case VMAP:
+                if (!decNotOne(VMAP_COUNT)) {
+                    withResv(() -> {
+                        vunmapLocked();
+                        return null;
+                    });
+                }
+                break;
+            case EXPORT:
+                withResv(() -> {
+                    device.placementChanged(this);
+                    retireIfUnowned();
+                    return null;
+                });
+                break;
+            default:
+                throw new AssertionError(k);
+        }
+    }
+
+    /** A freed object whose leaked owners are all closed now holds nothing: the device forgets it. Resv held. */
+    private void retireIfUnowned() {
+        if (freed && pagesUse == 0 && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0) {
+            device.retire(this);
+        }
+    }
+
+    private <O extends Owner> O acquired(O o) {
+        TALLY.getAndAdd(tally, o.kind().ordinal(), 1);
+        if (liveOwners != null) {
+            liveOwners.add(o);
+        }
+        return o;
+    }
+
+    private <O extends Owner> O afterFastAcquire(O o) {
+        acquired(o);
+        if (freed) {
+            // free() ran between our check and our increment: undo through the normal release path.
+            o.release();
+            throw new GemException(Errno.ENOENT, name + " is freed");
+        }
+        return o;
+    }
+
+    private Throwable stack() {
+        return liveOwners == null ? null : new Throwable("acquired here by " + Thread.currentThread().getName());
+    }
+
+    private boolean incNotZero(VarHandle count) {
+        if (freed) {
+            return false;
+        }
+        int c;
+        do {
+            c = (int) count.getVolatile(this);
+            if (c == 0) {
+                return false;
+            }
+        } while (!count.compareAndSet(this, c, c + 1));
+        return true;
+    }
+
+    private boolean decNotOne(VarHandle count) {
+        int c;
+        do {
+            c = (int) count.getVolatile(this);
+            if (c <= 1) {
+                return false;
+            }
+        } while (!count.compareAndSet(this, c, c - 1));
+        return true;
+    }
+
+    private void requireExternal(OwnerKind kind, RefKind ref) {
+        if (kind == null || kind.internal() || kind.ref() != ref) {
+            throw new GemException(Errno.EINVAL, kind + " is not an owner kind a caller may take on " + name);
+        }
+    }
+
+    private void ensureAlive() {
+        if (freed) {
+            throw new GemException(Errno.ENOENT, name + " is freed");
+        }
+    }
+
+    <T> T withResv(Supplier<T> body) {
+        if (resv.isHeldByCurrentThread()) {
+            return body.get();
+        }
+        resv.lock();
+        try {
+            return body.get();
+        } finally {
+            resv.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ inspection
+
+    /**
+     * Takes a consistent snapshot of the object's bookkeeping (under its reservation lock), for the invariant
+     * checker and for diagnostics. Lock-free fast paths on other threads can move the counts right after.
+     *
+     * @return the snapshot
+     */
+    public ObjectState inspect() {
+        return withResv(() -> {
+            Map<OwnerKind, Integer> t = new EnumMap<>(OwnerKind.class);
+            for (OwnerKind k : KINDS) {
+                t.put(k, (int) TALLY.getVolatile(tally, k.ordinal()));
+            }
+            int[] f = pfns;
+            return new ObjectState(name, pageCount, pagesUse, pinCount, vmapCount, madv, freed,
+                    f == null ? null : f.clone(), residentPages, swapped == null ? 0 : swapped.pages(),
+                    sgtUse != null, pinUse != null, vmapPin != null, t,
+                    liveOwners == null ? -1 : liveOwners.size());
+        });
+    }
+
+    private String describe() {
+        return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + pagesUse
+                + " pin=" + pinCount + " vmap=" + vmapCount + " resident=" + residentPages
+                + " swapped=" + (swapped == null ? 0 : swapped.pages()) + " sgt=" + (sgtUse != null)
+                + " exports=" + tally[OwnerKind.EXPORT_HANDLE.ordinal()];
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + size + " bytes]";
+    }
+}

@@ -1,0 +1,140 @@
+package dev.gemshrink.locking;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+
+/**
+ * A buffer object's reservation lock, with the kernel's ww-mutex semantics ({@code dma_resv}). It is not reentrant:
+ * {@link #tryLock()} fails when the calling thread already holds the lock, which is what reclaim needs (it runs
+ * inside allocations made while the caller holds locks, and must skip those objects rather than take them again).
+ *
+ * <p>Locking several objects goes through an {@link AcquireContext}, which uses wait-die: when a context meets a
+ * lock held by an older context it dies ({@code EDEADLK}) instead of waiting, backs off and retries; an older
+ * context waits. Waits therefore only ever go from older to younger, so no cycle (no deadlock) can form.
+ *
+ * <p>Implementation: a monitor guards the holder fields; it is held only for a few instructions, never while the
+ * caller's critical section runs.
+ */
+public final class ResvLock {
+    private final String name;
+    private Thread holder; // guarded by this
+    private AcquireContext holderCtx; // guarded by this; null when locked without a context
+
+    /**
+     * Creates an unlocked lock.
+     *
+     * @param name the object it protects, for messages
+     */
+    public ResvLock(String name) {
+        this.name = name;
+    }
+
+    /**
+     * Blocks until the lock is taken, without an acquire context (use a context to hold more than one).
+     *
+     * @throws IllegalStateException when the calling thread already holds it (that would deadlock)
+     */
+    public void lock() {
+        Thread me = Thread.currentThread();
+        boolean interrupted = false;
+        synchronized (this) {
+            if (holder == me) {
+                throw new IllegalStateException(name + ": reservation lock already held by this thread");
+            }
+            while (holder != null) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            holder = me;
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Takes the lock if nobody holds it, the calling thread included. Never blocks: this is the only way reclaim
+     * takes a reservation lock.
+     *
+     * @return true when the lock was taken
+     */
+    public synchronized boolean tryLock() {
+        if (holder != null) {
+            return false;
+        }
+        holder = Thread.currentThread();
+        return true;
+    }
+
+    /**
+     * Releases the lock.
+     *
+     * @throws IllegalStateException when the calling thread does not hold it
+     */
+    public synchronized void unlock() {
+        if (holder != Thread.currentThread()) {
+            throw new IllegalStateException(name + ": unlock by a thread that does not hold the reservation lock");
+        }
+        holder = null;
+        holderCtx = null;
+        notifyAll();
+    }
+
+    /**
+     * Returns whether the calling thread holds this lock.
+     *
+     * @return true when held by the current thread
+     */
+    public synchronized boolean isHeldByCurrentThread() {
+        return holder == Thread.currentThread();
+    }
+
+    /**
+     * Returns whether any thread holds this lock (a snapshot, for diagnostics).
+     *
+     * @return true when locked
+     */
+    public synchronized boolean isLocked() {
+        return holder != null;
+    }
+
+    /** Locks under a context with wait-die; see {@link AcquireContext#lock}. */
+    void lock(AcquireContext ctx, boolean slow) {
+        Thread me = Thread.currentThread();
+        boolean interrupted = false;
+        try {
+            synchronized (this) {
+                if (holder == me) {
+                    throw new IllegalStateException(name + ": reservation lock already held by this thread");
+                }
+                while (holder != null) {
+                    // Wait-die: a younger context never waits for an older one; it dies instead. The slow path is
+                    // taken only while the context holds nothing else, so waiting there cannot close a cycle.
+                    if (!slow && holderCtx != null && holderCtx.isOlderThan(ctx)) {
+                        throw new GemException(Errno.EDEADLK, name + ": held by an older acquire context ("
+                                + holderCtx + "), " + ctx + " must back off");
+                    }
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                holder = me;
+                holderCtx = ctx;
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ResvLock[" + name + "]";
+    }
+}

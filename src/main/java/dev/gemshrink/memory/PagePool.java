@@ -1,0 +1,206 @@
+package dev.gemshrink.memory;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A budget of RAM in 4 KiB pages holding real bytes. Pages are handed out by frame number, always zero-filled, and
+ * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws {@code ENOMEM} and
+ * takes none. When the free frames do not suffice, the pool runs its {@link ReclaimHook} (direct reclaim) without
+ * holding its own lock, a bounded number of times, and then fails.
+ *
+ * <p>Thread safety: all methods may be called from any thread. The pool's lock is a leaf: nothing else is locked
+ * while it is held.
+ */
+public final class PagePool {
+    /** The size of one page in bytes. */
+    public static final int PAGE_SIZE = 4096;
+    /** log2 of {@link #PAGE_SIZE}. */
+    public static final int PAGE_SHIFT = 12;
+
+    /** How many times an allocation runs reclaim before it gives up. */
+    static final int RECLAIM_RETRIES = 4;
+
+    private static final byte[] ZEROS = new byte[PAGE_SIZE];
+
+    private final PageBacking backing;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
+    private int freeTop; // guarded by lock
+    // Written under lock, read without it by counts: volatile so a reader sees a recent value.
+    private volatile int used;
+    private volatile ReclaimHook reclaimHook;
+
+    /**
+     * Creates a pool over a backing; every frame of the backing is free.
+     *
+     * @param backing where the bytes live
+     */
+    public PagePool(PageBacking backing) {
+        this.backing = Objects.requireNonNull(backing, "backing");
+        int n = backing.frames();
+        this.freeStack = new int[n];
+        // Lowest frame numbers on top, so small pools hand out 0, 1, 2, ... (readable in traces).
+        for (int i = 0; i < n; i++) {
+            freeStack[i] = n - 1 - i;
+        }
+        this.freeTop = n;
+    }
+
+    /**
+     * Creates a heap-backed pool of {@code pages} pages.
+     *
+     * @param pages the budget in pages
+     * @return a new pool
+     */
+    public static PagePool ofPages(int pages) {
+        return new PagePool(PageBacking.heap(pages));
+    }
+
+    /**
+     * Sets the hook run when an allocation does not fit (replacing any earlier one).
+     *
+     * @param hook the reclaim hook, or {@code null} for none
+     */
+    public void setReclaimHook(ReclaimHook hook) {
+        this.reclaimHook = hook;
+    }
+
+    /**
+     * Returns the budget.
+     *
+     * @return the total number of pages
+     */
+    public int totalPages() {
+        return freeStack.length;
+    }
+
+    /**
+     * Returns the pages handed out and not yet freed.
+     *
+     * @return used pages
+     */
+    public int usedPages() {
+        return used;
+    }
+
+    /**
+     * Returns the pages that are free now.
+     *
+     * @return free pages
+     */
+    public int freePages() {
+        return freeStack.length - used;
+    }
+
+    /**
+     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit.
+     *
+     * @param n   how many pages
+     * @param who what they are for, used in the error message (for example {@code "bo#3"})
+     * @return the frame numbers, in allocation order
+     * @throws GemException ENOMEM when {@code n} pages cannot be found even after reclaim; EINVAL when n is negative
+     */
+    public int[] allocate(int n, String who) {
+        if (n < 0) {
+            throw new GemException(Errno.EINVAL, "cannot allocate " + n + " pages for " + who);
+        }
+        if (n > freeStack.length) {
+            throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
+                    + ": the pool holds only " + freeStack.length);
+        }
+        int[] got = tryTake(n);
+        for (int attempt = 0; got == null && attempt < RECLAIM_RETRIES; attempt++) {
+            ReclaimHook hook = reclaimHook;
+            if (hook == null) {
+                break;
+            }
+            long missing = (long) n - freePages();
+            if (missing > 0 && hook.reclaim(missing) <= 0 && freePages() < n) {
+                break; // reclaim made no progress and nobody else freed enough
+            }
+            got = tryTake(n);
+        }
+        if (got == null) {
+            throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
+                    + freePages() + " of " + freeStack.length + " free after reclaim");
+        }
+        for (int pfn : got) {
+            backing.frame(pfn).put(0, ZEROS);
+        }
+        return got;
+    }
+
+    private int[] tryTake(int n) {
+        lock.lock();
+        try {
+            if (freeTop < n) {
+                return null;
+            }
+            int[] got = new int[n];
+            for (int i = 0; i < n; i++) {
+                got[i] = freeStack[--freeTop];
+            }
+            used += n;
+            return got;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns pages to the pool. Entries below 0 (unpopulated slots of a sparse page array) are skipped.
+     *
+     * @param pfns the frame numbers to free
+     * @return how many pages were freed
+     */
+    public int free(int[] pfns) {
+        lock.lock();
+        try {
+            int freed = 0;
+            for (int pfn : pfns) {
+                if (pfn >= 0) {
+                    freeStack[freeTop++] = pfn;
+                    freed++;
+                }
+            }
+            used -= freed;
+            return freed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the bytes of a frame the caller owns. Use absolute get/put only.
+     *
+     * @param pfn the frame number
+     * @return the frame's 4 KiB buffer
+     */
+    public ByteBuffer frame(int pfn) {
+        return backing.frame(pfn);
+    }
+
+    /**
+     * Returns the frames that are free now (for invariant checks; O(free pages)).
+     *
+     * @return a copy of the free frame numbers
+     */
+    public int[] freeFrames() {
+        lock.lock();
+        try {
+            return Arrays.copyOf(freeStack, freeTop);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PagePool[used=" + used + ", total=" + freeStack.length + "]";
+    }
+}

@@ -1,0 +1,87 @@
+package dev.gemshrink.memory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Where evicted pages go. A store keeps whole objects: {@link #store} writes all pages of one object or none,
+ * {@link #load} reads them back byte for byte, {@link #release} frees the slots.
+ *
+ * <p>Thread safety: implementations are safe for concurrent use by many objects; one receipt is used by one thread
+ * at a time (its object's reservation lock is held).
+ */
+public interface SwapStore extends AutoCloseable {
+
+    /**
+     * Returns the capacity.
+     *
+     * @return the number of pages the store can hold
+     */
+    long capacityPages();
+
+    /**
+     * Returns the pages held now.
+     *
+     * @return used pages
+     */
+    long usedPages();
+
+    /**
+     * Returns whether {@code pages} more pages fit now.
+     *
+     * @param pages how many pages
+     * @return true when a store of that many pages would find room
+     */
+    default boolean hasRoom(long pages) {
+        return capacityPages() - usedPages() >= pages;
+    }
+
+    /**
+     * Writes pages to swap, all or nothing.
+     *
+     * @param pages the page contents (4 KiB each; read with absolute gets, not modified)
+     * @return a receipt for the stored pages
+     * @throws IOException when the store is full or the write fails; then nothing is held
+     */
+    SwapSlots store(ByteBuffer[] pages) throws IOException;
+
+    /**
+     * Reads stored pages back. The receipt stays valid: on failure the swap copy is kept.
+     *
+     * @param slots the receipt from {@link #store}
+     * @param into  buffers of 4 KiB to fill, as many as {@code slots.pages()}
+     * @throws IOException when a read fails or the data does not verify
+     */
+    void load(SwapSlots slots, ByteBuffer[] into) throws IOException;
+
+    /**
+     * Frees the slots of a receipt. Releasing a receipt twice is an error.
+     *
+     * @param slots the receipt from {@link #store}
+     */
+    void release(SwapSlots slots);
+
+    /** Releases the store's resources; the default does nothing. */
+    @Override
+    default void close() throws IOException {
+    }
+
+    /**
+     * Returns a store that keeps pages in heap memory.
+     *
+     * @param capacityPages how many pages it holds at most
+     * @return a new in-memory store
+     */
+    static SwapStore inMemory(long capacityPages) {
+        return new MemorySwapStore(capacityPages);
+    }
+
+    /**
+     * Returns a store that holds nothing: every store fails, so objects are never evicted.
+     *
+     * @return a store of capacity 0
+     */
+    static SwapStore none() {
+        return new MemorySwapStore(0);
+    }
+}

@@ -1,0 +1,12 @@
+/**
+ * gemshrink: shmem-backed GPU buffer objects and the reclaim of their memory, modelled on Linux DRM.
+ */
+module dev.gemshrink {
+    requires org.slf4j;
+
+    exports dev.gemshrink;
+    exports dev.gemshrink.core;
+    exports dev.gemshrink.memory;
+    exports dev.gemshrink.locking;
+    exports dev.gemshrink.checking;
+}
