@@ -3,10 +3,13 @@
  */
 module dev.gemshrink {
     requires org.slf4j;
+    requires jdk.jfr;
+    requires java.management;
 
     exports dev.gemshrink;
     exports dev.gemshrink.core;
     exports dev.gemshrink.memory;
     exports dev.gemshrink.locking;
     exports dev.gemshrink.checking;
+    exports dev.gemshrink.reclaim;
 }

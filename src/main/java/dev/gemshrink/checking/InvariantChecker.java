@@ -4,11 +4,15 @@ import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
+import dev.gemshrink.core.Placement;
 import dev.gemshrink.core.RefKind;
 import dev.gemshrink.core.ShmemObject;
+import dev.gemshrink.reclaim.GemLru;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Verifies every invariant of an object and of a device, returning the violations (an empty list when all hold).
@@ -18,9 +22,10 @@ import java.util.List;
  * <p>Per object: each count equals its live owners; the object's own owners exist exactly when their counts say
  * (a pin holds a page use, a vmap holds a pin); pages are present iff in use, not evicted and not purged; the
  * recorded resident count matches the frame array; an evicted object keeps a use, holds no frames and is unpinned;
- * a purged one holds no pages, no sg table, no swap; a freed one holds nothing. Per device: RAM in use equals the
- * frames of the objects, no frame belongs to two objects or is both free and owned, and swap in use equals the
- * objects' swapped pages.
+ * a purged one holds no pages, no sg table, no swap; a freed one holds nothing; the object sits on the LRU its
+ * state implies (derived here again from the raw facts) with the right weight. Per device: RAM in use equals the
+ * frames of the objects, no frame belongs to two objects or is both free and owned, swap in use equals the
+ * objects' swapped pages, and each LRU's page total and size equal the sums over the objects on it.
  */
 public final class InvariantChecker {
     private InvariantChecker() {
@@ -50,11 +55,15 @@ public final class InvariantChecker {
         BitSet owned = new BitSet(total);
         long resident = 0;
         long swapped = 0;
+        Map<Placement, long[]> onLru = new EnumMap<>(Placement.class);
         for (ShmemObject o : device.objects()) {
             ObjectState s = o.inspect();
             check(s, out);
             resident += s.residentPages();
             swapped += s.swappedPages();
+            long[] sum = onLru.computeIfAbsent(s.placement(), k -> new long[2]);
+            sum[0] += s.lruWeight();
+            sum[1]++;
             if (s.pfns() != null) {
                 for (int pfn : s.pfns()) {
                     if (pfn < 0) {
@@ -81,6 +90,17 @@ public final class InvariantChecker {
         if (used != resident) {
             out.add(new Violation("device", "pool-used-equals-resident", "pool has " + used
                     + " pages in use but objects hold " + resident));
+        }
+        for (Placement p : Placement.values()) {
+            if (p == Placement.NONE) {
+                continue;
+            }
+            GemLru<ShmemObject> lru = device.lru(p);
+            long[] sum = onLru.getOrDefault(p, new long[2]);
+            if (lru.pages() != sum[0] || lru.size() != sum[1]) {
+                out.add(new Violation("device", "lru-totals", p + " list counts " + lru.pages() + " pages in "
+                        + lru.size() + " objects but its objects weigh " + sum[0] + " pages in " + sum[1]));
+            }
         }
         long swapUsed = device.swap().usedPages();
         if (swapUsed != swapped) {
@@ -145,12 +165,36 @@ public final class InvariantChecker {
             expect(out, n, "purged-holds-nothing", !present && !s.sgtStored() && s.swappedPages() == 0,
                     () -> "purged with pages=" + present + " sgt=" + s.sgtStored() + " swapped=" + s.swappedPages());
         }
+        Placement expected = expectedPlacement(s);
+        long weight = expected == Placement.NONE ? 0 : expected == Placement.EVICTED ? s.swappedPages()
+                : s.residentPages();
+        expect(out, n, "lru-placement", s.placement() == expected && s.lruWeight() == weight,
+                () -> "on " + s.placement() + " weighing " + s.lruWeight() + " but its state implies " + expected
+                        + " weighing " + weight);
         if (s.freed()) {
             int live = s.tally().values().stream().mapToInt(Integer::intValue).sum();
             expect(out, n, "freed-holds-nothing", live == 0 && !present && s.swappedPages() == 0,
                     () -> "freed but holds " + live + " owners " + s.tally() + ", pages=" + present + ", swapped="
                             + s.swappedPages());
         }
+    }
+
+    /** The LRU an object's state implies, derived from the raw facts (reference section 3). */
+    private static Placement expectedPlacement(ObjectState s) {
+        if (s.freed() || s.madv() == Madv.PURGED) {
+            return Placement.NONE;
+        }
+        if (s.evicted()) {
+            return Placement.EVICTED;
+        }
+        if (s.pfns() == null) {
+            return Placement.NONE;
+        }
+        boolean reclaimable = s.pinCount() == 0 && s.sgtStored() && s.owners(OwnerKind.EXPORT_HANDLE) == 0;
+        if (reclaimable) {
+            return s.madv() == Madv.DONTNEED ? Placement.PURGEABLE : Placement.EVICTABLE;
+        }
+        return Placement.PINNED;
     }
 
     private static void expect(List<Violation> out, String subject, String rule, boolean holds,

@@ -4,18 +4,29 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.List;
+import java.util.EnumMap;
 import java.util.Objects;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A device: the memory its buffer objects share (a {@link PagePool} of RAM and a {@link SwapStore}) and the set of
- * its live objects. Objects are created here and stay known to the device until they are freed and hold nothing
- * (a freed object with leaked owners stays, so the invariant checker can see the leak).
+ * A device: the memory its buffer objects share (a {@link PagePool} of RAM and a {@link SwapStore}), the set of its
+ * live objects, its LRU lists and its shrinker. Objects are created here and stay known to the device until they
+ * are freed and hold nothing (a freed object with leaked owners stays, so the invariant checker can see the leak).
+ *
+ * <p>The device's shrinker is registered with a {@link ShrinkerRegistry} (its own unless the builder names a shared
+ * one), and the registry is the pool's reclaim hook, so an allocation that does not fit runs direct reclaim.
+ *
+ * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
+ * and never held while calling out.
  *
  * <p>Thread safety: all methods may be called from any thread.
  */
@@ -25,11 +36,23 @@ public final class GemDevice implements AutoCloseable {
     private final LeakDetection leakDetection;
     private final Set<ShmemObject> objects = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
+    private final ReentrantLock lruLock = new ReentrantLock();
+    private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
+    private final ShrinkerRegistry registry;
+    private final ShrinkerRegistry.Registration shrinker;
 
     private GemDevice(Builder b) {
         this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
         this.swap = b.swap != null ? b.swap : SwapStore.none();
         this.leakDetection = b.leakDetection != null ? b.leakDetection : LeakDetection.fromSystemProperty();
+        for (Placement p : Placement.values()) {
+            if (p != Placement.NONE) {
+                lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
+            }
+        }
+        this.registry = b.registry != null ? b.registry : new ShrinkerRegistry();
+        this.shrinker = registry.register(new GemShrinker(this, b.name));
+        pool.setReclaimHook(registry);
     }
 
     /**
@@ -61,13 +84,27 @@ public final class GemDevice implements AutoCloseable {
      * @throws GemException EINVAL when size is not positive or too large
      */
     public ShmemObject createObject(String name, long size) {
+        return createObject(name, size, Evictor.shmem());
+    }
+
+    /**
+     * Creates a named object with a driver's evictor.
+     *
+     * @param name    a name for messages, or null for {@code bo#N}
+     * @param size    the size in bytes
+     * @param evictor what the shrinker calls to purge or evict it
+     * @return the new object
+     * @throws GemException EINVAL when size is not positive or too large
+     */
+    public ShmemObject createObject(String name, long size, Evictor evictor) {
+        Objects.requireNonNull(evictor, "evictor");
         long pages = (size + PagePool.PAGE_SIZE - 1) >>> PagePool.PAGE_SHIFT;
         if (size <= 0 || pages > Integer.MAX_VALUE) {
             throw new GemException(Errno.EINVAL, "invalid object size " + size);
         }
         long id = ids.incrementAndGet();
         ShmemObject o = new ShmemObject(this, name != null ? name : "bo#" + id, pages << PagePool.PAGE_SHIFT,
-                (int) pages);
+                (int) pages, evictor);
         objects.add(o);
         return o;
     }
@@ -112,13 +149,89 @@ public final class GemDevice implements AutoCloseable {
         objects.remove(o);
     }
 
-    void placementChanged(ShmemObject o) {
-        Objects.requireNonNull(o);
+    /**
+     * Returns the LRU list of one placement.
+     *
+     * @param placement any placement but NONE
+     * @return the list
+     */
+    public GemLru<ShmemObject> lru(Placement placement) {
+        GemLru<ShmemObject> l = lrus.get(placement);
+        if (l == null) {
+            throw new IllegalArgumentException("no LRU for " + placement);
+        }
+        return l;
     }
 
-    /** Closes the swap store. Objects are not freed. */
+    /**
+     * Returns the lock all of this device's LRU lists share.
+     *
+     * @return the LRU lock
+     */
+    public ReentrantLock lruLock() {
+        return lruLock;
+    }
+
+    /**
+     * Returns the registry the device's shrinker is registered with (the pool's reclaim hook).
+     *
+     * @return the shrinker registry
+     */
+    public ShrinkerRegistry shrinkers() {
+        return registry;
+    }
+
+    /**
+     * Returns the registration of this device's own shrinker (count, scan(n), stats).
+     *
+     * @return the device shrinker's registration
+     */
+    public ShrinkerRegistry.Registration shrinker() {
+        return shrinker;
+    }
+
+    /**
+     * Returns the placement an object is on now, read under the LRU lock.
+     *
+     * @param o an object of this device
+     * @return its list, or NONE
+     */
+    public Placement placementOf(ShmemObject o) {
+        lruLock.lock();
+        try {
+            GemLru<?> l = o.lru();
+            if (l == null) {
+                return Placement.NONE;
+            }
+            for (Map.Entry<Placement, GemLru<ShmemObject>> e : lrus.entrySet()) {
+                if (e.getValue() == l) {
+                    return e.getKey();
+                }
+            }
+            return Placement.NONE; // parked on a scanner's private list
+        } finally {
+            lruLock.unlock();
+        }
+    }
+
+    /** Puts an object at the tail of the list its state implies. Resv held by the caller. */
+    void place(ShmemObject o, Placement p, long weight) {
+        lruLock.lock();
+        try {
+            if (p == Placement.NONE) {
+                GemLru.remove(o);
+            } else {
+                lrus.get(p).moveTail(o, weight);
+            }
+        } finally {
+            lruLock.unlock();
+        }
+    }
+
+    /** Unregisters the device's shrinker and closes the swap store. Objects are not freed. */
     @Override
     public void close() {
+        shrinker.close();
         try {
             swap.close();
         } catch (IOException e) {
@@ -132,8 +245,32 @@ public final class GemDevice implements AutoCloseable {
         private PagePool pool;
         private SwapStore swap;
         private LeakDetection leakDetection;
+        private ShrinkerRegistry registry;
+        private String name = "gem";
 
         private Builder() {
+        }
+
+        /**
+         * Names the device; its shrinker is registered under this name (default {@code gem}).
+         *
+         * @param name the name
+         * @return this builder
+         */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * Registers the device's shrinker with a shared registry instead of a registry of its own.
+         *
+         * @param registry the registry
+         * @return this builder
+         */
+        public Builder shrinkerRegistry(ShrinkerRegistry registry) {
+            this.registry = registry;
+            return this;
         }
 
         /**

@@ -22,10 +22,13 @@ import java.util.Map;
  * @param vmapPinHeld   whether the CPU mappings' pin exists
  * @param tally         live owners per kind
  * @param trackedOwners live owners in the PARANOID owner set, or -1 when not tracked
+ * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
+ * @param lruWeight     the pages it counts for on that list
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, int swappedPages, boolean sgtStored, boolean pinUseHeld,
-        boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners) {
+        boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, Placement placement,
+        long lruWeight) {
 
     /** Makes an immutable copy of the tally. */
     public ObjectState {

@@ -5,6 +5,7 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.locking.ResvLock;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapSlots;
+import dev.gemshrink.reclaim.LruNode;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -42,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * in swap: the page use count is unchanged and the next user swaps them back in, byte-identical), or absent (no
  * use, or purged). These are facts of the page array and the swap receipt; no flag records them.
  */
-public final class ShmemObject {
+public final class ShmemObject extends LruNode {
     private static final Logger LOG = LoggerFactory.getLogger(ShmemObject.class);
     private static final VarHandle PAGES_USE;
     private static final VarHandle PIN_COUNT;
@@ -66,6 +67,7 @@ public final class ShmemObject {
     private final long size;
     private final int pageCount;
     private final ResvLock resv;
+    private final Evictor evictor;
 
     // The kernel's counts. Changed by CAS; 0->1 and 1->0 only under resv.
     @SuppressWarnings("unused")
@@ -93,7 +95,8 @@ public final class ShmemObject {
     // Written under resv; volatile so the fast paths see a free that raced with them (they then back out).
     private volatile boolean freed;
 
-    ShmemObject(GemDevice device, String name, long size, int pageCount) {
+    ShmemObject(GemDevice device, String name, long size, int pageCount, Evictor evictor) {
+        this.evictor = evictor;
         this.device = device;
         this.name = name;
         this.size = size;
@@ -138,6 +141,15 @@ public final class ShmemObject {
      */
     public GemDevice device() {
         return device;
+    }
+
+    /**
+     * Returns the evictor the shrinker calls for this object.
+     *
+     * @return the object's evictor
+     */
+    public Evictor evictor() {
+        return evictor;
     }
 
     /**
@@ -212,7 +224,7 @@ public final class ShmemObject {
      * @return true when evicted
      */
     public boolean isEvicted() {
-        return withResv(() -> swapped != null);
+        return locked(() -> swapped != null);
     }
 
     /**
@@ -222,7 +234,7 @@ public final class ShmemObject {
      * @return true when the stored sg table is built
      */
     public boolean hasSgt() {
-        return withResv(() -> sgtUse != null && pfns != null);
+        return locked(() -> sgtUse != null && pfns != null);
     }
 
     /**
@@ -231,7 +243,7 @@ public final class ShmemObject {
      * @return resident pages
      */
     public int residentPages() {
-        return withResv(() -> residentPages);
+        return locked(() -> residentPages);
     }
 
     /**
@@ -240,7 +252,7 @@ public final class ShmemObject {
      * @return swapped pages
      */
     public int swappedPages() {
-        return withResv(() -> swapped == null ? 0 : swapped.pages());
+        return locked(() -> swapped == null ? 0 : swapped.pages());
     }
 
     /**
@@ -250,7 +262,7 @@ public final class ShmemObject {
      * @return true when purgeable
      */
     public boolean isPurgeable() {
-        return withResv(() -> madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null
+        return locked(() -> madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null
                 && (pfns != null || swapped != null) && tally[OwnerKind.EXPORT_HANDLE.ordinal()] == 0);
     }
 
@@ -261,7 +273,7 @@ public final class ShmemObject {
      * @return true when evictable
      */
     public boolean isEvictable() {
-        return withResv(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
+        return locked(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
                 && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0);
     }
 
@@ -292,7 +304,7 @@ public final class ShmemObject {
             // allowed (eviction keeps uses). Only a racing free makes us back out.
             return afterFastAcquire(new PagesRef(this, kind, stack()));
         }
-        return withResv(() -> getPagesLocked(kind));
+        return mutate(() -> getPagesLocked(kind));
     }
 
     private PagesRef getPagesLocked(OwnerKind kind) {
@@ -303,7 +315,6 @@ public final class ShmemObject {
         if (pagesUse == 0) {
             pfns = device.pool().allocate(pageCount, name);
             residentPages = pageCount;
-            device.placementChanged(this);
         } else if (swapped != null) {
             swapIn();
         }
@@ -320,7 +331,6 @@ public final class ShmemObject {
                 }
             } else if (PAGES_USE.compareAndSet(this, 1, 0)) {
                 releaseBacking();
-                device.placementChanged(this);
                 return;
             }
         }
@@ -356,7 +366,7 @@ public final class ShmemObject {
         if (incNotZero(PIN_COUNT)) {
             return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE, stack()));
         }
-        return withResv(() -> pinLocked(OwnerKind.PIN_HANDLE));
+        return mutate(() -> pinLocked(OwnerKind.PIN_HANDLE));
     }
 
     private Pin pinLocked(OwnerKind kind) {
@@ -364,7 +374,6 @@ public final class ShmemObject {
         if (pinCount == 0) {
             pinUse = getPagesLocked(OwnerKind.PAGES_PIN);
             PIN_COUNT.setVolatile(this, 1);
-            device.placementChanged(this);
         } else {
             PIN_COUNT.getAndAdd(this, 1);
         }
@@ -382,7 +391,6 @@ public final class ShmemObject {
                 PagesRef u = pinUse;
                 pinUse = null;
                 u.release();
-                device.placementChanged(this);
                 return;
             }
         }
@@ -400,7 +408,7 @@ public final class ShmemObject {
         if (incNotZero(VMAP_COUNT)) {
             return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE, stack()));
         }
-        return withResv(this::vmapLocked);
+        return mutate(this::vmapLocked);
     }
 
     private VMap vmapLocked() {
@@ -436,10 +444,11 @@ public final class ShmemObject {
      *
      * @param offset where to start
      * @param dst    where to copy to (its whole length is read)
-     * @throws GemException EFAULT when the object is purged; EINVAL when the range is outside the object
+     * @throws GemException ENOENT when freed; EINVAL when the range is outside the object (checked first, so
+     *                      nothing is swapped in); EFAULT when the object is purged; ENOMEM when out of memory
      */
     public void read(long offset, byte[] dst) {
-        try (VMap m = cpuMap()) {
+        try (VMap m = cpuMap(offset, dst.length)) {
             m.read(offset, dst, 0, dst.length);
         }
     }
@@ -450,19 +459,26 @@ public final class ShmemObject {
      *
      * @param offset where to start
      * @param src    what to copy (its whole length is written)
-     * @throws GemException EFAULT when the object is purged; EINVAL when the range is outside the object
+     * @throws GemException ENOENT when freed; EINVAL when the range is outside the object (checked first, so
+     *                      nothing is swapped in); EFAULT when the object is purged; ENOMEM when out of memory
      */
     public void write(long offset, byte[] src) {
-        try (VMap m = cpuMap()) {
+        try (VMap m = cpuMap(offset, src.length)) {
             m.write(offset, src, 0, src.length);
         }
     }
 
-    private VMap cpuMap() {
+    /** Maps for one access; a freed object or a bad range fails before anything is mapped or swapped in. */
+    private VMap cpuMap(long offset, long len) {
+        ensureAlive();
+        if (offset < 0 || len < 0 || offset > size - len) {
+            throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + name + " of "
+                    + size + " bytes");
+        }
         try {
             return vmap();
         } catch (GemException e) {
-            if (madv == Madv.PURGED) {
+            if (e.errno() == Errno.ENOMEM && madv == Madv.PURGED) {
                 throw new GemException(Errno.EFAULT, "CPU access to " + name + ", which is purged", e);
             }
             throw e;
@@ -482,13 +498,12 @@ public final class ShmemObject {
      * @throws GemException ENOENT when freed; ENOMEM when purged
      */
     public Export export() {
-        return withResv(() -> {
+        return mutate(() -> {
             ensureAlive();
             if (madv == Madv.PURGED) {
                 throw new GemException(Errno.ENOMEM, name + " is purged and cannot be exported");
             }
             Export e = acquired(new Export(this, OwnerKind.EXPORT_HANDLE, stack()));
-            device.placementChanged(this);
             return e;
         });
     }
@@ -503,7 +518,7 @@ public final class ShmemObject {
      * @throws GemException EINVAL when the object has no resident pages
      */
     public ScatterList getSgTable() {
-        return withResv(() -> {
+        return locked(() -> {
             ensureAlive();
             int[] f = pfns;
             if (f == null) {
@@ -521,14 +536,12 @@ public final class ShmemObject {
      * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
      */
     public ScatterList getPagesSgt() {
-        return withResv(() -> {
+        return mutate(() -> {
             ensureAlive();
             if (sgtUse == null) {
                 sgtUse = getPagesLocked(OwnerKind.PAGES_SGT);
-                device.placementChanged(this);
             } else if (swapped != null) {
                 swapIn();
-                device.placementChanged(this);
             }
             return ScatterList.of(pfns);
         });
@@ -548,11 +561,10 @@ public final class ShmemObject {
             throw new GemException(Errno.EINVAL, "madvise " + name + ": advice must be WILLNEED or DONTNEED, not "
                     + advice);
         }
-        return withResv(() -> {
+        return mutate(() -> {
             ensureAlive();
             if (madv != Madv.PURGED && madv != advice) {
                 madv = advice;
-                device.placementChanged(this);
             }
             return madv != Madv.PURGED;
         });
@@ -566,7 +578,7 @@ public final class ShmemObject {
      * @throws GemException EBUSY when the object is not purgeable (see {@link #isPurgeable()})
      */
     public int purge() {
-        return withResv(() -> {
+        return mutate(() -> {
             ensureAlive();
             if (!isPurgeable()) {
                 throw new GemException(Errno.EBUSY, "cannot purge " + name + ": " + describe());
@@ -577,7 +589,6 @@ public final class ShmemObject {
             sgtUse = null;
             s.release();
             releaseBacking();
-            device.placementChanged(this);
             return freedPages;
         });
     }
@@ -592,7 +603,7 @@ public final class ShmemObject {
      *                      store is full or fails to write
      */
     public int evict() {
-        return withResv(() -> {
+        return mutate(() -> {
             ensureAlive();
             if (!isEvictable()) {
                 throw new GemException(Errno.EBUSY, "cannot evict " + name + ": " + describe());
@@ -609,7 +620,6 @@ public final class ShmemObject {
             pfns = null;
             residentPages = 0;
             device.pool().free(f);
-            device.placementChanged(this);
             return f.length;
         });
     }
@@ -650,7 +660,7 @@ public final class ShmemObject {
      * @throws GemException ENOENT when already freed
      */
     public LeakReport free() {
-        return withResv(() -> {
+        return mutate(() -> {
             if (freed) {
                 throw new GemException(Errno.ENOENT, name + " is already freed");
             }
@@ -698,7 +708,7 @@ public final class ShmemObject {
         switch (k.ref()) {
             case PAGES:
                 if (!decNotOne(PAGES_USE)) {
-                    withResv(() -> {
+                    mutate(() -> {
                         putPagesLocked();
                         retireIfUnowned();
                         return null;
@@ -707,7 +717,7 @@ public final class ShmemObject {
                 break;
             case PIN:
                 if (!decNotOne(PIN_COUNT)) {
-                    withResv(() -> {
+                    mutate(() -> {
                         unpinLocked();
                         return null;
                     });
@@ -715,15 +725,14 @@ public final class ShmemObject {
                 break;
             case VMAP:
                 if (!decNotOne(VMAP_COUNT)) {
-                    withResv(() -> {
+                    mutate(() -> {
                         vunmapLocked();
                         return null;
                     });
                 }
                 break;
             case EXPORT:
-                withResv(() -> {
-                    device.placementChanged(this);
+                mutate(() -> {
                     retireIfUnowned();
                     return null;
                 });
@@ -799,7 +808,8 @@ public final class ShmemObject {
         }
     }
 
-    <T> T withResv(Supplier<T> body) {
+    /** Runs a read under the reservation lock (taken unless the calling thread holds it). */
+    <T> T locked(Supplier<T> body) {
         if (resv.isHeldByCurrentThread()) {
             return body.get();
         }
@@ -811,6 +821,50 @@ public final class ShmemObject {
         }
     }
 
+    /**
+     * Runs a state change under the reservation lock and then puts the object on the LRU its new state implies:
+     * every slow path goes through here, so placement is computed in one place and cannot be forgotten.
+     */
+    private <T> T mutate(Supplier<T> body) {
+        return locked(() -> {
+            try {
+                return body.get();
+            } finally {
+                device.place(this, placement(), placementWeight());
+            }
+        });
+    }
+
+    /** Which LRU the current state implies (reference section 3). Resv held. */
+    Placement placement() {
+        if (freed || madv == Madv.PURGED) {
+            return Placement.NONE;
+        }
+        if (swapped != null) {
+            return Placement.EVICTED;
+        }
+        if (pfns == null) {
+            return Placement.NONE;
+        }
+        if (isPurgeable()) {
+            return Placement.PURGEABLE;
+        }
+        return isEvictable() ? Placement.EVICTABLE : Placement.PINNED;
+    }
+
+    private long lruWeightLocked() {
+        device.lruLock().lock();
+        try {
+            return lruWeight();
+        } finally {
+            device.lruLock().unlock();
+        }
+    }
+
+    private long placementWeight() {
+        return swapped != null ? swapped.pages() : residentPages;
+    }
+
     // ------------------------------------------------------------------ inspection
 
     /**
@@ -820,7 +874,7 @@ public final class ShmemObject {
      * @return the snapshot
      */
     public ObjectState inspect() {
-        return withResv(() -> {
+        return locked(() -> {
             Map<OwnerKind, Integer> t = new EnumMap<>(OwnerKind.class);
             for (OwnerKind k : KINDS) {
                 t.put(k, (int) TALLY.getVolatile(tally, k.ordinal()));
@@ -829,7 +883,7 @@ public final class ShmemObject {
             return new ObjectState(name, pageCount, pagesUse, pinCount, vmapCount, madv, freed,
                     f == null ? null : f.clone(), residentPages, swapped == null ? 0 : swapped.pages(),
                     sgtUse != null, pinUse != null, vmapPin != null, t,
-                    liveOwners == null ? -1 : liveOwners.size());
+                    liveOwners == null ? -1 : liveOwners.size(), device.placementOf(this), lruWeightLocked());
         });
     }
 

@@ -34,6 +34,8 @@ public final class PagePool {
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
     private volatile ReclaimHook reclaimHook;
+    private volatile int lowWatermark; // free pages below which lowWatermarkHook runs after an allocation
+    private volatile Runnable lowWatermarkHook;
 
     /**
      * Creates a pool over a backing; every frame of the backing is free.
@@ -68,6 +70,18 @@ public final class PagePool {
      */
     public void setReclaimHook(ReclaimHook hook) {
         this.reclaimHook = hook;
+    }
+
+    /**
+     * Sets what runs (on the allocating thread, with no pool lock held) when an allocation leaves fewer than
+     * {@code lowFreePages} pages free: typically waking a background reclaimer. It must not block.
+     *
+     * @param lowFreePages the low watermark in free pages
+     * @param hook         the wake-up, or null for none
+     */
+    public void setLowWatermarkHook(int lowFreePages, Runnable hook) {
+        this.lowWatermark = lowFreePages;
+        this.lowWatermarkHook = hook;
     }
 
     /**
@@ -131,6 +145,10 @@ public final class PagePool {
         }
         for (int pfn : got) {
             backing.frame(pfn).put(0, ZEROS);
+        }
+        Runnable wake = lowWatermarkHook;
+        if (wake != null && freePages() < lowWatermark) {
+            wake.run();
         }
         return got;
     }

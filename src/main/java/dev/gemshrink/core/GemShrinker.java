@@ -1,0 +1,142 @@
+package dev.gemshrink.core;
+
+import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.reclaim.RateLimiter;
+import dev.gemshrink.reclaim.ShrinkControl;
+import dev.gemshrink.reclaim.Shrinker;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A device's shrinker (reference section 3): count is the pages on the purgeable and evictable LRUs (the latter only
+ * while swap has room); scan purges DONTNEED objects least recently used first, then, if still short and swapping is
+ * allowed, evicts idle WILLNEED ones, stopping once the target is met. Whole objects only.
+ *
+ * <p>The scan follows the kernel's {@code drm_gem_lru_scan}: it parks the head object on a private "still in LRU"
+ * list, drops the LRU lock, try-locks the object's reservation lock (a lock the calling thread already holds fails
+ * too, since reservation locks are not reentrant), calls the object's {@link Evictor}, and at the end splices the
+ * objects it skipped back at the tail.
+ *
+ * <p>Why a freed object can never be touched: the private list is a {@link GemLru} sharing the device's LRU lock, and
+ * an object's list membership is recorded in the object itself, so {@link ShmemObject#free()} (which holds the
+ * reservation lock and updates placement) unlinks the object from whichever list holds it, the private one
+ * included. The scanner skips an object already marked freed while it holds the LRU lock (the kernel's "take a
+ * reference only if not being freed"), and re-checks after its try-lock succeeds; and the Java reference it holds
+ * keeps the memory valid, so there is no use-after-free to race with.
+ */
+final class GemShrinker implements Shrinker {
+    private static final Logger LOG = LoggerFactory.getLogger(GemShrinker.class);
+
+    private final GemDevice device;
+    private final String name;
+    private final RateLimiter purgeLog = RateLimiter.kernelDefault();
+
+    GemShrinker(GemDevice device, String name) {
+        this.device = device;
+        this.name = name;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long count(ShrinkControl sc) {
+        long n = device.lru(Placement.PURGEABLE).pages();
+        if (sc.canSwap()) {
+            long swapFree = device.swap().capacityPages() - device.swap().usedPages();
+            n += Math.max(0, Math.min(device.lru(Placement.EVICTABLE).pages(), swapFree));
+        }
+        return n;
+    }
+
+    @Override
+    public long scan(ShrinkControl sc) {
+        Pass p = new Pass(sc.nrToScan());
+        scanList(device.lru(Placement.PURGEABLE), true, p);
+        if (p.freed < p.target && sc.canSwap() && device.swap().hasRoom(1)) {
+            scanList(device.lru(Placement.EVICTABLE), false, p);
+        }
+        sc.nrScanned(p.scanned);
+        sc.report(p.purged, p.evicted, p.remaining);
+        if (p.purged > 0 && purgeLog.tryAcquire()) {
+            LOG.info("Purging {} bytes", p.purged << dev.gemshrink.memory.PagePool.PAGE_SHIFT);
+        }
+        return p.freed > 0 ? p.freed : STOP;
+    }
+
+    /** What one scan did so far. */
+    private static final class Pass {
+        final long target;
+        long freed;
+        long scanned;
+        long purged;
+        long evicted;
+        long remaining;
+
+        Pass(long target) {
+            this.target = target;
+        }
+    }
+
+    private void scanList(GemLru<ShmemObject> lru, boolean purge, Pass p) {
+        ReentrantLock lock = lru.lock();
+        GemLru<ShmemObject> stillInLru = new GemLru<>("still-in-lru", lock);
+        lock.lock();
+        try {
+            // Each object is looked at once per pass even if concurrent state changes move it back to the tail.
+            int budget = lru.size();
+            ShmemObject obj;
+            while (p.freed < p.target && budget-- > 0 && (obj = lru.head()) != null) {
+                long pages = obj.lruWeight();
+                stillInLru.moveTail(obj, pages);
+                p.scanned += pages;
+                if (obj.isFreed()) {
+                    continue; // free() holds its lock and will unlink it from stillInLru
+                }
+                lock.unlock();
+                try {
+                    reclaimOne(obj, pages, purge, p);
+                } finally {
+                    lock.lock();
+                }
+            }
+            lru.spliceTail(stillInLru);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void reclaimOne(ShmemObject obj, long pages, boolean purge, Pass p) {
+        // tryLock, never lock: reclaim may run inside an allocation whose caller holds reservation locks.
+        if (!obj.resv().tryLock()) {
+            p.remaining += pages;
+            return;
+        }
+        try {
+            if (obj.isFreed()) {
+                return;
+            }
+            int before = obj.residentPages();
+            Evictor.Outcome o;
+            try {
+                o = purge ? obj.evictor().purge(obj) : obj.evictor().evict(obj);
+            } catch (RuntimeException e) {
+                LOG.warn("evictor of {} failed; skipping it", obj.name(), e);
+                o = Evictor.Outcome.BUSY;
+            }
+            if (o == Evictor.Outcome.DONE) {
+                p.freed += before;
+                if (purge) {
+                    p.purged += before;
+                } else {
+                    p.evicted += before;
+                }
+            }
+        } finally {
+            obj.resv().unlock();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package dev.gemshrink.core;
+
+/**
+ * Which of its device's LRU lists an object sits on, as implied by its state (reference section 3). The kernel's
+ * single "evictable" list is kept here as two, {@link #PURGEABLE} and {@link #EVICTABLE}, so that the purge pass
+ * never walks WILLNEED objects and the evict pass never walks DONTNEED ones, and both keep their LRU order.
+ */
+public enum Placement {
+    /** On no list: no pages, purged, or freed. */
+    NONE,
+    /** Resident and purgeable (DONTNEED, unpinned, sg table stored, not exported). */
+    PURGEABLE,
+    /** Resident and evictable (WILLNEED, unpinned, sg table stored, not exported). */
+    EVICTABLE,
+    /** Contents in swap. */
+    EVICTED,
+    /** Resident but not reclaimable: pinned, exported, or without a stored sg table. */
+    PINNED
+}

@@ -1,0 +1,243 @@
+package dev.gemshrink.memory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32;
+
+/**
+ * Swap in a file the user names: a slot allocator over 4 KiB slots of the file, runs of consecutive slots written
+ * and read with positional I/O in chunks of up to 256 KiB, and a CRC32 per page kept in memory and verified on
+ * every load (a mismatch fails the load and keeps the swap copy). The file is created (or truncated) when the store
+ * opens and deleted when it closes.
+ *
+ * <p>Thread safety: safe for concurrent use; the slot allocator has its own lock (a leaf), and I/O runs outside it
+ * on disjoint file ranges.
+ */
+public final class FileSwapStore implements SwapStore {
+    /** The largest run moved by one positional read or write, in pages. */
+    static final int CHUNK_PAGES = 64;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long capacity;
+    private final Object slotLock = new Object();
+    private final BitSet slots = new BitSet(); // guarded by slotLock: set = in use
+    private long used; // guarded by slotLock
+    private final ThreadLocal<ByteBuffer> chunk =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK_PAGES * PagePool.PAGE_SIZE));
+
+    FileSwapStore(Path path, FileChannel channel, long capacityPages) {
+        if (capacityPages < 0 || capacityPages > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("capacity must be 0.." + Integer.MAX_VALUE + " pages: "
+                    + capacityPages);
+        }
+        this.path = path;
+        this.channel = Objects.requireNonNull(channel, "channel");
+        this.capacity = capacityPages;
+    }
+
+    /**
+     * Opens a store on {@code file} (created or truncated), holding at most {@code capacityPages} pages.
+     *
+     * @param file          the swap file
+     * @param capacityPages the capacity in pages
+     * @return the store
+     * @throws IOException when the file cannot be opened
+     */
+    public static FileSwapStore open(Path file, long capacityPages) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        return new FileSwapStore(file, ch, capacityPages);
+    }
+
+    /** A receipt: the slot runs holding the pages, in page order, and a CRC32 per page. */
+    private final class Slots extends SwapSlots {
+        final FileSwapStore store = FileSwapStore.this;
+        final int[] runs; // start, length, start, length, ...
+        final int[] crcs;
+        boolean released; // guarded by the owning object's reservation lock (one user at a time)
+
+        Slots(int pages, int[] runs) {
+            super(pages);
+            this.runs = runs;
+            this.crcs = new int[pages];
+        }
+    }
+
+    /**
+     * Returns the file.
+     *
+     * @return the swap file's path
+     */
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public long capacityPages() {
+        return capacity;
+    }
+
+    @Override
+    public long usedPages() {
+        synchronized (slotLock) {
+            return used;
+        }
+    }
+
+    @Override
+    public SwapSlots store(ByteBuffer[] pages) throws IOException {
+        Slots s = new Slots(pages.length, allocate(pages.length));
+        try {
+            int page = 0;
+            for (int r = 0; r < s.runs.length; r += 2) {
+                long slot = s.runs[r];
+                int len = s.runs[r + 1];
+                for (int done = 0; done < len; ) {
+                    int n = Math.min(CHUNK_PAGES, len - done);
+                    ByteBuffer buf = chunk.get();
+                    buf.clear();
+                    for (int i = 0; i < n; i++) {
+                        ByteBuffer src = pages[page + i];
+                        int at = i * PagePool.PAGE_SIZE;
+                        buf.put(at, src, 0, PagePool.PAGE_SIZE);
+                        s.crcs[page + i] = crc(src);
+                    }
+                    buf.limit(n * PagePool.PAGE_SIZE);
+                    writeFully(buf, (slot + done) * PagePool.PAGE_SIZE);
+                    done += n;
+                    page += n;
+                }
+            }
+            return s;
+        } catch (IOException | RuntimeException e) {
+            free(s.runs);
+            throw e;
+        }
+    }
+
+    @Override
+    public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
+        Slots s = own(slots);
+        if (into.length != s.pages()) {
+            throw new IllegalArgumentException("receipt holds " + s.pages() + " pages, " + into.length + " given");
+        }
+        int page = 0;
+        for (int r = 0; r < s.runs.length; r += 2) {
+            long slot = s.runs[r];
+            int len = s.runs[r + 1];
+            for (int done = 0; done < len; ) {
+                int n = Math.min(CHUNK_PAGES, len - done);
+                ByteBuffer buf = chunk.get();
+                buf.clear().limit(n * PagePool.PAGE_SIZE);
+                readFully(buf, (slot + done) * PagePool.PAGE_SIZE);
+                for (int i = 0; i < n; i++) {
+                    ByteBuffer one = buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                    int c = crc(one);
+                    if (c != s.crcs[page + i]) {
+                        throw new IOException("swap page " + (page + i) + " in slot " + (slot + done + i) + " of "
+                                + path + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
+                                + ", read " + Integer.toHexString(c) + ")");
+                    }
+                }
+                for (int i = 0; i < n; i++) {
+                    into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                }
+                done += n;
+                page += n;
+            }
+        }
+    }
+
+    @Override
+    public void release(SwapSlots slots) {
+        Slots s = own(slots);
+        s.released = true;
+        free(s.runs);
+    }
+
+    /** Closes the file and deletes it. */
+    @Override
+    public void close() throws IOException {
+        channel.close();
+        if (path != null) {
+            Files.deleteIfExists(path);
+        }
+    }
+
+    private int[] allocate(int n) throws IOException {
+        synchronized (slotLock) {
+            if (used + n > capacity) {
+                throw new IOException("swap full: " + used + " of " + capacity + " pages used, " + n + " needed");
+            }
+            List<Integer> runs = new ArrayList<>();
+            int need = n;
+            int from = 0;
+            while (need > 0) {
+                int start = slots.nextClearBit(from);
+                int end = slots.nextSetBit(start);
+                int len = (int) Math.min(need, (end < 0 ? capacity : end) - start);
+                slots.set(start, start + len);
+                runs.add(start);
+                runs.add(len);
+                need -= len;
+                from = start + len;
+            }
+            used += n;
+            return runs.stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
+    private void free(int[] runs) {
+        synchronized (slotLock) {
+            for (int r = 0; r < runs.length; r += 2) {
+                slots.clear(runs[r], runs[r] + runs[r + 1]);
+                used -= runs[r + 1];
+            }
+        }
+    }
+
+    private void writeFully(ByteBuffer buf, long position) throws IOException {
+        long pos = position;
+        while (buf.hasRemaining()) {
+            pos += channel.write(buf, pos);
+        }
+    }
+
+    private void readFully(ByteBuffer buf, long position) throws IOException {
+        long pos = position;
+        while (buf.hasRemaining()) {
+            int n = channel.read(buf, pos);
+            if (n < 0) {
+                throw new IOException("swap file " + path + " ends at " + pos + ", before the stored pages");
+            }
+            pos += n;
+        }
+    }
+
+    private static int crc(ByteBuffer page) {
+        CRC32 c = new CRC32();
+        c.update(page.duplicate().clear());
+        return (int) c.getValue();
+    }
+
+    private Slots own(SwapSlots slots) {
+        if (!(slots instanceof Slots) || ((Slots) slots).store != this || ((Slots) slots).released) {
+            throw new IllegalArgumentException("not a live receipt of this store: " + slots);
+        }
+        return (Slots) slots;
+    }
+
+    @Override
+    public String toString() {
+        return "FileSwapStore[" + path + ", used=" + usedPages() + ", capacity=" + capacity + "]";
+    }
+}

@@ -1,0 +1,136 @@
+package dev.gemshrink.reclaim;
+
+import dev.gemshrink.memory.PagePool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A kswapd-like daemon thread: it sleeps until the pool's free pages drop below a low watermark (the pool wakes it
+ * after such an allocation, and it also checks on a timer), then reclaims through the registry until the free pages
+ * reach a high watermark or reclaim makes no progress.
+ */
+public final class BackgroundReclaimer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BackgroundReclaimer.class);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final PagePool pool;
+    private final ShrinkerRegistry registry;
+    private final int low;
+    private final int high;
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final Object signal = new Object();
+    private boolean woken; // guarded by signal
+    private final LongAdder wakeups = new LongAdder();
+    private final LongAdder reclaimed = new LongAdder();
+    private volatile Thread thread;
+
+    /**
+     * Creates a stopped reclaimer.
+     *
+     * @param pool     the pool to watch
+     * @param registry the shrinkers to run
+     * @param low      wake when fewer pages than this are free
+     * @param high     reclaim until this many pages are free
+     * @throws IllegalArgumentException unless 0 &lt;= low &lt;= high &lt;= the pool's size
+     */
+    public BackgroundReclaimer(PagePool pool, ShrinkerRegistry registry, int low, int high) {
+        if (low < 0 || high < low || high > pool.totalPages()) {
+            throw new IllegalArgumentException("watermarks must satisfy 0 <= low <= high <= " + pool.totalPages()
+                    + ": low=" + low + " high=" + high);
+        }
+        this.pool = pool;
+        this.registry = registry;
+        this.low = low;
+        this.high = high;
+    }
+
+    /**
+     * Starts the daemon thread and hooks it to the pool's low watermark. Idempotent.
+     *
+     * @return this reclaimer
+     */
+    public BackgroundReclaimer start() {
+        if (running.compareAndSet(false, true)) {
+            Thread t = new Thread(this::loop, "gemshrink-kswapd");
+            t.setDaemon(true);
+            thread = t;
+            pool.setLowWatermarkHook(low, this::wake);
+            t.start();
+        }
+        return this;
+    }
+
+    /** Wakes the thread (cheap; called by the pool when free pages fall below the low watermark). */
+    public void wake() {
+        synchronized (signal) {
+            woken = true;
+            signal.notifyAll();
+        }
+    }
+
+    /**
+     * Returns how often the thread woke to reclaim.
+     *
+     * @return wake-ups that found free pages below the low watermark
+     */
+    public long wakeups() {
+        return wakeups.sum();
+    }
+
+    /**
+     * Returns the pages this thread has reclaimed.
+     *
+     * @return pages freed in the background
+     */
+    public long reclaimed() {
+        return reclaimed.sum();
+    }
+
+    /** Stops the thread and waits for it to end. Idempotent. */
+    @Override
+    public void close() {
+        if (running.compareAndSet(true, false)) {
+            pool.setLowWatermarkHook(0, null);
+            wake();
+            Thread t = thread;
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void loop() {
+        while (running.get()) {
+            synchronized (signal) {
+                if (!woken) {
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(signal, POLL_NANOS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                woken = false;
+            }
+            if (!running.get() || pool.freePages() >= low) {
+                continue;
+            }
+            wakeups.increment();
+            try {
+                while (running.get() && pool.freePages() < high) {
+                    long got = registry.reclaim(high - pool.freePages(), true);
+                    if (got <= 0) {
+                        break;
+                    }
+                    reclaimed.add(got);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("background reclaim failed", e);
+            }
+        }
+    }
+}

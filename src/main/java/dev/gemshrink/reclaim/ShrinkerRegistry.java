@@ -1,0 +1,365 @@
+package dev.gemshrink.reclaim;
+
+import dev.gemshrink.memory.ReclaimHook;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The shrinkers of a system and the reclaim that drives them, the way Linux's {@code shrink_slab} does
+ * (reference section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work plus
+ * what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
+ * deferred to the next call. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
+ * until enough is freed.
+ *
+ * <p>Shrinkers may register and unregister at any time, also while a reclaim runs: once {@link
+ * Registration#close()} returns, the shrinker is never called again (it waits for calls already in flight, as
+ * Linux's shrinker_free waits on SRCU). Per-shrinker {@code count} and {@code scan(n)} mirror the kernel's debugfs
+ * files.
+ *
+ * <p>Thread safety: all methods may be called from any thread; reclaim holds no lock of its own while a shrinker
+ * runs.
+ */
+public final class ShrinkerRegistry implements ReclaimHook {
+    /** The starting (lowest-pressure) priority: scan 1/4096 of what is freeable. */
+    public static final int DEF_PRIORITY = 12;
+    /** The default batch size, in pages. */
+    public static final long DEFAULT_BATCH = 128;
+
+    private static final int DEAD = Integer.MIN_VALUE / 2;
+
+    private final CopyOnWriteArrayList<Registration> registrations = new CopyOnWriteArrayList<>();
+    private final ThreadLocal<Registration> running = new ThreadLocal<>();
+
+    /** Creates an empty registry. */
+    public ShrinkerRegistry() {
+    }
+
+    /**
+     * Registers a shrinker.
+     *
+     * @param shrinker the shrinker; its name must be unique here
+     * @return the registration; close it to unregister
+     * @throws IllegalArgumentException when the name is taken
+     */
+    public Registration register(Shrinker shrinker) {
+        Objects.requireNonNull(shrinker, "shrinker");
+        synchronized (registrations) {
+            if (find(shrinker.name()).isPresent()) {
+                throw new IllegalArgumentException("a shrinker named " + shrinker.name() + " is registered");
+            }
+            Registration r = new Registration(shrinker);
+            registrations.add(r);
+            return r;
+        }
+    }
+
+    /**
+     * Returns the registration of the shrinker with that name.
+     *
+     * @param name the shrinker's name
+     * @return the registration, if registered
+     */
+    public Optional<Registration> find(String name) {
+        for (Registration r : registrations) {
+            if (r.shrinker.name().equals(name)) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Returns the registered shrinkers' registrations, in registration order.
+     *
+     * @return a snapshot
+     */
+    public List<Registration> registrations() {
+        return List.copyOf(registrations);
+    }
+
+    /**
+     * Returns the stats of every registered shrinker.
+     *
+     * @return one snapshot per shrinker
+     */
+    public List<ShrinkerStats> stats() {
+        List<ShrinkerStats> out = new ArrayList<>();
+        for (Registration r : registrations) {
+            out.add(r.stats());
+        }
+        return out;
+    }
+
+    /**
+     * Direct reclaim from a page pool: frees at least {@code pages} pages if possible, swapping allowed.
+     *
+     * @param pages the pages wanted
+     * @return the pages freed
+     */
+    @Override
+    public long reclaim(long pages) {
+        return reclaim(pages, true);
+    }
+
+    /**
+     * Direct reclaim: runs {@link #shrinkSlab} from priority 12 down to 0 until {@code target} pages are freed.
+     *
+     * @param target  the pages wanted
+     * @param canSwap whether shrinkers may evict to swap
+     * @return the pages freed
+     */
+    public long reclaim(long target, boolean canSwap) {
+        long freed = 0;
+        for (int priority = DEF_PRIORITY; priority >= 0 && freed < target; priority--) {
+            freed += shrinkSlab(priority, target - freed, canSwap);
+        }
+        return freed;
+    }
+
+    /**
+     * One round over all shrinkers at one priority (Linux's {@code shrink_slab}), stopping early once
+     * {@code target} pages are freed; work not done is deferred.
+     *
+     * @param priority 12 (light) to 0 (heavy)
+     * @param target   stop once this many pages are freed (Long.MAX_VALUE for a full round)
+     * @param canSwap  whether shrinkers may evict to swap
+     * @return the pages freed
+     */
+    public long shrinkSlab(int priority, long target, boolean canSwap) {
+        if (priority < 0 || priority > DEF_PRIORITY) {
+            throw new IllegalArgumentException("priority must be 0.." + DEF_PRIORITY + ": " + priority);
+        }
+        long freed = 0;
+        for (Registration r : registrations) {
+            if (freed >= target) {
+                break;
+            }
+            if (r.enter()) {
+                try {
+                    freed += r.doShrink(priority, target - freed, canSwap);
+                } finally {
+                    r.exit();
+                }
+            }
+        }
+        return freed;
+    }
+
+    /**
+     * Computes the pages a shrinker is asked to scan in one round (the Linux formula): its deferred work shifted
+     * by priority plus {@code (freeable >> priority) * 4 / seeks}, capped at {@code 2 * freeable}.
+     *
+     * @param freeable what count() returned
+     * @param deferred work deferred earlier
+     * @param priority 12 to 0
+     * @param seeks    the shrinker's seeks (0: delta is freeable / 2)
+     * @return the delta and the total scan, as {@code {delta, totalScan}}
+     */
+    public static long[] scanWork(long freeable, long deferred, int priority, int seeks) {
+        long delta = seeks == 0 ? freeable / 2 : (freeable >> priority) * 4 / seeks;
+        long totalScan = (deferred >> priority) + delta;
+        totalScan = Math.min(totalScan, 2 * freeable);
+        return new long[] {delta, totalScan};
+    }
+
+    /**
+     * One registered shrinker: its debugfs-like {@link #count()} and {@link #scan(long)}, its stats, and
+     * {@link #close()} to unregister.
+     */
+    public final class Registration implements AutoCloseable {
+        private final Shrinker shrinker;
+        // >= 0: calls in flight; below 0 (DEAD + n): unregistered, n calls still finishing.
+        private final AtomicInteger users = new AtomicInteger();
+        private final AtomicLong deferred = new AtomicLong();
+        private final LongAdder scans = new LongAdder();
+        private final LongAdder scanned = new LongAdder();
+        private final LongAdder freed = new LongAdder();
+        private final LongAdder purged = new LongAdder();
+        private final LongAdder evicted = new LongAdder();
+        private final LongAdder skipped = new LongAdder();
+        private final LongAdder stops = new LongAdder();
+
+        private Registration(Shrinker shrinker) {
+            this.shrinker = shrinker;
+        }
+
+        /**
+         * Returns the shrinker.
+         *
+         * @return the registered shrinker
+         */
+        public Shrinker shrinker() {
+            return shrinker;
+        }
+
+        /**
+         * Reads the shrinker's count, like reading debugfs {@code count}.
+         *
+         * @return pages freeable now (swapping allowed), or 0 once unregistered
+         */
+        public long count() {
+            if (!enter()) {
+                return 0;
+            }
+            try {
+                return shrinker.count(new ShrinkControl(0, true, true));
+            } finally {
+                exit();
+            }
+        }
+
+        /**
+         * Asks the shrinker to free {@code n} pages now, like writing {@code n} to debugfs {@code scan}.
+         *
+         * @param n pages to free
+         * @return pages freed (0 when it stopped or is unregistered)
+         */
+        public long scan(long n) {
+            if (!enter()) {
+                return 0;
+            }
+            try {
+                long r = runScan(new ShrinkControl(n, true, true));
+                return Math.max(r, 0);
+            } finally {
+                exit();
+            }
+        }
+
+        /**
+         * Returns a snapshot of this shrinker's activity.
+         *
+         * @return the stats
+         */
+        public ShrinkerStats stats() {
+            return new ShrinkerStats(shrinker.name(), scans.sum(), scanned.sum(), freed.sum(), purged.sum(),
+                    evicted.sum(), skipped.sum(), stops.sum(), deferred.get());
+        }
+
+        /**
+         * Unregisters the shrinker and waits for calls already running to finish; after it returns the shrinker is
+         * never called again. Idempotent.
+         *
+         * @throws IllegalStateException when called from inside this shrinker's own count or scan
+         */
+        @Override
+        public void close() {
+            if (running.get() == this) {
+                throw new IllegalStateException(shrinker.name() + " cannot unregister itself from inside a call");
+            }
+            synchronized (registrations) {
+                registrations.remove(this);
+            }
+            int u;
+            do {
+                u = users.get();
+                if (u < 0) {
+                    break; // already unregistered
+                }
+            } while (!users.compareAndSet(u, u + DEAD));
+            while (users.get() != DEAD) {
+                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(50));
+            }
+        }
+
+        private boolean enter() {
+            int u;
+            do {
+                u = users.get();
+                if (u < 0) {
+                    return false;
+                }
+            } while (!users.compareAndSet(u, u + 1));
+            return true;
+        }
+
+        private void exit() {
+            users.decrementAndGet();
+        }
+
+        private long runScan(ShrinkControl sc) {
+            ShrinkScanEvent ev = new ShrinkScanEvent();
+            ev.begin();
+            Registration outer = running.get();
+            running.set(this);
+            long r;
+            try {
+                r = shrinker.scan(sc);
+            } finally {
+                running.set(outer);
+            }
+            scans.increment();
+            scanned.add(sc.nrScanned());
+            purged.add(sc.nrPurged());
+            evicted.add(sc.nrEvicted());
+            skipped.add(sc.nrSkippedLocked());
+            if (r == Shrinker.STOP) {
+                stops.increment();
+            } else {
+                freed.add(r);
+            }
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.shrinker = shrinker.name();
+                ev.target = sc.nrToScan();
+                ev.scanned = sc.nrScanned();
+                ev.freed = Math.max(r, 0);
+                ev.skipped = sc.nrSkippedLocked();
+                ev.commit();
+            }
+            return r;
+        }
+
+        /** Linux's do_shrink_slab for this shrinker at one priority. */
+        private long doShrink(int priority, long target, boolean canSwap) {
+            ShrinkControl sc = new ShrinkControl(0, true, canSwap);
+            long freeable;
+            Registration outer = running.get();
+            running.set(this);
+            try {
+                freeable = shrinker.count(sc);
+            } finally {
+                running.set(outer);
+            }
+            if (freeable <= 0) {
+                return 0;
+            }
+            long nr = deferred.getAndSet(0);
+            long[] work = scanWork(freeable, nr, priority, shrinker.seeks());
+            long delta = work[0];
+            long totalScan = work[1];
+            long batch = shrinker.batch() > 0 ? shrinker.batch() : DEFAULT_BATCH;
+            long freedHere = 0;
+            long scannedHere = 0;
+            while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
+                long n = Math.min(batch, totalScan);
+                sc.nrToScan(n);
+                sc.nrScanned(n);
+                long r = runScan(sc);
+                if (r == Shrinker.STOP) {
+                    break;
+                }
+                freedHere += r;
+                long s = Math.max(sc.nrScanned(), 1);
+                totalScan -= s;
+                scannedHere += s;
+            }
+            long next = Math.max(nr + delta - scannedHere, 0);
+            deferred.addAndGet(Math.min(next, 2 * freeable));
+            return freedHere;
+        }
+
+        @Override
+        public String toString() {
+            return "Registration[" + shrinker.name() + "]";
+        }
+    }
+}
