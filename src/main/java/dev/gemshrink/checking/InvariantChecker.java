@@ -191,8 +191,11 @@ public final class InvariantChecker {
             return Placement.NONE;
         }
         boolean reclaimable = s.pinCount() == 0 && s.sgtStored() && s.owners(OwnerKind.EXPORT_HANDLE) == 0;
-        if (reclaimable) {
-            return s.madv() == Madv.DONTNEED ? Placement.PURGEABLE : Placement.EVICTABLE;
+        if (reclaimable && s.madv() == Madv.DONTNEED) {
+            return Placement.PURGEABLE;
+        }
+        if (reclaimable && s.residentPages() == s.pageCount()) {
+            return Placement.EVICTABLE;
         }
         return Placement.PINNED;
     }

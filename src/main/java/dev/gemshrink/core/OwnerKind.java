@@ -12,9 +12,8 @@ public enum OwnerKind {
     PAGES_PIN(RefKind.PAGES, true),
     /** The page use owned by the stored sg table ({@link ShmemObject#getPagesSgt()}). */
     PAGES_SGT(RefKind.PAGES, true),
-    /** A page use held by a driver's GPU mapping. */
-    PAGES_MAPPING(RefKind.PAGES, false),
-    /** The page use held by a heap object's chunk table (its sparse page array). */
+    /** The page use held by a heap object's chunk table (its sparse page array, see
+     * {@link ShmemObject#getPagesSparse}). */
     PAGES_HEAP_CHUNKS(RefKind.PAGES, false),
     /** A pin held by a caller ({@link ShmemObject#pin()}). */
     PIN_HANDLE(RefKind.PIN, false),

@@ -28,6 +28,10 @@ public record ScatterList(List<Segment> segments, int pages) {
     }
 
     static ScatterList of(int[] pfns) {
+        return of(pfns, 0);
+    }
+
+    static ScatterList of(int[] pfns, int firstIndex) {
         List<Segment> out = new ArrayList<>();
         int pages = 0;
         int i = 0;
@@ -40,7 +44,7 @@ public record ScatterList(List<Segment> segments, int pages) {
             while (i + 1 < pfns.length && pfns[i + 1] == pfns[i] + 1) {
                 i++;
             }
-            out.add(new Segment(start, pfns[start], i - start + 1));
+            out.add(new Segment(firstIndex + start, pfns[start], i - start + 1));
             pages += i - start + 1;
             i++;
         }

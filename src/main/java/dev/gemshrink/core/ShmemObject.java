@@ -267,13 +267,14 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Returns whether the object may be evicted now: WILLNEED, not pinned, resident with its stored sg table, not
-     * already evicted, and not exported. Takes the lock.
+     * Returns whether the object may be evicted now: WILLNEED, not pinned, wholly resident with its stored sg table,
+     * not already evicted, and not exported. Takes the lock.
      *
      * @return true when evictable
      */
     public boolean isEvictable() {
         return locked(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
+                && residentPages == pageCount
                 && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0);
     }
 
@@ -291,7 +292,7 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Takes a page use for a driver structure (a GPU mapping or a heap chunk table).
+     * Takes a page use for a driver structure (for example a heap chunk table).
      *
      * @param kind a page kind that is not internal
      * @return the page use
@@ -320,6 +321,74 @@ public final class ShmemObject extends LruNode {
         }
         PAGES_USE.getAndAdd(this, 1);
         return acquired(new PagesRef(this, kind, stack()));
+    }
+
+    /**
+     * Takes a page use on a sparse page array (a heap object's): the first use creates the array with no page
+     * populated; {@link #populate} then fills ranges of it. Further uses just count.
+     *
+     * @param kind a page kind that is not internal (normally {@link OwnerKind#PAGES_HEAP_CHUNKS})
+     * @return the page use; closing the last use frees every populated page
+     * @throws GemException ENOMEM when purged; ENOENT when freed; EINVAL for a bad kind
+     */
+    public PagesRef getPagesSparse(OwnerKind kind) {
+        requireExternal(kind, RefKind.PAGES);
+        return mutate(() -> {
+            ensureAlive();
+            if (madv == Madv.PURGED) {
+                throw new GemException(Errno.ENOMEM, name + " is purged: its pages are gone");
+            }
+            if (pagesUse == 0) {
+                int[] empty = new int[pageCount];
+                java.util.Arrays.fill(empty, -1);
+                pfns = empty;
+                residentPages = 0;
+            } else if (swapped != null) {
+                swapIn();
+            }
+            PAGES_USE.getAndAdd(this, 1);
+            return acquired(new PagesRef(this, kind, stack()));
+        });
+    }
+
+    /**
+     * Populates the unpopulated pages of {@code [first, first + count)} with zero-filled pages, all or nothing (the
+     * heap-fault path). The caller must hold a page use (so the page array exists).
+     *
+     * @param first the first page index
+     * @param count the number of pages
+     * @return a table of the range's pages
+     * @throws GemException EINVAL for a bad range or when there is no page array; ENOMEM when the pages cannot be
+     *                      allocated (nothing is allocated then)
+     */
+    public ScatterList populate(int first, int count) {
+        return mutate(() -> {
+            ensureAlive();
+            int[] f = pfns;
+            if (f == null || first < 0 || count < 0 || first > pageCount - count) {
+                throw new GemException(Errno.EINVAL, "cannot populate pages [" + first + ", +" + count + ") of "
+                        + name + " (" + describe() + ")");
+            }
+            int holes = 0;
+            for (int i = first; i < first + count; i++) {
+                if (f[i] < 0) {
+                    holes++;
+                }
+            }
+            if (holes > 0) {
+                int[] got = device.pool().allocate(holes, name);
+                int[] next = f.clone();
+                int k = 0;
+                for (int i = first; i < first + count; i++) {
+                    if (next[i] < 0) {
+                        next[i] = got[k++];
+                    }
+                }
+                pfns = next;
+                residentPages += holes;
+            }
+            return ScatterList.of(java.util.Arrays.copyOfRange(pfns, first, first + count), first);
+        });
     }
 
     private void putPagesLocked() {

@@ -1,0 +1,61 @@
+package dev.gemshrink;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.core.importer.Location;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+import java.util.regex.Pattern;
+
+/**
+ * The package layering of the library. The lower layers (core, memory, locking, checking, reclaim) never know the
+ * driver model ({@code panfrost}) or the command line tool ({@code cli}); memory and locking are leaves below core;
+ * and the top-level packages form no cycle. Rules about packages that do not exist yet pass vacuously.
+ */
+@AnalyzeClasses(packages = "dev.gemshrink",
+        importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureTest.DoNotIncludeTestClassesDirs.class})
+class ArchitectureTest {
+
+    /**
+     * {@link ImportOption.DoNotIncludeTests} recognises Maven test classes only under {@code .../target/test-classes/}.
+     * Builds run with {@code -Dgemshrink.build.dir=/tmp/xyz} put them in {@code /tmp/xyz/test-classes/}, which it
+     * lets through, and then the tests' own dependencies (core tests calling the checker) look like package cycles.
+     * This option excludes any {@code test-classes} directory, wherever the build directory is.
+     */
+    public static final class DoNotIncludeTestClassesDirs implements ImportOption {
+        private static final Pattern TEST_CLASSES = Pattern.compile(".*/test-classes/.*");
+
+        /** Creates the option (instantiated reflectively by ArchUnit). */
+        public DoNotIncludeTestClassesDirs() {
+        }
+
+        @Override
+        public boolean includes(Location location) {
+            return !location.matches(TEST_CLASSES);
+        }
+    }
+
+    @ArchTest
+    static final ArchRule lowerLayersDoNotDependOnTheDriverOrTheTool = noClasses()
+            .that().resideInAnyPackage("dev.gemshrink.core..", "dev.gemshrink.memory..", "dev.gemshrink.locking..",
+                    "dev.gemshrink.checking..", "dev.gemshrink.reclaim..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.gemshrink.panfrost..", "dev.gemshrink.cli..")
+            .because("the core model must stay usable without the Panfrost driver model and the command line tool")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule memoryAndLockingDoNotDependOnCore = noClasses()
+            .that().resideInAnyPackage("dev.gemshrink.memory..", "dev.gemshrink.locking..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.gemshrink.core..")
+            .because("pages, swap and locks are the leaves the buffer objects are built on")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule topLevelPackagesAreFreeOfCycles = slices()
+            .matching("dev.gemshrink.(*)..")
+            .should().beFreeOfCycles()
+            .allowEmptyShould(true);
+}

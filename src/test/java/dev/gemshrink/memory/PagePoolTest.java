@@ -1,0 +1,387 @@
+package dev.gemshrink.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** {@link PagePool} accounting, zero-filling, all-or-nothing allocation and direct reclaim; {@link MemorySwapStore}. */
+class PagePoolTest {
+
+    private static void assertErrno(Errno errno, ThrowingCallable call) {
+        assertThatThrownBy(call).isInstanceOf(GemException.class)
+                .satisfies(e -> assertThat(((GemException) e).errno()).as("errno of %s", e).isEqualTo(errno));
+    }
+
+    /** Used + free = total, free frames and handed-out frames are disjoint and together are every frame. */
+    private static void assertAccounting(PagePool pool, List<int[]> held) {
+        int heldCount = held.stream().mapToInt(a -> a.length).sum();
+        assertThat(pool.usedPages()).as("used").isEqualTo(heldCount);
+        assertThat(pool.freePages()).as("free").isEqualTo(pool.totalPages() - heldCount);
+        int[] free = pool.freeFrames();
+        assertThat(free).as("free frames").hasSize(pool.freePages());
+        int[] all = IntStream.concat(Arrays.stream(free), held.stream().flatMapToInt(Arrays::stream)).sorted()
+                .toArray();
+        assertThat(all).as("every frame exactly once").isEqualTo(IntStream.range(0, pool.totalPages()).toArray());
+    }
+
+    private static void fill(PagePool pool, int[] pfns, byte value) {
+        byte[] page = new byte[PagePool.PAGE_SIZE];
+        Arrays.fill(page, value);
+        for (int pfn : pfns) {
+            pool.frame(pfn).put(0, page);
+        }
+    }
+
+    private static void assertZero(PagePool pool, int[] pfns) {
+        byte[] zeros = new byte[PagePool.PAGE_SIZE];
+        byte[] got = new byte[PagePool.PAGE_SIZE];
+        for (int pfn : pfns) {
+            pool.frame(pfn).get(0, got);
+            assertThat(got).as("frame %d", pfn).isEqualTo(zeros);
+        }
+    }
+
+    @Test
+    void accountsUsedAndFreePages() {
+        PagePool pool = PagePool.ofPages(16);
+        List<int[]> held = new ArrayList<>();
+        assertThat(pool.totalPages()).isEqualTo(16);
+        assertAccounting(pool, held);
+
+        int[] a = pool.allocate(5, "a");
+        held.add(a);
+        assertThat(a).hasSize(5).doesNotHaveDuplicates();
+        assertThat(Arrays.stream(a).boxed().toList()).allSatisfy(p -> assertThat(p).isBetween(0, 15));
+        assertAccounting(pool, held);
+
+        int[] b = pool.allocate(11, "b");
+        held.add(b);
+        assertAccounting(pool, held);
+        assertThat(pool.freePages()).isZero();
+
+        assertThat(pool.free(a)).isEqualTo(5);
+        held.remove(a);
+        assertAccounting(pool, held);
+
+        assertThat(pool.free(b)).isEqualTo(11);
+        held.remove(b);
+        assertAccounting(pool, held);
+        assertThat(pool.usedPages()).isZero();
+        assertThat(pool.toString()).contains("used=0").contains("total=16");
+    }
+
+    @Test
+    void allocatingZeroPagesTakesNothing() {
+        PagePool pool = PagePool.ofPages(4);
+        assertThat(pool.allocate(0, "none")).isEmpty();
+        assertThat(pool.usedPages()).isZero();
+        PagePool empty = PagePool.ofPages(0);
+        assertThat(empty.allocate(0, "none")).isEmpty();
+        assertErrno(Errno.ENOMEM, () -> empty.allocate(1, "one"));
+    }
+
+    @Test
+    void freeSkipsUnpopulatedSlots() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(3, "sparse");
+        int[] sparse = {a[0], -1, a[1], -1, a[2]};
+        assertThat(pool.free(sparse)).isEqualTo(3);
+        assertAccounting(pool, List.of());
+    }
+
+    @Test
+    void pagesAreZeroFilledAfterReuse() {
+        PagePool pool = PagePool.ofPages(4);
+        int[] a = pool.allocate(4, "a");
+        assertZero(pool, a);
+        fill(pool, a, (byte) 0xff);
+        pool.free(a);
+
+        int[] b = pool.allocate(4, "b");
+        int[] sa = a.clone();
+        int[] sb = b.clone();
+        Arrays.sort(sa);
+        Arrays.sort(sb);
+        assertThat(sb).as("the same frames come back").isEqualTo(sa);
+        assertZero(pool, b);
+        pool.free(b);
+    }
+
+    @Test
+    void enomemIsAllOrNothing() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(6, "a");
+        fill(pool, a, (byte) 0x11);
+        int[] freeBefore = pool.freeFrames();
+
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(3, "b"));
+        assertThat(pool.usedPages()).isEqualTo(6);
+        assertThat(pool.freeFrames()).isEqualTo(freeBefore);
+        assertAccounting(pool, List.of(a));
+
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(9, "more than the pool"));
+        assertAccounting(pool, List.of(a));
+
+        // The frames of the failed allocations were not touched: a's bytes are intact.
+        byte[] got = new byte[PagePool.PAGE_SIZE];
+        for (int pfn : a) {
+            pool.frame(pfn).get(0, got);
+            assertThat(got).containsOnly((byte) 0x11);
+        }
+        int[] c = pool.allocate(2, "c");
+        assertAccounting(pool, List.of(a, c));
+    }
+
+    @Test
+    void negativeCountIsInvalid() {
+        PagePool pool = PagePool.ofPages(4);
+        assertErrno(Errno.EINVAL, () -> pool.allocate(-1, "neg"));
+        assertErrno(Errno.EINVAL, () -> pool.allocate(Integer.MIN_VALUE, "neg"));
+        assertAccounting(pool, List.of());
+    }
+
+    @Test
+    void negativeBackingIsRejected() {
+        assertThatThrownBy(() -> PageBacking.heap(-1)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(PageBacking.heap(3).frames()).isEqualTo(3);
+        assertThat(PageBacking.heap(3).frame(2).capacity()).isEqualTo(PagePool.PAGE_SIZE);
+    }
+
+    // ------------------------------------------------------------------ reclaim hook
+
+    @Test
+    void reclaimHookIsNotCalledWhenThePagesFit() {
+        PagePool pool = PagePool.ofPages(8);
+        AtomicInteger calls = new AtomicInteger();
+        pool.setReclaimHook(n -> {
+            calls.incrementAndGet();
+            return 0;
+        });
+        int[] a = pool.allocate(8, "exact");
+        assertThat(calls).hasValue(0);
+        pool.free(a);
+    }
+
+    @Test
+    void reclaimHookRunsWhenShortAndTheAllocationSucceedsWhenItFreesPages() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] victim = pool.allocate(6, "victim");
+        List<Long> asked = new ArrayList<>();
+        pool.setReclaimHook(n -> {
+            asked.add(n);
+            return pool.free(victim);
+        });
+
+        int[] got = pool.allocate(4, "needy");
+        assertThat(got).hasSize(4);
+        assertThat(asked).as("asked once for the 2 missing pages").containsExactly(2L);
+        assertAccounting(pool, List.of(got));
+        assertZero(pool, got);
+    }
+
+    @Test
+    void reclaimHookMayFreeInSeveralSteps() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] victim = pool.allocate(8, "victim");
+        AtomicInteger next = new AtomicInteger();
+        List<Long> asked = new ArrayList<>();
+        pool.setReclaimHook(n -> {
+            asked.add(n);
+            return pool.free(new int[] {victim[next.getAndIncrement()]});
+        });
+        int[] got = pool.allocate(3, "needy");
+        assertThat(got).hasSize(3);
+        assertThat(asked).containsExactly(3L, 2L, 1L);
+        assertThat(pool.usedPages()).isEqualTo(8);
+    }
+
+    @Test
+    void reclaimThatFreesNothingFailsAfterOneTry() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(7, "a");
+        AtomicInteger calls = new AtomicInteger();
+        pool.setReclaimHook(n -> {
+            calls.incrementAndGet();
+            return 0;
+        });
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(2, "b"));
+        assertThat(calls).hasValue(1);
+        assertAccounting(pool, List.of(a));
+    }
+
+    @Test
+    void reclaimRetriesAreBoundedEvenWhenTheHookClaimsProgress() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(7, "a");
+        AtomicInteger calls = new AtomicInteger();
+        pool.setReclaimHook(n -> {
+            calls.incrementAndGet();
+            return 1; // claims progress, frees nothing (or someone else took it)
+        });
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(2, "b"));
+        assertThat(calls).hasValue(PagePool.RECLAIM_RETRIES);
+        assertAccounting(pool, List.of(a));
+    }
+
+    @Test
+    void removingTheHookStopsReclaim() {
+        PagePool pool = PagePool.ofPages(2);
+        int[] a = pool.allocate(2, "a");
+        AtomicInteger calls = new AtomicInteger();
+        pool.setReclaimHook(n -> {
+            calls.incrementAndGet();
+            return 0;
+        });
+        pool.setReclaimHook(null);
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(1, "b"));
+        assertThat(calls).hasValue(0);
+        pool.free(a);
+    }
+
+    @Test
+    void reclaimHookIsCalledWithoutThePoolLock() throws Exception {
+        PagePool pool = PagePool.ofPages(4);
+        int[] victim = pool.allocate(4, "victim");
+        // The hook frees from another thread and waits for it: it would deadlock if the pool's lock were held.
+        pool.setReclaimHook(n -> {
+            Thread t = new Thread(() -> pool.free(victim));
+            t.start();
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            assertThat(t.isAlive()).as("freeing thread blocked").isFalse();
+            return victim.length;
+        });
+        int[] got = pool.allocate(4, "needy");
+        assertThat(got).hasSize(4);
+        pool.free(got);
+        assertAccounting(pool, List.of());
+    }
+
+    // ------------------------------------------------------------------ MemorySwapStore
+
+    @Nested
+    class MemorySwapStoreTest {
+        private ByteBuffer[] pages(int n, long seed) {
+            Random r = new Random(seed);
+            ByteBuffer[] out = new ByteBuffer[n];
+            for (int i = 0; i < n; i++) {
+                byte[] b = new byte[PagePool.PAGE_SIZE];
+                r.nextBytes(b);
+                out[i] = ByteBuffer.wrap(b);
+            }
+            return out;
+        }
+
+        private ByteBuffer[] blank(int n) {
+            ByteBuffer[] out = new ByteBuffer[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = ByteBuffer.allocate(PagePool.PAGE_SIZE);
+            }
+            return out;
+        }
+
+        @Test
+        void roundTrip() throws IOException {
+            SwapStore store = SwapStore.inMemory(8);
+            assertThat(store.capacityPages()).isEqualTo(8);
+            assertThat(store.usedPages()).isZero();
+            ByteBuffer[] src = pages(3, 42);
+            SwapSlots slots = store.store(src);
+            assertThat(slots.pages()).isEqualTo(3);
+            assertThat(store.usedPages()).isEqualTo(3);
+            assertThat(store.hasRoom(5)).isTrue();
+            assertThat(store.hasRoom(6)).isFalse();
+
+            // The store keeps a copy: changing the source does not change what is loaded.
+            ByteBuffer[] expected = pages(3, 42);
+            src[0].put(0, (byte) ~src[0].get(0));
+
+            ByteBuffer[] into = blank(3);
+            store.load(slots, into);
+            for (int i = 0; i < 3; i++) {
+                assertThat(into[i].array()).as("page %d", i).isEqualTo(expected[i].array());
+            }
+            // The receipt stays valid after a load.
+            ByteBuffer[] again = blank(3);
+            store.load(slots, again);
+            assertThat(again[2].array()).isEqualTo(expected[2].array());
+            assertThat(store.usedPages()).isEqualTo(3);
+
+            store.release(slots);
+            assertThat(store.usedPages()).isZero();
+            store.close();
+        }
+
+        @Test
+        void fullStoreThrowsIOExceptionAndHoldsNothingMore() throws IOException {
+            SwapStore store = SwapStore.inMemory(4);
+            SwapSlots a = store.store(pages(3, 1));
+            assertThatThrownBy(() -> store.store(pages(2, 2))).isInstanceOf(IOException.class)
+                    .hasMessageContaining("full");
+            assertThat(store.usedPages()).isEqualTo(3);
+            SwapSlots b = store.store(pages(1, 3));
+            assertThat(store.usedPages()).isEqualTo(4);
+            assertThatThrownBy(() -> store.store(pages(1, 4))).isInstanceOf(IOException.class);
+            store.release(a);
+            store.release(b);
+            assertThat(store.usedPages()).isZero();
+
+            SwapStore none = SwapStore.none();
+            assertThat(none.capacityPages()).isZero();
+            assertThat(none.hasRoom(1)).isFalse();
+            assertThatThrownBy(() -> none.store(pages(1, 5))).isInstanceOf(IOException.class);
+            assertThat(none.usedPages()).isZero();
+        }
+
+        @Test
+        void doubleReleaseIsRejected() throws IOException {
+            SwapStore store = SwapStore.inMemory(4);
+            SwapSlots s = store.store(pages(2, 6));
+            store.release(s);
+            assertThatThrownBy(() -> store.release(s)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(store.usedPages()).as("the second release freed nothing").isZero();
+            assertThatThrownBy(() -> store.load(s, blank(2))).isInstanceOf(IllegalArgumentException.class);
+        }
+
+        @Test
+        void receiptsOfAnotherStoreAreRejected() throws IOException {
+            SwapStore mine = SwapStore.inMemory(4);
+            SwapStore theirs = SwapStore.inMemory(4);
+            SwapSlots foreign = theirs.store(pages(2, 7));
+            SwapSlots own = mine.store(pages(1, 8));
+            assertThatThrownBy(() -> mine.load(foreign, blank(2))).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> mine.release(foreign)).isInstanceOf(IllegalArgumentException.class);
+            SwapSlots alien = new SwapSlots(1) {
+            };
+            assertThatThrownBy(() -> mine.release(alien)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> mine.load(alien, blank(1))).isInstanceOf(IllegalArgumentException.class);
+            assertThat(mine.usedPages()).isEqualTo(1);
+            assertThat(theirs.usedPages()).isEqualTo(2);
+            theirs.release(foreign);
+            mine.release(own);
+            assertThat(mine.usedPages()).isZero();
+            assertThat(theirs.usedPages()).isZero();
+        }
+
+        @Test
+        void negativeCapacityIsRejected() {
+            assertThatThrownBy(() -> SwapStore.inMemory(-1)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+}
