@@ -12,4 +12,5 @@ module dev.gemshrink {
     exports dev.gemshrink.locking;
     exports dev.gemshrink.checking;
     exports dev.gemshrink.reclaim;
+    exports dev.gemshrink.panfrost;
 }

@@ -1,0 +1,198 @@
+package dev.gemshrink.panfrost;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.core.ScatterList;
+import dev.gemshrink.memory.PagePool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A client's GPU address space (MMU context): a VA range allocator and a page table recording which frame backs
+ * each mapped GPU page. VA runs from 32 MiB up to 2^40 in 4 KiB pages; no-exec BOs never cross a 4 GiB boundary,
+ * executable BOs are aligned to their size (rounded up to a power of two), heap BOs to 2 MiB.
+ *
+ * <p>Locking: one lock guards the allocator and the page table. It is a leaf for allocation purposes: it is never
+ * held while memory is allocated or another lock is awaited, so reclaim may take it.
+ */
+public final class GpuAddressSpace {
+    /** The lowest GPU virtual address handed out. */
+    public static final long VA_START = 32L << 20;
+    /** The end of the GPU virtual address space (exclusive). */
+    public static final long VA_END = 1L << 40;
+    static final long SZ_2M = 2L << 20;
+    static final long SZ_4G = 1L << 32;
+
+    private final String name;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final TreeMap<Long, GpuMapping> byVa = new TreeMap<>(); // guarded by lock
+
+    GpuAddressSpace(String name) {
+        this.name = name;
+    }
+
+    /**
+     * Returns the address space's name (its client's).
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
+    /** Reserves VA for a mapping and records it (no pages mapped yet). */
+    GpuMapping reserve(PanfrostBo bo) {
+        long size = bo.size();
+        long align;
+        if (bo.isHeap()) {
+            align = SZ_2M;
+        } else if ((bo.flags() & BoFlags.NOEXEC) == 0) {
+            align = Long.highestOneBit(size) == size ? size : Long.highestOneBit(size) << 1;
+        } else {
+            align = PagePool.PAGE_SIZE;
+        }
+        boolean noCross4G = (bo.flags() & BoFlags.NOEXEC) != 0;
+        lock.lock();
+        try {
+            long va = findGap(size, align, noCross4G);
+            GpuMapping m = new GpuMapping(this, bo, va);
+            byVa.put(va, m);
+            return m;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long findGap(long size, long align, boolean noCross4G) {
+        long cursor = VA_START;
+        for (Map.Entry<Long, GpuMapping> e : byVa.entrySet()) {
+            long fit = fit(cursor, e.getKey(), size, align, noCross4G);
+            if (fit >= 0) {
+                return fit;
+            }
+            cursor = Math.max(cursor, e.getKey() + e.getValue().size());
+        }
+        long fit = fit(cursor, VA_END, size, align, noCross4G);
+        if (fit < 0) {
+            throw new GemException(Errno.ENOMEM, "no " + size + "-byte VA range left in " + name);
+        }
+        return fit;
+    }
+
+    private static long fit(long from, long to, long size, long align, boolean noCross4G) {
+        long va = alignUp(from, align);
+        if (noCross4G && size <= SZ_4G && (va / SZ_4G) != ((va + size - 1) / SZ_4G)) {
+            va = alignUp(va, SZ_4G);
+        }
+        return va + size <= to ? va : -1;
+    }
+
+    private static long alignUp(long v, long a) {
+        return (v + a - 1) / a * a;
+    }
+
+    /** Forgets a mapping's VA range and page table entries. */
+    void release(GpuMapping m) {
+        lock.lock();
+        try {
+            byVa.remove(m.va(), m);
+            m.clearPtes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Maps the pages a scatter list describes into a mapping's page table entries. */
+    void map(GpuMapping m, ScatterList sg) {
+        lock.lock();
+        try {
+            for (ScatterList.Segment seg : sg.segments()) {
+                m.writePtes(seg.pageIndex(), seg.firstPfn(), seg.count());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Clears every page table entry of a mapping (teardown before purge or eviction). */
+    void clearPtes(GpuMapping m) {
+        lock.lock();
+        try {
+            m.clearPtes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The result of a page table walk. */
+    record Walk(GpuMapping mapping, int pfn) {
+    }
+
+    /**
+     * Walks the page table for one GPU address.
+     *
+     * @return null when no mapping covers va; a walk with pfn -1 when a mapping covers it but the page is not mapped
+     */
+    Walk translate(long va) {
+        lock.lock();
+        try {
+            Map.Entry<Long, GpuMapping> e = byVa.floorEntry(va);
+            if (e == null || va >= e.getKey() + e.getValue().size()) {
+                return null;
+            }
+            GpuMapping m = e.getValue();
+            return new Walk(m, m.pte((int) ((va - m.va()) >>> PagePool.PAGE_SHIFT)));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the mappings of this address space, by VA.
+     *
+     * @return a snapshot
+     */
+    public List<GpuMapping> mappings() {
+        lock.lock();
+        try {
+            return new ArrayList<>(byVa.values());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the number of GPU pages mapped to frames now.
+     *
+     * @return mapped pages
+     */
+    public long mappedPages() {
+        lock.lock();
+        try {
+            long n = 0;
+            for (GpuMapping m : byVa.values()) {
+                n += m.mappedPagesUnlocked();
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int[] ptesSnapshot(GpuMapping m) {
+        lock.lock();
+        try {
+            return m.ptesCopy();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GpuAddressSpace[" + name + "]";
+    }
+}

@@ -1,0 +1,483 @@
+package dev.gemshrink.panfrost;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.core.Evictor;
+import dev.gemshrink.core.Madv;
+import dev.gemshrink.core.OwnerKind;
+import dev.gemshrink.core.PagesRef;
+import dev.gemshrink.core.Pin;
+import dev.gemshrink.core.ScatterList;
+import dev.gemshrink.core.ShmemObject;
+import dev.gemshrink.core.VMap;
+import dev.gemshrink.memory.PagePool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * A Panfrost-like buffer object over a {@link ShmemObject}: creation flags, its GPU mappings in clients, the fences
+ * of jobs using it, and for heap BOs the chunk table that grows on GPU faults. It supplies the shrinker's
+ * {@link Evictor}: BUSY unless idle and reclaimable, try-lock the mapping lock, tear down every GPU mapping, then
+ * purge (DONTNEED) or evict to swap (WILLNEED). Evicted BOs are mapped again when a job next uses them.
+ *
+ * <p>Lifetime: each {@link GpuMapping} holds one reference; the BO is freed when the last mapping is released
+ * (its client closed the handle and no job still holds it).
+ *
+ * <p>Locking: reservation lock, then {@link #mappingsLock} (guards {@link #mappings}), then an address space's lock.
+ * The fences and the chunk table are guarded by the reservation lock.
+ */
+public final class PanfrostBo {
+    static final int CHUNK_PAGES = (int) (GpuAddressSpace.SZ_2M >>> PagePool.PAGE_SHIFT);
+
+    private final PanfrostDevice dev;
+    private final int flags;
+    private final ShmemObject shmem;
+    private final ReentrantLock mappingsLock = new ReentrantLock();
+    private final List<GpuMapping> mappings = new ArrayList<>(); // guarded by mappingsLock
+    private final AtomicInteger refs = new AtomicInteger();
+    private final List<Fence> fences = new ArrayList<>(); // guarded by resv
+    private HeapChunkTable chunks; // guarded by resv; heap BOs only, null until the first fault
+
+    private PanfrostBo(PanfrostDevice dev, String name, long size, int flags) {
+        this.dev = dev;
+        this.flags = flags;
+        this.shmem = dev.gem().createObject(name, size, new BoEvictor());
+    }
+
+    static PanfrostBo create(PanfrostDevice dev, String name, long size, int flags) {
+        if (size <= 0) {
+            throw new GemException(Errno.EINVAL, "BO size must be positive: " + size);
+        }
+        if ((flags & ~BoFlags.ALL) != 0) {
+            throw new GemException(Errno.EINVAL, "unknown BO flags 0x" + Integer.toHexString(flags & ~BoFlags.ALL));
+        }
+        boolean heap = (flags & BoFlags.HEAP) != 0;
+        if (heap && (flags & BoFlags.NOEXEC) == 0) {
+            throw new GemException(Errno.EINVAL, "a HEAP BO must be NOEXEC");
+        }
+        long unit = heap ? GpuAddressSpace.SZ_2M : PagePool.PAGE_SIZE;
+        if (size > Long.MAX_VALUE - unit) {
+            throw new GemException(Errno.EINVAL, "BO size too large: " + size);
+        }
+        long rounded = (size + unit - 1) / unit * unit;
+        return new PanfrostBo(dev, name, rounded, flags);
+    }
+
+    /**
+     * Returns the BO's name.
+     *
+     * @return the name of its shmem object
+     */
+    public String name() {
+        return shmem.name();
+    }
+
+    /**
+     * Returns the size, rounded up to whole pages (heap BOs: to 2 MiB).
+     *
+     * @return the size in bytes
+     */
+    public long size() {
+        return shmem.size();
+    }
+
+    /**
+     * Returns the creation flags.
+     *
+     * @return a combination of {@link BoFlags}
+     */
+    public int flags() {
+        return flags;
+    }
+
+    /**
+     * Returns whether this is a heap BO.
+     *
+     * @return true for HEAP
+     */
+    public boolean isHeap() {
+        return (flags & BoFlags.HEAP) != 0;
+    }
+
+    /**
+     * Returns the shmem object underneath (counts, state, inspection).
+     *
+     * @return the core object
+     */
+    public ShmemObject shmem() {
+        return shmem;
+    }
+
+    /**
+     * Returns the references held on the BO (one per live GPU mapping).
+     *
+     * @return the reference count
+     */
+    public int refs() {
+        return refs.get();
+    }
+
+    /**
+     * Returns the BO's GPU mappings.
+     *
+     * @return a snapshot
+     */
+    public List<GpuMapping> mappings() {
+        mappingsLock.lock();
+        try {
+            return List.copyOf(mappings);
+        } finally {
+            mappingsLock.unlock();
+        }
+    }
+
+    /**
+     * Returns whether a job using the BO has not finished (an unsignalled fence).
+     *
+     * @return true when busy
+     */
+    public boolean isBusy() {
+        return withResv(this::busyLocked);
+    }
+
+    /**
+     * Returns the number of heap chunks populated by GPU faults.
+     *
+     * @return chunks (0 for normal BOs)
+     */
+    public int heapChunks() {
+        return withResv(() -> chunks == null ? 0 : chunks.populated());
+    }
+
+    // ------------------------------------------------------------------ CPU-side calls (not for heap BOs)
+
+    /**
+     * Takes a page use.
+     *
+     * @return the use
+     * @throws GemException EINVAL for heap BOs; otherwise as {@link ShmemObject#getPages()}
+     */
+    public PagesRef getPages() {
+        requireNotHeap("get_pages");
+        return shmem.getPages();
+    }
+
+    /**
+     * Pins the pages.
+     *
+     * @return the pin
+     * @throws GemException EINVAL for heap BOs; otherwise as {@link ShmemObject#pin()}
+     */
+    public Pin pin() {
+        requireNotHeap("pin");
+        return shmem.pin();
+    }
+
+    /**
+     * Maps the BO for the CPU.
+     *
+     * @return the mapping
+     * @throws GemException EINVAL for heap BOs; otherwise as {@link ShmemObject#vmap()}
+     */
+    public VMap vmap() {
+        requireNotHeap("vmap");
+        return shmem.vmap();
+    }
+
+    /**
+     * Returns the stored sg table, creating it if needed.
+     *
+     * @return the table
+     * @throws GemException EINVAL for heap BOs; otherwise as {@link ShmemObject#getPagesSgt()}
+     */
+    public ScatterList getPagesSgt() {
+        requireNotHeap("get_pages_sgt");
+        return shmem.getPagesSgt();
+    }
+
+    /**
+     * CPU read through a transient mapping.
+     *
+     * @param offset where to start
+     * @param dst    where to copy to
+     * @throws GemException EINVAL for heap BOs or a bad range; EFAULT when purged
+     */
+    public void read(long offset, byte[] dst) {
+        requireNotHeap("CPU access to");
+        shmem.read(offset, dst);
+    }
+
+    /**
+     * CPU write through a transient mapping.
+     *
+     * @param offset where to start
+     * @param src    what to copy
+     * @throws GemException EINVAL for heap BOs or a bad range; EFAULT when purged
+     */
+    public void write(long offset, byte[] src) {
+        requireNotHeap("CPU access to");
+        shmem.write(offset, src);
+    }
+
+    /**
+     * Evicts the BO to swap now through the driver's evictor (tearing down its GPU mappings).
+     *
+     * @return pages freed
+     * @throws GemException EBUSY when the BO is not evictable now (pinned, busy, heap, DONTNEED, no room)
+     */
+    public int evict() {
+        return reclaimNow(false);
+    }
+
+    /**
+     * Purges the BO now through the driver's evictor (tearing down its GPU mappings).
+     *
+     * @return pages freed
+     * @throws GemException EBUSY when the BO is not purgeable now (pinned, busy, heap, WILLNEED)
+     */
+    public int purge() {
+        return reclaimNow(true);
+    }
+
+    private int reclaimNow(boolean purge) {
+        return withResv(() -> {
+            int before = shmem.residentPages();
+            if (reclaimLocked(purge) != Evictor.Outcome.DONE) {
+                throw new GemException(Errno.EBUSY, "cannot " + (purge ? "purge " : "evict ") + name() + " now: "
+                        + (isHeap() ? "heap BO" : busyLocked() ? "busy on the GPU" : "madv=" + shmem.madv()
+                        + " pin=" + shmem.pinCount() + " resident=" + shmem.isResident()));
+            }
+            return before;
+        });
+    }
+
+    // ------------------------------------------------------------------ mappings
+
+    GpuMapping openIn(GpuAddressSpace as) {
+        refs.incrementAndGet();
+        GpuMapping m;
+        try {
+            m = as.reserve(this);
+        } catch (GemException e) {
+            unref();
+            throw e;
+        }
+        try {
+            withResv(() -> {
+                ScatterList sg = isHeap() ? null : shmem.getPagesSgt();
+                mappingsLock.lock();
+                try {
+                    mappings.add(m);
+                    if (sg != null) {
+                        as.map(m, sg);
+                    }
+                } finally {
+                    mappingsLock.unlock();
+                }
+                return null;
+            });
+        } catch (GemException e) {
+            as.release(m);
+            unref();
+            throw e;
+        }
+        return m;
+    }
+
+    /** The last reference of a mapping is gone: forget it and drop its BO reference. */
+    void unmapped(GpuMapping m) {
+        withResv(() -> {
+            mappingsLock.lock();
+            try {
+                mappings.remove(m);
+            } finally {
+                mappingsLock.unlock();
+            }
+            m.addressSpace().release(m);
+            return null;
+        });
+        unref();
+    }
+
+    private void unref() {
+        if (refs.decrementAndGet() == 0) {
+            withResv(() -> {
+                if (chunks != null) {
+                    HeapChunkTable t = chunks;
+                    chunks = null;
+                    t.use.close();
+                }
+                fences.clear();
+                shmem.free();
+                return null;
+            });
+            dev.forget(this);
+        }
+    }
+
+    /** The madvise ioctl: reservation lock, then the mapping lock. */
+    boolean madvise(GpuAddressSpace caller, Madv advice) {
+        return withResv(() -> {
+            mappingsLock.lock();
+            try {
+                if (isHeap()) {
+                    return true; // heap BOs stay WILLNEED and are never purged
+                }
+                if (advice == Madv.DONTNEED && (mappings.size() != 1 || mappings.get(0).addressSpace() != caller)) {
+                    throw new GemException(Errno.EINVAL, "madvise DONTNEED on " + name()
+                            + ": it is mapped in another client");
+                }
+                return shmem.madvise(advice);
+            } finally {
+                mappingsLock.unlock();
+            }
+        });
+    }
+
+    /** Makes a normal BO resident (swapping it in) and maps it again in every client. Resv held. */
+    void validateLocked() {
+        if (isHeap()) {
+            return;
+        }
+        ScatterList sg = shmem.getPagesSgt();
+        mappingsLock.lock();
+        try {
+            for (GpuMapping m : mappings) {
+                m.addressSpace().map(m, sg);
+            }
+        } finally {
+            mappingsLock.unlock();
+        }
+    }
+
+    void attachFenceLocked(Fence f) {
+        busyLocked(); // prune signalled fences so the list stays short
+        fences.add(f);
+    }
+
+    private boolean busyLocked() {
+        fences.removeIf(Fence::isSignalled);
+        return !fences.isEmpty();
+    }
+
+    // ------------------------------------------------------------------ heap growth
+
+    /**
+     * The heap-fault callback: grows the heap by the 2 MiB chunk holding {@code va} and maps it in {@code m}. The
+     * page array appears on the first fault, owned by the chunk table. All or nothing: on ENOMEM nothing stays
+     * allocated or counted.
+     *
+     * @return true when a chunk was populated, false when it was already there
+     */
+    boolean heapFault(GpuMapping m, long va) {
+        if (!isHeap()) {
+            throw new GemException(Errno.EINVAL, name() + " is not a heap BO");
+        }
+        long offset = va - m.va();
+        if (offset < 0 || offset >= size()) {
+            throw new GemException(Errno.EINVAL, "fault at offset " + offset + " is outside " + name() + " of "
+                    + size() + " bytes");
+        }
+        int chunk = (int) (offset / GpuAddressSpace.SZ_2M);
+        return withResv(() -> {
+            boolean created = false;
+            if (chunks == null) {
+                chunks = new HeapChunkTable(shmem.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS),
+                        (int) (size() / GpuAddressSpace.SZ_2M));
+                created = true;
+            }
+            boolean grew = false;
+            if (chunks.chunks[chunk] == null) {
+                int first = chunk * CHUNK_PAGES;
+                try {
+                    chunks.chunks[chunk] = shmem.populate(first, Math.min(CHUNK_PAGES, shmem.pageCount() - first));
+                } catch (GemException e) {
+                    if (created) {
+                        HeapChunkTable t = chunks;
+                        chunks = null;
+                        t.use.close();
+                    }
+                    throw e;
+                }
+                grew = true;
+                dev.countHeapChunk();
+            }
+            m.addressSpace().map(m, chunks.chunks[chunk]);
+            return grew;
+        });
+    }
+
+    // ------------------------------------------------------------------ eviction
+
+    /** The driver's evict callback, resv held. */
+    private Evictor.Outcome reclaimLocked(boolean purge) {
+        if (isHeap() || busyLocked()) {
+            return Evictor.Outcome.BUSY;
+        }
+        if (purge ? !shmem.isPurgeable()
+                : !shmem.isEvictable() || !dev.gem().swap().hasRoom(shmem.residentPages())) {
+            return Evictor.Outcome.BUSY;
+        }
+        // tryLock: reclaim must never wait; a madvise or open in progress makes us skip this BO for now.
+        if (!mappingsLock.tryLock()) {
+            return Evictor.Outcome.BUSY;
+        }
+        try {
+            for (GpuMapping m : mappings) {
+                m.addressSpace().clearPtes(m);
+            }
+            if (purge) {
+                shmem.purge();
+            } else {
+                try {
+                    shmem.evict();
+                } catch (GemException e) {
+                    return Evictor.Outcome.BUSY; // still resident; mapped again on next use
+                }
+            }
+            return Evictor.Outcome.DONE;
+        } finally {
+            mappingsLock.unlock();
+        }
+    }
+
+    /** The evictor the shrinker calls for this BO. */
+    private final class BoEvictor implements Evictor {
+        @Override
+        public Outcome purge(ShmemObject obj) {
+            return reclaimLocked(true);
+        }
+
+        @Override
+        public Outcome evict(ShmemObject obj) {
+            return reclaimLocked(false);
+        }
+    }
+
+    private void requireNotHeap(String what) {
+        if (isHeap()) {
+            throw new GemException(Errno.EINVAL, what + " " + name() + ": heap BOs cannot be pinned or mapped"
+                    + " for the CPU");
+        }
+    }
+
+    <T> T withResv(Supplier<T> body) {
+        if (shmem.resv().isHeldByCurrentThread()) {
+            return body.get();
+        }
+        shmem.resv().lock();
+        try {
+            return body.get();
+        } finally {
+            shmem.resv().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PanfrostBo[" + name() + ", " + size() + " bytes" + (isHeap() ? ", heap" : "") + "]";
+    }
+}

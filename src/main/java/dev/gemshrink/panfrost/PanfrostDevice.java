@@ -1,0 +1,283 @@
+package dev.gemshrink.panfrost;
+
+import dev.gemshrink.checking.InvariantChecker;
+import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.LeakDetection;
+import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.reclaim.BackgroundReclaimer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A Panfrost-like device over the generic core: a {@link GemDevice} (page pool, swap, LRUs, shrinker), clients with
+ * their own GPU address spaces, BOs with the driver's evictor and heap-fault callback, and a simulated GPU thread
+ * that runs jobs.
+ *
+ * <p>Lock order of the driver: BO reservation locks (several only through an acquire context) -> a BO's mapping
+ * lock -> an address space's lock -> the core's leaves (LRU lock, page pool, swap store). A client's handle-table
+ * monitor is never held while calling into a BO. The GPU thread takes a reservation lock only in the heap-fault
+ * callback, and never while holding an address space lock.
+ */
+public final class PanfrostDevice implements AutoCloseable {
+    private final GemDevice gem;
+    private final Gpu gpu;
+    private final Set<PanfrostBo> bos = ConcurrentHashMap.newKeySet();
+    private final Set<PanfrostClient> clients = ConcurrentHashMap.newKeySet();
+    private final AtomicLong boIds = new AtomicLong();
+    private final LongAdder jobsSubmitted = new LongAdder();
+    private final LongAdder jobsDone = new LongAdder();
+    private final LongAdder jobsFaulted = new LongAdder();
+    private final LongAdder gpuFaults = new LongAdder();
+    private final LongAdder heapChunks = new LongAdder();
+    private volatile BackgroundReclaimer reclaimer;
+
+    private PanfrostDevice(Builder b) {
+        GemDevice.Builder g = GemDevice.builder().name(b.name).ramPages(b.ramPages).swap(b.swap);
+        if (b.leakDetection != null) {
+            g.leakDetection(b.leakDetection);
+        }
+        this.gem = g.build();
+        this.gpu = new Gpu(this, b.name);
+    }
+
+    /**
+     * Returns a builder. Defaults: 64 MiB of RAM, no swap.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns the core device underneath (pool, swap, LRUs, shrinker).
+     *
+     * @return the GEM device
+     */
+    public GemDevice gem() {
+        return gem;
+    }
+
+    /**
+     * Opens a client (a DRM file) with its own GPU address space.
+     *
+     * @param name a name for messages
+     * @return the client
+     */
+    public PanfrostClient openClient(String name) {
+        PanfrostClient c = new PanfrostClient(this, name);
+        clients.add(c);
+        return c;
+    }
+
+    /**
+     * Starts a kswapd-like background reclaimer on the device's pool (idempotent).
+     *
+     * @param low  wake when fewer pages are free
+     * @param high reclaim until this many pages are free
+     * @return the reclaimer
+     */
+    public synchronized BackgroundReclaimer startBackgroundReclaimer(int low, int high) {
+        if (reclaimer == null) {
+            reclaimer = new BackgroundReclaimer(gem.pool(), gem.shrinkers(), low, high).start();
+        }
+        return reclaimer;
+    }
+
+    PanfrostBo newBo(String name, long size, int flags) {
+        PanfrostBo bo = PanfrostBo.create(this, name != null ? name : "bo#" + boIds.incrementAndGet(), size, flags);
+        bos.add(bo);
+        return bo;
+    }
+
+    void queue(Job job) {
+        jobsSubmitted.increment();
+        gpu.submit(job);
+    }
+
+    void jobFinished(Job job) {
+        if (job.status() == Job.Status.FAULTED) {
+            jobsFaulted.increment();
+        } else {
+            jobsDone.increment();
+        }
+    }
+
+    void forget(PanfrostBo bo) {
+        bos.remove(bo);
+    }
+
+    void forget(PanfrostClient c) {
+        clients.remove(c);
+    }
+
+    void countGpuFault() {
+        gpuFaults.increment();
+    }
+
+    void countHeapChunk() {
+        heapChunks.increment();
+    }
+
+    /**
+     * Returns the live BOs.
+     *
+     * @return a snapshot
+     */
+    public List<PanfrostBo> bos() {
+        return List.copyOf(bos);
+    }
+
+    /**
+     * Returns the open clients.
+     *
+     * @return a snapshot
+     */
+    public List<PanfrostClient> clients() {
+        return List.copyOf(clients);
+    }
+
+    /**
+     * Returns the driver's counters.
+     *
+     * @return a snapshot
+     */
+    public Stats stats() {
+        return new Stats(jobsSubmitted.sum(), jobsDone.sum(), jobsFaulted.sum(), gpuFaults.sum(), heapChunks.sum());
+    }
+
+    /**
+     * The driver's counters.
+     *
+     * @param jobsSubmitted jobs queued
+     * @param jobsDone      jobs finished without a fault
+     * @param jobsFaulted   jobs that faulted
+     * @param gpuFaults     heap faults resolved by the heap-fault callback inside jobs
+     * @param heapChunks    2 MiB heap chunks populated
+     */
+    public record Stats(long jobsSubmitted, long jobsDone, long jobsFaulted, long gpuFaults, long heapChunks) {
+    }
+
+    /**
+     * Checks every invariant: the core's ({@link InvariantChecker}) plus the driver's: every mapped GPU page points
+     * at the frame its BO holds for that page now (no stale entry survives an eviction or purge), a busy normal BO
+     * is resident, a BO's references equal its live mappings, and a heap BO's page use is its chunk table's.
+     * Exact only when nothing else is running.
+     *
+     * @return the violations
+     */
+    public List<Violation> check() {
+        List<Violation> out = new ArrayList<>(InvariantChecker.check(gem));
+        for (PanfrostBo bo : bos()) {
+            ObjectState s = bo.shmem().inspect();
+            List<GpuMapping> ms = bo.mappings();
+            if (bo.refs() != ms.size()) {
+                out.add(new Violation(bo.name(), "bo-refs-equal-mappings", bo.refs() + " references but "
+                        + ms.size() + " mappings"));
+            }
+            for (GpuMapping m : ms) {
+                int[] ptes = m.ptes();
+                for (int i = 0; i < ptes.length; i++) {
+                    int want = s.pfns() == null ? -1 : s.pfns()[i];
+                    if (ptes[i] >= 0 && ptes[i] != want) {
+                        out.add(new Violation(bo.name(), "pte-matches-page", "page " + i + " is mapped to frame "
+                                + ptes[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + want));
+                        break;
+                    }
+                }
+            }
+            if (!bo.isHeap() && bo.isBusy() && s.pfns() == null && !s.freed()) {
+                out.add(new Violation(bo.name(), "busy-is-resident", "busy on the GPU but not resident"));
+            }
+            if (bo.isHeap()) {
+                int chunkUses = s.owners(dev.gemshrink.core.OwnerKind.PAGES_HEAP_CHUNKS);
+                if (chunkUses != (bo.heapChunks() > 0 || s.pfns() != null ? 1 : 0)) {
+                    out.add(new Violation(bo.name(), "heap-use-owned-by-chunk-table", chunkUses
+                            + " chunk-table uses with " + bo.heapChunks() + " chunks"));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Stops the background reclaimer and the GPU (after the queued jobs), and closes the core device. */
+    @Override
+    public void close() {
+        BackgroundReclaimer r = reclaimer;
+        if (r != null) {
+            r.close();
+        }
+        gpu.close();
+        gem.close();
+    }
+
+    /** Builds a {@link PanfrostDevice}. */
+    public static final class Builder {
+        private int ramPages = 64 * 256;
+        private SwapStore swap = SwapStore.none();
+        private LeakDetection leakDetection;
+        private String name = "panfrost";
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the RAM budget.
+         *
+         * @param pages pages of 4 KiB
+         * @return this builder
+         */
+        public Builder ramPages(int pages) {
+            this.ramPages = pages;
+            return this;
+        }
+
+        /**
+         * Sets the swap store.
+         *
+         * @param swap the store (default none: nothing is evicted)
+         * @return this builder
+         */
+        public Builder swap(SwapStore swap) {
+            this.swap = swap;
+            return this;
+        }
+
+        /**
+         * Sets the leak detection level.
+         *
+         * @param level the level
+         * @return this builder
+         */
+        public Builder leakDetection(LeakDetection level) {
+            this.leakDetection = level;
+            return this;
+        }
+
+        /**
+         * Names the device (its shrinker and GPU thread).
+         *
+         * @param name the name
+         * @return this builder
+         */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Builds the device and starts its GPU thread.
+         *
+         * @return the device
+         */
+        public PanfrostDevice build() {
+            return new PanfrostDevice(this);
+        }
+    }
+}
