@@ -26,7 +26,9 @@ public final class FileSwapStore implements SwapStore {
     static final int CHUNK_PAGES = 64;
 
     private final Path path;
-    private final FileChannel channel;
+    // Replaced (under slotLock) when an interrupt closed it: FileChannel closes itself when a thread doing I/O on
+    // it is interrupted, and reclaim runs on arbitrary threads. Volatile so I/O threads see the replacement.
+    private volatile FileChannel channel;
     private final long capacity;
     private final Object slotLock = new Object();
     private final BitSet slots = new BitSet(); // guarded by slotLock: set = in use
@@ -206,20 +208,55 @@ public final class FileSwapStore implements SwapStore {
     }
 
     private void writeFully(ByteBuffer buf, long position) throws IOException {
-        long pos = position;
-        while (buf.hasRemaining()) {
-            pos += channel.write(buf, pos);
-        }
+        io(buf, position, true);
     }
 
     private void readFully(ByteBuffer buf, long position) throws IOException {
-        long pos = position;
-        while (buf.hasRemaining()) {
-            int n = channel.read(buf, pos);
-            if (n < 0) {
-                throw new IOException("swap file " + path + " ends at " + pos + ", before the stored pages");
+        io(buf, position, false);
+    }
+
+    /**
+     * Positional I/O that an interrupt cannot break for good: the caller's interrupt status is cleared for the
+     * I/O and restored after, and a channel closed by an interrupt that arrived during the I/O is reopened once
+     * and the transfer retried (positional transfers are idempotent).
+     */
+    private void io(ByteBuffer buf, long position, boolean write) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        int start = buf.position();
+        try {
+            for (int attempt = 0; ; attempt++) {
+                FileChannel ch = channel;
+                try {
+                    long pos = position + (buf.position() - start);
+                    while (buf.hasRemaining()) {
+                        int n = write ? ch.write(buf, pos) : ch.read(buf, pos);
+                        if (n < 0) {
+                            throw new IOException("swap file " + path + " ends at " + pos
+                                    + ", before the stored pages");
+                        }
+                        pos += n;
+                    }
+                    return;
+                } catch (java.nio.channels.ClosedByInterruptException e) {
+                    interrupted |= Thread.interrupted();
+                    if (attempt > 0 || path == null) {
+                        throw e;
+                    }
+                    reopen(ch);
+                }
             }
-            pos += n;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void reopen(FileChannel closed) throws IOException {
+        synchronized (slotLock) {
+            if (channel == closed) {
+                channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            }
         }
     }
 

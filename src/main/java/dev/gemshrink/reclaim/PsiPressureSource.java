@@ -111,11 +111,21 @@ public final class PsiPressureSource implements AutoCloseable {
         }
     }
 
-    /** Stops polling. */
+    /**
+     * Stops polling and waits (up to 10 seconds) for a reclaim already running to finish. It does not interrupt
+     * that reclaim: an interrupt would close any {@code FileChannel} it is writing swap to, for good.
+     */
     @Override
     public void close() {
         if (timer != null) {
-            timer.shutdownNow();
+            timer.shutdown(); // cancels the periodic task; a poll in flight completes
+            try {
+                if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
+                    LOG.warn("PSI-triggered reclaim still running 10 s after close");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

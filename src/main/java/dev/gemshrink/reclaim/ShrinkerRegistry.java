@@ -16,7 +16,8 @@ import java.util.concurrent.locks.LockSupport;
  * The shrinkers of a system and the reclaim that drives them, the way Linux's {@code shrink_slab} does
  * (reference section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work plus
  * what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
- * deferred to the next call. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
+ * deferred to the next call. One deliberate difference: a scan call never asks for more than the reclaim's
+ * remaining target, so a small allocation does not empty a small shrinker. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
  * until enough is freed.
  *
  * <p>Shrinkers may register and unregister at any time, also while a reclaim runs: once {@link
@@ -209,9 +210,12 @@ public final class ShrinkerRegistry implements ReclaimHook {
             if (!enter()) {
                 return 0;
             }
+            Registration outer = running.get();
+            running.set(this); // so that close() from inside count throws instead of waiting for itself
             try {
                 return shrinker.count(new ShrinkControl(0, true, true));
             } finally {
+                running.set(outer);
                 exit();
             }
         }
@@ -341,8 +345,11 @@ public final class ShrinkerRegistry implements ReclaimHook {
             long scannedHere = 0;
             while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
                 long n = Math.min(batch, totalScan);
-                sc.nrToScan(n);
-                sc.nrScanned(n);
+                // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
+                // shrinker frees everything it has for a one-page allocation. Work not done is deferred as usual.
+                long ask = Math.min(n, target - freedHere);
+                sc.nrToScan(ask);
+                sc.nrScanned(ask);
                 long r = runScan(sc);
                 if (r == Shrinker.STOP) {
                     break;
