@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * executable BOs are aligned to their size (rounded up to a power of two), heap BOs to 2 MiB.
  *
  * <p>Locking: one lock guards the allocator and the page table. It is a leaf for allocation purposes: it is never
- * held while memory is allocated or another lock is awaited, so reclaim may take it.
+ * held while memory is allocated or another lock is awaited, so reclaim may take it. A GPU access holds it while it
+ * copies one page's bytes, so tearing down a mapping also waits out the accesses in flight (the MMU flush).
  */
 public final class GpuAddressSpace {
     /** The lowest GPU virtual address handed out. */
@@ -132,19 +133,41 @@ public final class GpuAddressSpace {
     }
 
     /**
-     * Walks the page table for one GPU address.
+     * Walks the page table for one GPU address. Lock held.
      *
      * @return null when no mapping covers va; a walk with pfn -1 when a mapping covers it but the page is not mapped
      */
-    Walk translate(long va) {
+    private Walk translateLocked(long va) {
+        Map.Entry<Long, GpuMapping> e = byVa.floorEntry(va);
+        if (e == null || va >= e.getKey() + e.getValue().size()) {
+            return null;
+        }
+        GpuMapping m = e.getValue();
+        return new Walk(m, m.pte((int) ((va - m.va()) >>> PagePool.PAGE_SHIFT)));
+    }
+
+    /**
+     * A GPU access of {@code n} bytes at {@code va} (within one page): walks the page table and, when the page is
+     * mapped, copies between its frame and {@code buf}, all under the page table lock. Holding the lock across the
+     * copy is the MMU flush: a teardown ({@link #clearPtes}, {@link #release}) that returned has waited for any
+     * access in progress, so the frames it unmapped can be freed and reused without a late GPU write landing in
+     * another BO's page.
+     *
+     * @return the walk (null outside every mapping; pfn -1 when unmapped); nothing was copied unless mapped
+     */
+    Walk access(long va, PagePool pool, byte[] buf, int off, int n, boolean write) {
         lock.lock();
         try {
-            Map.Entry<Long, GpuMapping> e = byVa.floorEntry(va);
-            if (e == null || va >= e.getKey() + e.getValue().size()) {
-                return null;
+            Walk w = translateLocked(va);
+            if (w != null && w.pfn() >= 0) {
+                int in = (int) (va & (PagePool.PAGE_SIZE - 1));
+                if (write) {
+                    pool.frame(w.pfn()).put(in, buf, off, n);
+                } else {
+                    pool.frame(w.pfn()).get(in, buf, off, n);
+                }
             }
-            GpuMapping m = e.getValue();
-            return new Walk(m, m.pte((int) ((va - m.va()) >>> PagePool.PAGE_SHIFT)));
+            return w;
         } finally {
             lock.unlock();
         }

@@ -2,7 +2,6 @@ package dev.gemshrink.panfrost;
 
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
-import java.nio.ByteBuffer;
 
 /**
  * A running job's view of GPU memory: reads and writes go through its client's page table. An access to an
@@ -33,7 +32,7 @@ public final class GpuContext {
             long at = va + done;
             int in = (int) (at & (PagePool.PAGE_SIZE - 1));
             int n = Math.min(dst.length - done, PagePool.PAGE_SIZE - in);
-            frame(at).get(in, dst, done, n);
+            access(at, dst, done, n, false);
             done += n;
         }
     }
@@ -51,13 +50,14 @@ public final class GpuContext {
             long at = va + done;
             int in = (int) (at & (PagePool.PAGE_SIZE - 1));
             int n = Math.min(src.length - done, PagePool.PAGE_SIZE - in);
-            frame(at).put(in, src, done, n);
+            access(at, src, done, n, true);
             done += n;
         }
     }
 
-    private ByteBuffer frame(long va) {
-        GpuAddressSpace.Walk w = as.translate(va);
+    /** One access within a page; the copy happens under the page table lock (see GpuAddressSpace#access). */
+    private void access(long va, byte[] buf, int off, int n, boolean write) {
+        GpuAddressSpace.Walk w = as.access(va, dev.gem().pool(), buf, off, n, write);
         if (w != null && w.pfn() < 0 && w.mapping().bo().isHeap()) {
             try {
                 w.mapping().bo().heapFault(w.mapping(), va);
@@ -66,7 +66,7 @@ public final class GpuContext {
                 throw new GpuFaultException("job " + job + ": heap fault at 0x" + Long.toHexString(va) + " in "
                         + as.name() + " failed: " + e.getMessage(), e);
             }
-            w = as.translate(va);
+            w = as.access(va, dev.gem().pool(), buf, off, n, write);
         }
         if (w == null) {
             throw new GpuFaultException("job " + job + ": GPU fault at 0x" + Long.toHexString(va)
@@ -76,6 +76,5 @@ public final class GpuContext {
             throw new GpuFaultException("job " + job + ": GPU fault at 0x" + Long.toHexString(va) + " in "
                     + w.mapping() + ": page not mapped");
         }
-        return dev.gem().pool().frame(w.pfn());
     }
 }

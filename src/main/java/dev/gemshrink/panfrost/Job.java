@@ -93,8 +93,8 @@ public final class Job {
     }
 
     /**
-     * Finishes a held job: once its work has run, its fence signals and its BO references are dropped. Returns
-     * when the fence has signalled.
+     * Finishes a held job: once its work has run, its BO references are dropped and its fence signals. Returns
+     * when the fence has signalled (so the references are gone by then).
      *
      * @throws GemException EINVAL when the job was not held or is already completed; EBUSY when its work did not
      *                      finish within 30 seconds
@@ -115,7 +115,8 @@ public final class Job {
     }
 
     /**
-     * Waits for the job to finish.
+     * Waits for the job to finish: once it returns true, the job holds no BO reference any more and is counted in
+     * the device's {@link PanfrostDevice#stats()}.
      *
      * @param timeout how long at most
      * @param unit    its unit
@@ -144,11 +145,16 @@ public final class Job {
 
     private void step() {
         if (pending.decrementAndGet() == 0) {
-            fence.signal();
-            for (GpuMapping m : mappings) {
-                m.put();
+            // Drop the BO references and count the job before signalling, so that whoever waits for the fence
+            // (await, complete) sees them dropped: a BO whose handle was closed is freed by then.
+            try {
+                for (GpuMapping m : mappings) {
+                    m.put();
+                }
+                client.device().jobFinished(this);
+            } finally {
+                fence.signal();
             }
-            client.device().jobFinished(this);
         }
     }
 

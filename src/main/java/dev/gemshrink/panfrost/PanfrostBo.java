@@ -37,7 +37,9 @@ public final class PanfrostBo {
     private final ShmemObject shmem;
     private final ReentrantLock mappingsLock = new ReentrantLock();
     private final List<GpuMapping> mappings = new ArrayList<>(); // guarded by mappingsLock
-    private final AtomicInteger refs = new AtomicInteger();
+    // One per live mapping, plus the creator's reference until createBo has opened it. Never rises from 0:
+    // once the last reference is gone the BO is freed for good.
+    private final AtomicInteger refs = new AtomicInteger(1);
     private final List<Fence> fences = new ArrayList<>(); // guarded by resv
     private HeapChunkTable chunks; // guarded by resv; heap BOs only, null until the first fault
 
@@ -257,7 +259,14 @@ public final class PanfrostBo {
     // ------------------------------------------------------------------ mappings
 
     GpuMapping openIn(GpuAddressSpace as) {
-        refs.incrementAndGet();
+        int r;
+        do {
+            r = refs.get();
+            if (r == 0) {
+                // Its last handle and mapping are gone (or going): it cannot be opened again.
+                throw new GemException(Errno.ENOENT, name() + " is freed");
+            }
+        } while (!refs.compareAndSet(r, r + 1));
         GpuMapping m;
         try {
             m = as.reserve(this);
@@ -302,7 +311,8 @@ public final class PanfrostBo {
         unref();
     }
 
-    private void unref() {
+    /** Drops one reference (a mapping's, or the creator's); the last one frees the BO. */
+    void unref() {
         if (refs.decrementAndGet() == 0) {
             withResv(() -> {
                 if (chunks != null) {

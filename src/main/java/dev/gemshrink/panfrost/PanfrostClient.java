@@ -70,7 +70,11 @@ public final class PanfrostClient implements AutoCloseable {
      */
     public PanfrostBo createBo(String name, long size, int flags) {
         PanfrostBo bo = dev.newBo(name, size, flags);
-        open(bo);
+        try {
+            open(bo);
+        } finally {
+            bo.unref(); // the creator's reference: the handle opened here holds the BO from now on
+        }
         return bo;
     }
 
@@ -79,7 +83,8 @@ public final class PanfrostClient implements AutoCloseable {
      *
      * @param bo the BO
      * @return its mapping here
-     * @throws GemException EINVAL when already open here; ENOMEM when it cannot be made resident (purged)
+     * @throws GemException EINVAL when already open here; ENOMEM when it cannot be made resident (purged) or no VA
+     *                      range is left; ENOENT when the BO is freed (its last handle was closed)
      */
     public GpuMapping open(PanfrostBo bo) {
         synchronized (this) {
