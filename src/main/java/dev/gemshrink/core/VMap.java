@@ -36,16 +36,7 @@ public final class VMap extends Owner {
      */
     public void read(long offset, byte[] dst, int dstOff, int len) {
         Objects.checkFromIndexSize(dstOff, len, dst.length);
-        int[] pfns = pagesFor(offset, len);
-        PagePool pool = obj.device().pool();
-        int done = 0;
-        while (done < len) {
-            long at = offset + done;
-            int inPage = (int) (at & (PagePool.PAGE_SIZE - 1));
-            int n = Math.min(len - done, PagePool.PAGE_SIZE - inPage);
-            pool.frame(pfns[(int) (at >>> PagePool.PAGE_SHIFT)]).get(inPage, dst, dstOff + done, n);
-            done += n;
-        }
+        transfer(offset, dst, dstOff, len, false);
     }
 
     /**
@@ -59,6 +50,10 @@ public final class VMap extends Owner {
      */
     public void write(long offset, byte[] src, int srcOff, int len) {
         Objects.checkFromIndexSize(srcOff, len, src.length);
+        transfer(offset, src, srcOff, len, true);
+    }
+
+    private void transfer(long offset, byte[] arr, int arrOff, int len, boolean write) {
         int[] pfns = pagesFor(offset, len);
         PagePool pool = obj.device().pool();
         int done = 0;
@@ -66,7 +61,12 @@ public final class VMap extends Owner {
             long at = offset + done;
             int inPage = (int) (at & (PagePool.PAGE_SIZE - 1));
             int n = Math.min(len - done, PagePool.PAGE_SIZE - inPage);
-            pool.frame(pfns[(int) (at >>> PagePool.PAGE_SHIFT)]).put(inPage, src, srcOff + done, n);
+            ByteBuffer frame = pool.frame(pfns[(int) (at >>> PagePool.PAGE_SHIFT)]);
+            if (write) {
+                frame.put(inPage, arr, arrOff + done, n);
+            } else {
+                frame.get(inPage, arr, arrOff + done, n);
+            }
             done += n;
         }
     }

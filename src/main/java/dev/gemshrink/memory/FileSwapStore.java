@@ -99,26 +99,14 @@ public final class FileSwapStore implements SwapStore {
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
         Slots s = new Slots(pages.length, allocate(pages.length));
         try {
-            int page = 0;
-            for (int r = 0; r < s.runs.length; r += 2) {
-                long slot = s.runs[r];
-                int len = s.runs[r + 1];
-                for (int done = 0; done < len; ) {
-                    int n = Math.min(CHUNK_PAGES, len - done);
-                    ByteBuffer buf = chunk.get();
-                    buf.clear();
-                    for (int i = 0; i < n; i++) {
-                        ByteBuffer src = pages[page + i];
-                        int at = i * PagePool.PAGE_SIZE;
-                        buf.put(at, src, 0, PagePool.PAGE_SIZE);
-                        s.crcs[page + i] = crc(src);
-                    }
-                    buf.limit(n * PagePool.PAGE_SIZE);
-                    writeFully(buf, (slot + done) * PagePool.PAGE_SIZE);
-                    done += n;
-                    page += n;
+            forEachChunk(s, (page, slot, n, buf) -> {
+                for (int i = 0; i < n; i++) {
+                    buf.put(i * PagePool.PAGE_SIZE, pages[page + i], 0, PagePool.PAGE_SIZE);
+                    s.crcs[page + i] = crc(pages[page + i]);
                 }
-            }
+                buf.limit(n * PagePool.PAGE_SIZE);
+                writeFully(buf, slot * PagePool.PAGE_SIZE);
+            });
             return s;
         } catch (IOException | RuntimeException e) {
             free(s.runs);
@@ -132,6 +120,31 @@ public final class FileSwapStore implements SwapStore {
         if (into.length != s.pages()) {
             throw new IllegalArgumentException("receipt holds " + s.pages() + " pages, " + into.length + " given");
         }
+        forEachChunk(s, (page, slot, n, buf) -> {
+            buf.limit(n * PagePool.PAGE_SIZE);
+            readFully(buf, slot * PagePool.PAGE_SIZE);
+            for (int i = 0; i < n; i++) {
+                int c = crc(buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE));
+                if (c != s.crcs[page + i]) {
+                    throw new IOException("swap page " + (page + i) + " in slot " + (slot + i) + " of " + path
+                            + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
+                            + ", read " + Integer.toHexString(c) + ")");
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+            }
+        });
+    }
+
+    /** One chunk of a receipt: {@code n} pages from object page {@code page}, at file slot {@code slot}. */
+    @FunctionalInterface
+    private interface ChunkIo {
+        void run(int page, long slot, int n, ByteBuffer buf) throws IOException;
+    }
+
+    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, with this thread's cleared buffer. */
+    private void forEachChunk(Slots s, ChunkIo io) throws IOException {
         int page = 0;
         for (int r = 0; r < s.runs.length; r += 2) {
             long slot = s.runs[r];
@@ -139,20 +152,8 @@ public final class FileSwapStore implements SwapStore {
             for (int done = 0; done < len; ) {
                 int n = Math.min(CHUNK_PAGES, len - done);
                 ByteBuffer buf = chunk.get();
-                buf.clear().limit(n * PagePool.PAGE_SIZE);
-                readFully(buf, (slot + done) * PagePool.PAGE_SIZE);
-                for (int i = 0; i < n; i++) {
-                    ByteBuffer one = buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
-                    int c = crc(one);
-                    if (c != s.crcs[page + i]) {
-                        throw new IOException("swap page " + (page + i) + " in slot " + (slot + done + i) + " of "
-                                + path + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
-                                + ", read " + Integer.toHexString(c) + ")");
-                    }
-                }
-                for (int i = 0; i < n; i++) {
-                    into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
-                }
+                buf.clear();
+                io.run(page, slot + done, n, buf);
                 done += n;
                 page += n;
             }
