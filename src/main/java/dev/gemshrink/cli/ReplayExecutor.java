@@ -1,0 +1,490 @@
+package dev.gemshrink.cli;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.Madv;
+import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.core.Owner;
+import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.panfrost.BoFlags;
+import dev.gemshrink.panfrost.GpuWork;
+import dev.gemshrink.panfrost.Job;
+import dev.gemshrink.panfrost.PanfrostBo;
+import dev.gemshrink.panfrost.PanfrostClient;
+import dev.gemshrink.panfrost.PanfrostDevice;
+import java.io.PrintStream;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
+
+/**
+ * Runs parsed trace commands against a {@link PanfrostDevice} through the public API, printing
+ * {@code N: <command> -> <result>} per command (N is the line number) and a last summary line, then cleans up and
+ * runs the final check.
+ *
+ * <p>The trace's own references (page uses, pins, CPU mappings) are kept per BO on one stack per kind; a drop
+ * releases the most recent one of its kind. At the end the replay completes pending jobs, releases every reference
+ * the trace still holds, closes every client (and so every handle), and then requires: no invariant violation, no
+ * page in RAM or swap, no object left, no internal error and no violation reported by a {@code check} command.
+ */
+final class ReplayExecutor {
+    /** The largest piece of a CPU read or write done in one call. */
+    private static final int CHUNK = 1 << 20;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, PanfrostClient> ctxs = new LinkedHashMap<>();
+    private final Map<String, BoEntry> bos = new LinkedHashMap<>();
+    private final Map<String, Job> jobs = new LinkedHashMap<>();
+    private final List<String> violations = new ArrayList<>();
+    private PanfrostDevice dev;
+    private int commands;
+    private int expectsFailed;
+    private long jobsCompleted;
+    private String previous;
+
+    /** A BO the trace can name, with the references the trace holds on it. */
+    private static final class BoEntry {
+        final PanfrostBo bo;
+        final PanfrostClient owner;
+        final Map<TraceCommand.RefKind, Deque<Owner>> held = new EnumMap<>(TraceCommand.RefKind.class);
+
+        BoEntry(PanfrostBo bo, PanfrostClient owner) {
+            this.bo = bo;
+            this.owner = owner;
+            for (TraceCommand.RefKind k : TraceCommand.RefKind.values()) {
+                held.put(k, new ArrayDeque<>());
+            }
+        }
+
+        int heldCount() {
+            int n = 0;
+            for (Deque<Owner> d : held.values()) {
+                n += d.size();
+            }
+            return n;
+        }
+    }
+
+    /** Raised for an internal error: reported as {@code error EFAULT: internal: ...}. */
+    private static final class Internal extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Internal(String message) {
+            super(message);
+        }
+    }
+
+    ReplayExecutor(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /**
+     * Runs the commands, cleans up, and prints the last line.
+     *
+     * @param trace the parsed trace
+     * @return 0 when every expect held and the final check is ok, else 1
+     */
+    int run(List<TraceCommand> trace) {
+        int start = 0;
+        TraceCommand.Device config = null;
+        if (!trace.isEmpty() && trace.get(0) instanceof TraceCommand.Device) {
+            config = (TraceCommand.Device) trace.get(0);
+            start = 1;
+        }
+        try {
+            dev = createDevice(config != null ? config.ramBytes() : 256L << 20,
+                    config != null ? config.swapBytes() : 256L << 20);
+            if (config != null) {
+                report(config, "ok");
+            }
+        } catch (Throwable t) {
+            String what = internal(t);
+            if (config != null) {
+                report(config, "error EFAULT: internal: " + what);
+            }
+            violations.add("device: internal: " + what);
+            return finish();
+        }
+        for (int i = start; i < trace.size(); i++) {
+            TraceCommand c = trace.get(i);
+            if (c instanceof TraceCommand.Expect) {
+                expect((TraceCommand.Expect) c);
+                continue;
+            }
+            String result;
+            try {
+                result = execute(c);
+            } catch (GemException e) {
+                result = error(e);
+            } catch (Throwable t) {
+                String what = internal(t);
+                result = "error EFAULT: internal: " + what;
+                violations.add("line " + c.line() + ": internal: " + what);
+            }
+            report(c, result);
+            previous = result;
+        }
+        cleanUp();
+        return finish();
+    }
+
+    private static PanfrostDevice createDevice(long ramBytes, long swapBytes) {
+        int ramPages = (int) ((ramBytes + 4095) / 4096);
+        long swapPages = (swapBytes + 4095) / 4096;
+        return PanfrostDevice.builder().name("replay").ramPages(ramPages)
+                .swap(swapPages == 0 ? SwapStore.none() : SwapStore.inMemory(swapPages)).build();
+    }
+
+    private void report(TraceCommand c, String result) {
+        commands++;
+        out.println(c.line() + ": " + c.text() + " -> " + result);
+    }
+
+    private void expect(TraceCommand.Expect e) {
+        String got = previous == null ? "ok" : previous;
+        String result;
+        if (stripMessage(got).equals(stripMessage(e.expected()))) {
+            result = "ok";
+        } else {
+            result = "FAILED (got: " + got + ")";
+            expectsFailed++;
+        }
+        report(e, result);
+    }
+
+    /** An error result compares without its {@code : <message>} part. */
+    static String stripMessage(String result) {
+        if (result.startsWith("error ")) {
+            int colon = result.indexOf(':');
+            if (colon >= 0) {
+                return result.substring(0, colon).strip();
+            }
+        }
+        return result;
+    }
+
+    private static String error(GemException e) {
+        Errno errno = e.errno() == Errno.EDEADLK ? Errno.EBUSY : e.errno();
+        return "error " + errno + ": " + oneLine(e.getMessage());
+    }
+
+    private static String internal(Throwable t) {
+        String m = t.getMessage();
+        return oneLine(t.getClass().getSimpleName() + (m != null ? ": " + m : ""));
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    private String execute(TraceCommand c) {
+        if (c instanceof TraceCommand.Ctx) {
+            return ctx((TraceCommand.Ctx) c);
+        } else if (c instanceof TraceCommand.CreateBo) {
+            return createBo((TraceCommand.CreateBo) c);
+        } else if (c instanceof TraceCommand.Open) {
+            TraceCommand.Open o = (TraceCommand.Open) c;
+            BoEntry b = bo(o.bo());
+            client(o.ctx()).open(b.bo);
+            return "ok";
+        } else if (c instanceof TraceCommand.Close) {
+            return close((TraceCommand.Close) c);
+        } else if (c instanceof TraceCommand.Ref) {
+            return ref((TraceCommand.Ref) c);
+        } else if (c instanceof TraceCommand.Sgt) {
+            bo(((TraceCommand.Sgt) c).bo()).bo.getPagesSgt();
+            return "ok";
+        } else if (c instanceof TraceCommand.Madvise) {
+            TraceCommand.Madvise m = (TraceCommand.Madvise) c;
+            BoEntry b = bo(m.bo());
+            boolean retained = b.owner.madvise(b.bo, m.willneed() ? Madv.WILLNEED : Madv.DONTNEED);
+            return "retained=" + retained;
+        } else if (c instanceof TraceCommand.Write) {
+            return write((TraceCommand.Write) c);
+        } else if (c instanceof TraceCommand.Read) {
+            return read((TraceCommand.Read) c);
+        } else if (c instanceof TraceCommand.Submit) {
+            return submit((TraceCommand.Submit) c);
+        } else if (c instanceof TraceCommand.Complete) {
+            return complete((TraceCommand.Complete) c);
+        } else if (c instanceof TraceCommand.Fault) {
+            TraceCommand.Fault f = (TraceCommand.Fault) c;
+            PanfrostClient client = client(f.ctx());
+            client.fault(bo(f.bo()).bo, f.offset());
+            return "ok";
+        } else if (c instanceof TraceCommand.Reclaim) {
+            TraceCommand.Reclaim r = (TraceCommand.Reclaim) c;
+            BoEntry b = bo(r.bo());
+            if (r.purge()) {
+                b.bo.purge();
+            } else {
+                b.bo.evict();
+            }
+            return "ok";
+        } else if (c instanceof TraceCommand.Shrink) {
+            return "freed=" + dev.gem().shrinker().scan(((TraceCommand.Shrink) c).pages());
+        } else if (c instanceof TraceCommand.State) {
+            return state(bo(((TraceCommand.State) c).bo()));
+        } else if (c instanceof TraceCommand.Mem) {
+            return "ram_used=" + dev.gem().pool().usedPages() + " swap_used=" + dev.gem().swap().usedPages();
+        } else if (c instanceof TraceCommand.Check) {
+            return check();
+        } else if (c instanceof TraceCommand.Device) {
+            throw new Internal("device must be the first command"); // the parser refuses this
+        }
+        throw new Internal("no executor for " + c.getClass().getSimpleName());
+    }
+
+    private String ctx(TraceCommand.Ctx c) {
+        if (ctxs.containsKey(c.ctx())) {
+            throw new GemException(Errno.EINVAL, "ctx " + c.ctx() + " already exists");
+        }
+        ctxs.put(c.ctx(), dev.openClient(c.ctx()));
+        return "ok";
+    }
+
+    private String createBo(TraceCommand.CreateBo c) {
+        if (bos.containsKey(c.bo())) {
+            throw new GemException(Errno.EINVAL, "bo " + c.bo() + " already exists");
+        }
+        PanfrostClient owner = client(c.ctx());
+        int flags = (c.heap() ? BoFlags.HEAP : 0) | (c.noexec() ? BoFlags.NOEXEC : 0);
+        PanfrostBo bo = owner.createBo(c.bo(), c.size(), flags);
+        bos.put(c.bo(), new BoEntry(bo, owner));
+        return "ok";
+    }
+
+    private String close(TraceCommand.Close c) {
+        BoEntry b = bo(c.bo());
+        if (b.heldCount() > 0) {
+            StringBuilder what = new StringBuilder();
+            for (Map.Entry<TraceCommand.RefKind, Deque<Owner>> e : b.held.entrySet()) {
+                if (!e.getValue().isEmpty()) {
+                    what.append(what.length() == 0 ? "" : ", ").append(e.getValue().size()).append(' ')
+                            .append(e.getKey().noun).append(e.getValue().size() == 1 ? "" : "s");
+                }
+            }
+            throw new GemException(Errno.EBUSY, "bo " + c.bo() + ": the trace still holds " + what
+                    + (b.heldCount() == 1 ? "; release it first" : "; release them first"));
+        }
+        b.owner.close(b.bo);
+        bos.remove(c.bo());
+        return "ok";
+    }
+
+    private String ref(TraceCommand.Ref r) {
+        BoEntry b = bo(r.bo());
+        Deque<Owner> stack = b.held.get(r.kind());
+        if (r.take()) {
+            Owner o;
+            switch (r.kind()) {
+                case PAGES:
+                    o = b.bo.getPages();
+                    break;
+                case PIN:
+                    o = b.bo.pin();
+                    break;
+                default:
+                    o = b.bo.vmap();
+                    break;
+            }
+            stack.push(o);
+        } else {
+            if (stack.isEmpty()) {
+                throw new GemException(Errno.EINVAL, r.kind().drop + " " + r.bo() + ": the trace holds no "
+                        + r.kind().noun + " on it");
+            }
+            Owner o = stack.peek();
+            o.close();
+            stack.pop();
+        }
+        return "ok";
+    }
+
+    private String write(TraceCommand.Write w) {
+        BoEntry b = bo(w.bo());
+        checkRange(b, w.offset(), w.len());
+        byte[] chunk = new byte[(int) Math.min(CHUNK, Math.max(w.len(), 0))];
+        Arrays.fill(chunk, (byte) w.value());
+        if (w.len() == 0) {
+            b.bo.write(w.offset(), chunk);
+        }
+        for (long done = 0; done < w.len(); ) {
+            int n = (int) Math.min(chunk.length, w.len() - done);
+            b.bo.write(w.offset() + done, n == chunk.length ? chunk : Arrays.copyOf(chunk, n));
+            done += n;
+        }
+        return "ok";
+    }
+
+    private String read(TraceCommand.Read r) {
+        BoEntry b = bo(r.bo());
+        checkRange(b, r.offset(), r.len());
+        CRC32 crc = new CRC32();
+        byte[] chunk = new byte[(int) Math.min(CHUNK, r.len())];
+        if (r.len() == 0) {
+            b.bo.read(r.offset(), chunk);
+        }
+        for (long done = 0; done < r.len(); ) {
+            int n = (int) Math.min(chunk.length, r.len() - done);
+            byte[] buf = n == chunk.length ? chunk : new byte[n];
+            b.bo.read(r.offset() + done, buf);
+            crc.update(buf, 0, n);
+            done += n;
+        }
+        return String.format(Locale.ROOT, "crc32=%08x", crc.getValue());
+    }
+
+    private static void checkRange(BoEntry b, long offset, long len) {
+        long size = b.bo.size();
+        if (offset < 0 || len < 0 || offset > size || len > size - offset) {
+            throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + b.bo.name()
+                    + " of " + size + " bytes");
+        }
+    }
+
+    private String submit(TraceCommand.Submit s) {
+        if (jobs.containsKey(s.job())) {
+            throw new GemException(Errno.EINVAL, "job " + s.job() + " already exists");
+        }
+        PanfrostClient client = client(s.ctx());
+        List<PanfrostBo> list = new ArrayList<>();
+        for (String name : s.bos()) {
+            list.add(bo(name).bo);
+        }
+        jobs.put(s.job(), client.submit(s.job(), list, GpuWork.NONE, true));
+        return "ok";
+    }
+
+    private String complete(TraceCommand.Complete c) {
+        Job job = jobs.get(c.job());
+        if (job == null) {
+            throw new GemException(Errno.ENOENT, "no job " + c.job());
+        }
+        job.complete();
+        jobs.remove(c.job());
+        jobsCompleted++;
+        awaitFinished();
+        return "ok";
+    }
+
+    /** Waits until every completed job has also dropped its BO references (the GPU thread may still be at it). */
+    private void awaitFinished() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            PanfrostDevice.Stats s = dev.stats();
+            if (s.jobsDone() + s.jobsFaulted() >= jobsCompleted) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Internal("a completed job did not release its BOs within 30 s");
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
+    private static String state(BoEntry b) {
+        ObjectState s = b.bo.shmem().inspect();
+        return "madv=" + s.madv().name().toLowerCase(Locale.ROOT) + " pages_use=" + s.pagesUse() + " pin="
+                + s.pinCount() + " vmap=" + s.vmapCount() + " resident=" + s.residentPages() + " swapped="
+                + s.swappedPages() + " sgt=" + (b.bo.shmem().hasSgt() ? "yes" : "no");
+    }
+
+    private String check() {
+        List<Violation> v = dev.check();
+        if (v.isEmpty()) {
+            return "ok";
+        }
+        for (Violation x : v) {
+            violations.add("check: " + x);
+        }
+        return "violations=" + v.size() + ": " + v.get(0);
+    }
+
+    private PanfrostClient client(String name) {
+        PanfrostClient c = ctxs.get(name);
+        if (c == null) {
+            throw new GemException(Errno.ENOENT, "no ctx " + name);
+        }
+        return c;
+    }
+
+    private BoEntry bo(String name) {
+        BoEntry b = bos.get(name);
+        if (b == null) {
+            throw new GemException(Errno.ENOENT, "no bo " + name);
+        }
+        return b;
+    }
+
+    // ------------------------------------------------------------------ the end
+
+    private void cleanUp() {
+        try {
+            for (Map.Entry<String, Job> e : new ArrayList<>(jobs.entrySet())) {
+                e.getValue().complete();
+                jobs.remove(e.getKey());
+                jobsCompleted++;
+            }
+            awaitFinished();
+            for (BoEntry b : bos.values()) {
+                for (Deque<Owner> d : b.held.values()) {
+                    while (!d.isEmpty()) {
+                        d.pop().close();
+                    }
+                }
+            }
+            bos.clear();
+            for (PanfrostClient c : ctxs.values()) {
+                c.close();
+            }
+            ctxs.clear();
+            awaitFinished();
+            for (Violation v : dev.check()) {
+                violations.add("final: " + v);
+            }
+            int ram = dev.gem().pool().usedPages();
+            long swap = dev.gem().swap().usedPages();
+            if (ram != 0 || swap != 0) {
+                violations.add("final: memory left: ram_used=" + ram + " swap_used=" + swap);
+            }
+            if (!dev.gem().objects().isEmpty()) {
+                violations.add("final: objects left: " + dev.gem().objects());
+            }
+            if (!dev.bos().isEmpty()) {
+                violations.add("final: BOs left: " + dev.bos());
+            }
+        } catch (Throwable t) {
+            violations.add("final: internal: " + internal(t));
+        } finally {
+            try {
+                dev.close();
+            } catch (Throwable t) {
+                violations.add("final: internal: closing the device: " + internal(t));
+            }
+        }
+    }
+
+    private int finish() {
+        String check = violations.isEmpty() ? "ok" : "violations=" + violations.size() + ": " + violations.get(0);
+        for (String v : violations) {
+            err.println("violation: " + v);
+        }
+        out.println("replay: " + commands + " commands, " + expectsFailed + " expects failed, final check " + check);
+        return expectsFailed == 0 && violations.isEmpty() ? 0 : 1;
+    }
+}
