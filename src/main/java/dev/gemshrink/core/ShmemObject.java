@@ -263,7 +263,7 @@ public final class ShmemObject extends LruNode {
      */
     public boolean isPurgeable() {
         return locked(() -> madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null
-                && (pfns != null || swapped != null) && tally[OwnerKind.EXPORT_HANDLE.ordinal()] == 0);
+                && (pfns != null || swapped != null) && exports() == 0);
     }
 
     /**
@@ -274,8 +274,11 @@ public final class ShmemObject extends LruNode {
      */
     public boolean isEvictable() {
         return locked(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
-                && residentPages == pageCount
-                && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0);
+                && residentPages == pageCount && exports() == 0);
+    }
+
+    private int exports() {
+        return (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal());
     }
 
     // ------------------------------------------------------------------ page uses
@@ -813,7 +816,7 @@ public final class ShmemObject extends LruNode {
 
     /** A freed object whose leaked owners are all closed now holds nothing: the device forgets it. Resv held. */
     private void retireIfUnowned() {
-        if (freed && pagesUse == 0 && (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal()) == 0) {
+        if (freed && pagesUse == 0 && exports() == 0) {
             device.retire(this);
         }
     }
@@ -960,7 +963,7 @@ public final class ShmemObject extends LruNode {
         return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + pagesUse
                 + " pin=" + pinCount + " vmap=" + vmapCount + " resident=" + residentPages
                 + " swapped=" + (swapped == null ? 0 : swapped.pages()) + " sgt=" + (sgtUse != null)
-                + " exports=" + tally[OwnerKind.EXPORT_HANDLE.ordinal()];
+                + " exports=" + exports();
     }
 
     @Override
