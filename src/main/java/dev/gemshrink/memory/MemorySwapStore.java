@@ -57,6 +57,9 @@ final class MemorySwapStore implements SwapStore {
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
         Slots s = own(slots);
+        if (into.length != s.pages()) {
+            throw new IllegalArgumentException("receipt holds " + s.pages() + " pages, " + into.length + " given");
+        }
         for (int i = 0; i < into.length; i++) {
             into[i].put(0, s.bytes, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
         }

@@ -50,7 +50,9 @@ public interface SwapStore extends AutoCloseable {
      *
      * @param slots the receipt from {@link #store}
      * @param into  buffers of 4 KiB to fill, as many as {@code slots.pages()}
-     * @throws IOException when a read fails or the data does not verify
+     * @throws IOException              when a read fails or the data does not verify
+     * @throws IllegalArgumentException when the receipt is not a live one of this store, or {@code into} does not
+     *                                  hold exactly {@code slots.pages()} buffers
      */
     void load(SwapSlots slots, ByteBuffer[] into) throws IOException;
 
