@@ -5,7 +5,7 @@ package dev.gemshrink.core;
  * never purged or evicted. Obtained from {@link ShmemObject#export()}; closing it ends the export.
  */
 public final class Export extends Owner {
-    Export(ShmemObject obj, OwnerKind kind, Throwable acquiredAt) {
-        super(obj, kind, acquiredAt);
+    Export(ShmemObject obj, OwnerKind kind) {
+        super(obj, kind);
     }
 }

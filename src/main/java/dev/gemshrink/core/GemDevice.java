@@ -8,12 +8,11 @@ import dev.gemshrink.reclaim.GemLru;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Objects;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -34,7 +33,9 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
-    private final Set<ShmemObject> objects = ConcurrentHashMap.newKeySet();
+    // The objects the device knows, as an intrusive list through ShmemObject.devPrev/devNext (no per-object entry).
+    private final Object objectsLock = new Object();
+    private ShmemObject objectsHead; // guarded by objectsLock
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lruLock = new ReentrantLock();
     private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
@@ -103,9 +104,14 @@ public final class GemDevice implements AutoCloseable {
             throw new GemException(Errno.EINVAL, "invalid object size " + size);
         }
         long id = ids.incrementAndGet();
-        ShmemObject o = new ShmemObject(this, name != null ? name : "bo#" + id, pages << PagePool.PAGE_SHIFT,
-                (int) pages, evictor);
-        objects.add(o);
+        ShmemObject o = new ShmemObject(this, id, name, (int) pages, evictor);
+        synchronized (objectsLock) {
+            o.devNext = objectsHead;
+            if (objectsHead != null) {
+                objectsHead.devPrev = o;
+            }
+            objectsHead = o;
+        }
         return o;
     }
 
@@ -142,11 +148,31 @@ public final class GemDevice implements AutoCloseable {
      * @return a snapshot of the objects
      */
     public List<ShmemObject> objects() {
-        return List.copyOf(objects);
+        List<ShmemObject> out = new ArrayList<>();
+        synchronized (objectsLock) {
+            for (ShmemObject o = objectsHead; o != null; o = o.devNext) {
+                out.add(o);
+            }
+        }
+        return out;
     }
 
     void retire(ShmemObject o) {
-        objects.remove(o);
+        synchronized (objectsLock) {
+            if (o != objectsHead && o.devPrev == null) {
+                return; // already retired
+            }
+            if (o.devPrev == null) {
+                objectsHead = o.devNext;
+            } else {
+                o.devPrev.devNext = o.devNext;
+            }
+            if (o.devNext != null) {
+                o.devNext.devPrev = o.devPrev;
+            }
+            o.devPrev = null;
+            o.devNext = null;
+        }
     }
 
     /**

@@ -25,14 +25,12 @@ public abstract sealed class Owner implements AutoCloseable permits PagesRef, Pi
 
     final ShmemObject obj;
     private final OwnerKind kind;
-    private final Throwable acquiredAt; // null unless leak detection is PARANOID
     @SuppressWarnings("unused") // accessed through RELEASED
     private volatile int released;
 
-    Owner(ShmemObject obj, OwnerKind kind, Throwable acquiredAt) {
+    Owner(ShmemObject obj, OwnerKind kind) {
         this.obj = obj;
         this.kind = kind;
-        this.acquiredAt = acquiredAt;
     }
 
     /**
@@ -63,12 +61,13 @@ public abstract sealed class Owner implements AutoCloseable permits PagesRef, Pi
     }
 
     /**
-     * Returns where this owner was acquired, when leak detection is {@link LeakDetection#PARANOID}.
+     * Returns where this owner was acquired, while it is live and leak detection is {@link LeakDetection#PARANOID}
+     * (the object keeps the stacks, so an owner costs no extra field otherwise).
      *
      * @return the acquisition stack, or empty
      */
     public final Optional<Throwable> acquiredAt() {
-        return Optional.ofNullable(acquiredAt);
+        return obj.acquiredAt(this);
     }
 
     /**

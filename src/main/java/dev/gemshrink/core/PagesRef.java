@@ -5,7 +5,7 @@ package dev.gemshrink.core;
  * resident or (after eviction) in swap. Obtained from {@link ShmemObject#getPages()}; closing it is put_pages.
  */
 public final class PagesRef extends Owner {
-    PagesRef(ShmemObject obj, OwnerKind kind, Throwable acquiredAt) {
-        super(obj, kind, acquiredAt);
+    PagesRef(ShmemObject obj, OwnerKind kind) {
+        super(obj, kind);
     }
 }

@@ -5,7 +5,7 @@ package dev.gemshrink.core;
  * neither evicted nor purged. Obtained from {@link ShmemObject#pin()}; closing it is unpin.
  */
 public final class Pin extends Owner {
-    Pin(ShmemObject obj, OwnerKind kind, Throwable acquiredAt) {
-        super(obj, kind, acquiredAt);
+    Pin(ShmemObject obj, OwnerKind kind) {
+        super(obj, kind);
     }
 }

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -63,11 +62,14 @@ public final class ShmemObject extends LruNode {
     }
 
     private final GemDevice device;
-    private final String name;
-    private final long size;
+    private final long id;
+    private final String customName; // null: the name is bo#<id>, built when asked (saves a string per object)
     private final int pageCount;
     private final ResvLock resv;
     private final Evictor evictor;
+    // The device's list of its objects (intrusive: no map entry per object). Guarded by the device's objects lock.
+    ShmemObject devPrev;
+    ShmemObject devNext;
 
     // The kernel's counts. Changed by CAS; 0->1 and 1->0 only under resv.
     @SuppressWarnings("unused")
@@ -79,8 +81,8 @@ public final class ShmemObject extends LruNode {
     // Live owners per OwnerKind (atomic adds through TALLY): the independent tally the checker compares with the
     // counts above. Changed by the owner's acquire and release, fast paths included.
     private final int[] tally = new int[KINDS.length];
-    // Every live owner, with its acquisition stack; null unless leak detection is PARANOID.
-    private final Set<Owner> liveOwners;
+    // Every live owner, with the stack where it was acquired; null unless leak detection is PARANOID.
+    private final Map<Owner, Throwable> liveOwners;
 
     // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
     // array. Written under resv; volatile so the lock-free paths see a complete array.
@@ -95,14 +97,14 @@ public final class ShmemObject extends LruNode {
     // Written under resv; volatile so the fast paths see a free that raced with them (they then back out).
     private volatile boolean freed;
 
-    ShmemObject(GemDevice device, String name, long size, int pageCount, Evictor evictor) {
+    ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
         this.evictor = evictor;
         this.device = device;
-        this.name = name;
-        this.size = size;
+        this.id = id;
+        this.customName = customName;
         this.pageCount = pageCount;
-        this.resv = new ResvLock(name);
-        this.liveOwners = device.leakDetection() == LeakDetection.PARANOID ? ConcurrentHashMap.newKeySet() : null;
+        this.resv = new ResvLock(this);
+        this.liveOwners = device.leakDetection() == LeakDetection.PARANOID ? new ConcurrentHashMap<>() : null;
     }
 
     // ------------------------------------------------------------------ identity
@@ -113,7 +115,7 @@ public final class ShmemObject extends LruNode {
      * @return the name, for example {@code bo#3}
      */
     public String name() {
-        return name;
+        return customName != null ? customName : "bo#" + id;
     }
 
     /**
@@ -122,7 +124,7 @@ public final class ShmemObject extends LruNode {
      * @return the size in bytes, a multiple of {@link PagePool#PAGE_SIZE}
      */
     public long size() {
-        return size;
+        return (long) pageCount << PagePool.PAGE_SHIFT;
     }
 
     /**
@@ -262,8 +264,12 @@ public final class ShmemObject extends LruNode {
      * @return true when purgeable
      */
     public boolean isPurgeable() {
-        return locked(() -> madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null
-                && (pfns != null || swapped != null) && exports() == 0);
+        return locked(this::purgeableLocked);
+    }
+
+    private boolean purgeableLocked() {
+        return madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null && (pfns != null || swapped != null)
+                && exports() == 0;
     }
 
     /**
@@ -273,8 +279,12 @@ public final class ShmemObject extends LruNode {
      * @return true when evictable
      */
     public boolean isEvictable() {
-        return locked(() -> madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
-                && residentPages == pageCount && exports() == 0);
+        return locked(this::evictableLocked);
+    }
+
+    private boolean evictableLocked() {
+        return madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
+                && residentPages == pageCount && exports() == 0;
     }
 
     private int exports() {
@@ -306,7 +316,7 @@ public final class ShmemObject extends LruNode {
         if (pfns != null && incNotZero(PAGES_USE)) {
             // A use taken while the pages were resident; an eviction racing with it is ordered after it, which is
             // allowed (eviction keeps uses). Only a racing free makes us back out.
-            return afterFastAcquire(new PagesRef(this, kind, stack()));
+            return afterFastAcquire(new PagesRef(this, kind));
         }
         return mutate(() -> getPagesLocked(kind));
     }
@@ -314,16 +324,16 @@ public final class ShmemObject extends LruNode {
     private PagesRef getPagesLocked(OwnerKind kind) {
         ensureAlive();
         if (madv == Madv.PURGED) {
-            throw new GemException(Errno.ENOMEM, name + " is purged: its pages are gone");
+            throw new GemException(Errno.ENOMEM, name() + " is purged: its pages are gone");
         }
         if (pagesUse == 0) {
-            pfns = device.pool().allocate(pageCount, name);
+            pfns = device.pool().allocate(pageCount, name());
             residentPages = pageCount;
         } else if (swapped != null) {
             swapIn();
         }
         PAGES_USE.getAndAdd(this, 1);
-        return acquired(new PagesRef(this, kind, stack()));
+        return acquired(new PagesRef(this, kind));
     }
 
     /**
@@ -339,7 +349,7 @@ public final class ShmemObject extends LruNode {
         return mutate(() -> {
             ensureAlive();
             if (madv == Madv.PURGED) {
-                throw new GemException(Errno.ENOMEM, name + " is purged: its pages are gone");
+                throw new GemException(Errno.ENOMEM, name() + " is purged: its pages are gone");
             }
             if (pagesUse == 0) {
                 int[] empty = new int[pageCount];
@@ -350,7 +360,7 @@ public final class ShmemObject extends LruNode {
                 swapIn();
             }
             PAGES_USE.getAndAdd(this, 1);
-            return acquired(new PagesRef(this, kind, stack()));
+            return acquired(new PagesRef(this, kind));
         });
     }
 
@@ -370,7 +380,7 @@ public final class ShmemObject extends LruNode {
             int[] f = pfns;
             if (f == null || first < 0 || count < 0 || first > pageCount - count) {
                 throw new GemException(Errno.EINVAL, "cannot populate pages [" + first + ", +" + count + ") of "
-                        + name + " (" + describe() + ")");
+                        + name() + " (" + describe() + ")");
             }
             int holes = 0;
             for (int i = first; i < first + count; i++) {
@@ -379,7 +389,7 @@ public final class ShmemObject extends LruNode {
                 }
             }
             if (holes > 0) {
-                int[] got = device.pool().allocate(holes, name);
+                int[] got = device.pool().allocate(holes, name());
                 int[] next = f.clone();
                 int k = 0;
                 for (int i = first; i < first + count; i++) {
@@ -436,7 +446,7 @@ public final class ShmemObject extends LruNode {
      */
     public Pin pin() {
         if (incNotZero(PIN_COUNT)) {
-            return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE, stack()));
+            return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE));
         }
         return mutate(() -> pinLocked(OwnerKind.PIN_HANDLE));
     }
@@ -449,7 +459,7 @@ public final class ShmemObject extends LruNode {
         } else {
             PIN_COUNT.getAndAdd(this, 1);
         }
-        return acquired(new Pin(this, kind, stack()));
+        return acquired(new Pin(this, kind));
     }
 
     private void unpinLocked() {
@@ -478,7 +488,7 @@ public final class ShmemObject extends LruNode {
      */
     public VMap vmap() {
         if (incNotZero(VMAP_COUNT)) {
-            return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE, stack()));
+            return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE));
         }
         return mutate(this::vmapLocked);
     }
@@ -491,7 +501,7 @@ public final class ShmemObject extends LruNode {
         } else {
             VMAP_COUNT.getAndAdd(this, 1);
         }
-        return acquired(new VMap(this, OwnerKind.VMAP_HANDLE, stack()));
+        return acquired(new VMap(this, OwnerKind.VMAP_HANDLE));
     }
 
     private void vunmapLocked() {
@@ -543,15 +553,15 @@ public final class ShmemObject extends LruNode {
     /** Maps for one access; a freed object or a bad range fails before anything is mapped or swapped in. */
     private VMap cpuMap(long offset, long len) {
         ensureAlive();
-        if (offset < 0 || len < 0 || offset > size - len) {
-            throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + name + " of "
-                    + size + " bytes");
+        if (offset < 0 || len < 0 || offset > size() - len) {
+            throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + name() + " of "
+                    + size() + " bytes");
         }
         try {
             return vmap();
         } catch (GemException e) {
             if (e.errno() == Errno.ENOMEM && madv == Madv.PURGED) {
-                throw new GemException(Errno.EFAULT, "CPU access to " + name + ", which is purged", e);
+                throw new GemException(Errno.EFAULT, "CPU access to " + name() + ", which is purged", e);
             }
             throw e;
         }
@@ -573,9 +583,9 @@ public final class ShmemObject extends LruNode {
         return mutate(() -> {
             ensureAlive();
             if (madv == Madv.PURGED) {
-                throw new GemException(Errno.ENOMEM, name + " is purged and cannot be exported");
+                throw new GemException(Errno.ENOMEM, name() + " is purged and cannot be exported");
             }
-            Export e = acquired(new Export(this, OwnerKind.EXPORT_HANDLE, stack()));
+            Export e = acquired(new Export(this, OwnerKind.EXPORT_HANDLE));
             return e;
         });
     }
@@ -594,7 +604,7 @@ public final class ShmemObject extends LruNode {
             ensureAlive();
             int[] f = pfns;
             if (f == null) {
-                throw new GemException(Errno.EINVAL, name + " has no resident pages (" + describe() + ")");
+                throw new GemException(Errno.EINVAL, name() + " has no resident pages (" + describe() + ")");
             }
             return ScatterList.of(f);
         });
@@ -630,7 +640,7 @@ public final class ShmemObject extends LruNode {
      */
     public boolean madvise(Madv advice) {
         if (advice == null || advice == Madv.PURGED) {
-            throw new GemException(Errno.EINVAL, "madvise " + name + ": advice must be WILLNEED or DONTNEED, not "
+            throw new GemException(Errno.EINVAL, "madvise " + name() + ": advice must be WILLNEED or DONTNEED, not "
                     + advice);
         }
         return mutate(() -> {
@@ -652,8 +662,8 @@ public final class ShmemObject extends LruNode {
     public int purge() {
         return mutate(() -> {
             ensureAlive();
-            if (!isPurgeable()) {
-                throw new GemException(Errno.EBUSY, "cannot purge " + name + ": " + describe());
+            if (!purgeableLocked()) {
+                throw new GemException(Errno.EBUSY, "cannot purge " + name() + ": " + describe());
             }
             madv = Madv.PURGED;
             int freedPages = residentPages;
@@ -677,15 +687,15 @@ public final class ShmemObject extends LruNode {
     public int evict() {
         return mutate(() -> {
             ensureAlive();
-            if (!isEvictable()) {
-                throw new GemException(Errno.EBUSY, "cannot evict " + name + ": " + describe());
+            if (!evictableLocked()) {
+                throw new GemException(Errno.EBUSY, "cannot evict " + name() + ": " + describe());
             }
             int[] f = pfns;
             SwapSlots slots;
             try {
                 slots = device.swap().store(frames(f));
             } catch (IOException e) {
-                throw new GemException(Errno.ENOMEM, "cannot evict " + name + ": swap write failed: "
+                throw new GemException(Errno.ENOMEM, "cannot evict " + name() + ": swap write failed: "
                         + e.getMessage(), e);
             }
             swapped = slots;
@@ -698,12 +708,12 @@ public final class ShmemObject extends LruNode {
 
     /** Reads the swap copy back into new frames; on failure nothing changes. Resv held, swapped != null. */
     private void swapIn() {
-        int[] f = device.pool().allocate(pageCount, name);
+        int[] f = device.pool().allocate(pageCount, name());
         try {
             device.swap().load(swapped, frames(f));
         } catch (IOException | RuntimeException e) {
             device.pool().free(f);
-            throw new GemException(Errno.EFAULT, "swap-in of " + name + " failed (the swap copy is kept): "
+            throw new GemException(Errno.EFAULT, "swap-in of " + name() + " failed (the swap copy is kept): "
                     + e.getMessage(), e);
         }
         SwapSlots s = swapped;
@@ -734,7 +744,7 @@ public final class ShmemObject extends LruNode {
     public LeakReport free() {
         return mutate(() -> {
             if (freed) {
-                throw new GemException(Errno.ENOENT, name + " is already freed");
+                throw new GemException(Errno.ENOENT, name() + " is already freed");
             }
             freed = true;
             if (sgtUse != null) {
@@ -765,8 +775,8 @@ public final class ShmemObject extends LruNode {
                 counts.put(k, n);
             }
         }
-        List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners);
-        return new LeakReport(name, counts, owners);
+        List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners.keySet());
+        return new LeakReport(name(), counts, owners);
     }
 
     // ------------------------------------------------------------------ owner bookkeeping
@@ -824,7 +834,7 @@ public final class ShmemObject extends LruNode {
     private <O extends Owner> O acquired(O o) {
         TALLY.getAndAdd(tally, o.kind().ordinal(), 1);
         if (liveOwners != null) {
-            liveOwners.add(o);
+            liveOwners.put(o, new Throwable("acquired here by " + Thread.currentThread().getName()));
         }
         return o;
     }
@@ -834,13 +844,14 @@ public final class ShmemObject extends LruNode {
         if (freed) {
             // free() ran between our check and our increment: undo through the normal release path.
             o.release();
-            throw new GemException(Errno.ENOENT, name + " is freed");
+            throw new GemException(Errno.ENOENT, name() + " is freed");
         }
         return o;
     }
 
-    private Throwable stack() {
-        return liveOwners == null ? null : new Throwable("acquired here by " + Thread.currentThread().getName());
+    /** The stack where a live owner was acquired (PARANOID leak detection only). */
+    java.util.Optional<Throwable> acquiredAt(Owner o) {
+        return liveOwners == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(liveOwners.get(o));
     }
 
     private boolean incNotZero(VarHandle count) {
@@ -870,13 +881,13 @@ public final class ShmemObject extends LruNode {
 
     private void requireExternal(OwnerKind kind, RefKind ref) {
         if (kind == null || kind.internal() || kind.ref() != ref) {
-            throw new GemException(Errno.EINVAL, kind + " is not an owner kind a caller may take on " + name);
+            throw new GemException(Errno.EINVAL, kind + " is not an owner kind a caller may take on " + name());
         }
     }
 
     private void ensureAlive() {
         if (freed) {
-            throw new GemException(Errno.ENOENT, name + " is freed");
+            throw new GemException(Errno.ENOENT, name() + " is freed");
         }
     }
 
@@ -918,10 +929,10 @@ public final class ShmemObject extends LruNode {
         if (pfns == null) {
             return Placement.NONE;
         }
-        if (isPurgeable()) {
+        if (purgeableLocked()) {
             return Placement.PURGEABLE;
         }
-        return isEvictable() ? Placement.EVICTABLE : Placement.PINNED;
+        return evictableLocked() ? Placement.EVICTABLE : Placement.PINNED;
     }
 
     private long lruWeightLocked() {
@@ -952,7 +963,7 @@ public final class ShmemObject extends LruNode {
                 t.put(k, (int) TALLY.getVolatile(tally, k.ordinal()));
             }
             int[] f = pfns;
-            return new ObjectState(name, pageCount, pagesUse, pinCount, vmapCount, madv, freed,
+            return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
                     f == null ? null : f.clone(), residentPages, swapped == null ? 0 : swapped.pages(),
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     liveOwners == null ? -1 : liveOwners.size(), device.placementOf(this), lruWeightLocked());
@@ -968,6 +979,6 @@ public final class ShmemObject extends LruNode {
 
     @Override
     public String toString() {
-        return name + "[" + size + " bytes]";
+        return name() + "[" + size() + " bytes]";
     }
 }

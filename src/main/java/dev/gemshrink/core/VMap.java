@@ -12,8 +12,8 @@ import java.util.Objects;
  * are not synchronised with other writers of the same bytes, exactly like shared memory. Closing it is vunmap.
  */
 public final class VMap extends Owner {
-    VMap(ShmemObject obj, OwnerKind kind, Throwable acquiredAt) {
-        super(obj, kind, acquiredAt);
+    VMap(ShmemObject obj, OwnerKind kind) {
+        super(obj, kind);
     }
 
     /**

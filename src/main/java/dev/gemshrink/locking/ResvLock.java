@@ -16,17 +16,19 @@ import dev.gemshrink.GemException;
  * caller's critical section runs.
  */
 public final class ResvLock {
-    private final String name;
-    private Thread holder; // guarded by this
+    private final Object owner; // what the lock protects: its toString names it in messages
+    // Written under this monitor; volatile so that isHeldByCurrentThread and a failing tryLock need no monitor: only
+    // the current thread can make holder == itself or end it, so a plain read answers exactly for the caller.
+    private volatile Thread holder;
     private AcquireContext holderCtx; // guarded by this; null when locked without a context
 
     /**
      * Creates an unlocked lock.
      *
-     * @param name the object it protects, for messages
+     * @param owner the object it protects; its {@code toString()} names the lock in messages
      */
-    public ResvLock(String name) {
-        this.name = name;
+    public ResvLock(Object owner) {
+        this.owner = owner;
     }
 
     /**
@@ -39,7 +41,7 @@ public final class ResvLock {
         boolean interrupted = false;
         synchronized (this) {
             if (holder == me) {
-                throw new IllegalStateException(name + ": reservation lock already held by this thread");
+                throw new IllegalStateException(owner + ": reservation lock already held by this thread");
             }
             while (holder != null) {
                 try {
@@ -61,12 +63,17 @@ public final class ResvLock {
      *
      * @return true when the lock was taken
      */
-    public synchronized boolean tryLock() {
+    public boolean tryLock() {
         if (holder != null) {
-            return false;
+            return false; // a snapshot is enough to fail: a try-lock may fail spuriously
         }
-        holder = Thread.currentThread();
-        return true;
+        synchronized (this) {
+            if (holder != null) {
+                return false;
+            }
+            holder = Thread.currentThread();
+            return true;
+        }
     }
 
     /**
@@ -76,7 +83,7 @@ public final class ResvLock {
      */
     public synchronized void unlock() {
         if (holder != Thread.currentThread()) {
-            throw new IllegalStateException(name + ": unlock by a thread that does not hold the reservation lock");
+            throw new IllegalStateException(owner + ": unlock by a thread that does not hold the reservation lock");
         }
         holder = null;
         holderCtx = null;
@@ -88,7 +95,7 @@ public final class ResvLock {
      *
      * @return true when held by the current thread
      */
-    public synchronized boolean isHeldByCurrentThread() {
+    public boolean isHeldByCurrentThread() {
         return holder == Thread.currentThread();
     }
 
@@ -97,7 +104,7 @@ public final class ResvLock {
      *
      * @return true when locked
      */
-    public synchronized boolean isLocked() {
+    public boolean isLocked() {
         return holder != null;
     }
 
@@ -108,13 +115,13 @@ public final class ResvLock {
         try {
             synchronized (this) {
                 if (holder == me) {
-                    throw new IllegalStateException(name + ": reservation lock already held by this thread");
+                    throw new IllegalStateException(owner + ": reservation lock already held by this thread");
                 }
                 while (holder != null) {
                     // Wait-die: a younger context never waits for an older one; it dies instead. The slow path is
                     // taken only while the context holds nothing else, so waiting there cannot close a cycle.
                     if (!slow && holderCtx != null && holderCtx.isOlderThan(ctx)) {
-                        throw new GemException(Errno.EDEADLK, name + ": held by an older acquire context ("
+                        throw new GemException(Errno.EDEADLK, owner + ": held by an older acquire context ("
                                 + holderCtx + "), " + ctx + " must back off");
                     }
                     try {
@@ -135,6 +142,6 @@ public final class ResvLock {
 
     @Override
     public String toString() {
-        return "ResvLock[" + name + "]";
+        return "ResvLock[" + owner + "]";
     }
 }

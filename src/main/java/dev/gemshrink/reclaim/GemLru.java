@@ -88,7 +88,7 @@ public final class GemLru<T extends LruNode> {
         }
         tail = node;
         node.lru = this;
-        node.weight = weight;
+        node.weight = Math.toIntExact(weight);
         pages += weight;
         size++;
     }

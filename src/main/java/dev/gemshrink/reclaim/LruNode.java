@@ -9,7 +9,7 @@ public abstract class LruNode {
     LruNode prev; // guarded by the LRU lock
     LruNode next; // guarded by the LRU lock
     GemLru<?> lru; // guarded by the LRU lock: the list holding this node, or null
-    long weight; // guarded by the LRU lock: pages counted for this node on its list
+    int weight; // guarded by the LRU lock: pages counted for this node on its list
 
     /** Creates a node on no list. */
     protected LruNode() {
