@@ -62,13 +62,11 @@ public final class FileSwapStore implements SwapStore {
 
     /** A receipt: the slot runs holding the pages, in page order, and a CRC32 per page. */
     private final class Slots extends SwapSlots {
-        final FileSwapStore store = FileSwapStore.this;
         final int[] runs; // start, length, start, length, ...
         final int[] crcs;
-        boolean released; // guarded by the owning object's reservation lock (one user at a time)
 
         Slots(int pages, int[] runs) {
-            super(pages);
+            super(FileSwapStore.this, pages);
             this.runs = runs;
             this.crcs = new int[pages];
         }
@@ -116,10 +114,8 @@ public final class FileSwapStore implements SwapStore {
 
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-        Slots s = own(slots);
-        if (into.length != s.pages()) {
-            throw new IllegalArgumentException("receipt holds " + s.pages() + " pages, " + into.length + " given");
-        }
+        Slots s = SwapSlots.own(this, slots, Slots.class);
+        s.checkLoadTarget(into);
         forEachChunk(s, (page, slot, n, buf) -> {
             buf.limit(n * PagePool.PAGE_SIZE);
             readFully(buf, slot * PagePool.PAGE_SIZE);
@@ -162,8 +158,8 @@ public final class FileSwapStore implements SwapStore {
 
     @Override
     public void release(SwapSlots slots) {
-        Slots s = own(slots);
-        s.released = true;
+        Slots s = SwapSlots.own(this, slots, Slots.class);
+        s.markReleased();
         free(s.runs);
     }
 
@@ -265,13 +261,6 @@ public final class FileSwapStore implements SwapStore {
         CRC32 c = new CRC32();
         c.update(page.duplicate().clear());
         return (int) c.getValue();
-    }
-
-    private Slots own(SwapSlots slots) {
-        if (!(slots instanceof Slots) || ((Slots) slots).store != this || ((Slots) slots).released) {
-            throw new IllegalArgumentException("not a live receipt of this store: " + slots);
-        }
-        return (Slots) slots;
     }
 
     @Override

@@ -17,12 +17,10 @@ final class MemorySwapStore implements SwapStore {
     }
 
     private final class Slots extends SwapSlots {
-        final MemorySwapStore store = MemorySwapStore.this;
         final byte[] bytes;
-        boolean released; // guarded by the owning object's reservation lock (one user at a time)
 
         Slots(int pages) {
-            super(pages);
+            super(MemorySwapStore.this, pages);
             this.bytes = new byte[pages * PagePool.PAGE_SIZE];
         }
     }
@@ -56,10 +54,8 @@ final class MemorySwapStore implements SwapStore {
 
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-        Slots s = own(slots);
-        if (into.length != s.pages()) {
-            throw new IllegalArgumentException("receipt holds " + s.pages() + " pages, " + into.length + " given");
-        }
+        Slots s = SwapSlots.own(this, slots, Slots.class);
+        s.checkLoadTarget(into);
         for (int i = 0; i < into.length; i++) {
             into[i].put(0, s.bytes, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
         }
@@ -67,16 +63,9 @@ final class MemorySwapStore implements SwapStore {
 
     @Override
     public void release(SwapSlots slots) {
-        Slots s = own(slots);
-        s.released = true;
+        Slots s = SwapSlots.own(this, slots, Slots.class);
+        s.markReleased();
         used.addAndGet(-s.pages());
-    }
-
-    private Slots own(SwapSlots slots) {
-        if (!(slots instanceof Slots) || ((Slots) slots).store != this || ((Slots) slots).released) {
-            throw new IllegalArgumentException("not a live receipt of this store: " + slots);
-        }
-        return (Slots) slots;
     }
 
     @Override

@@ -1,18 +1,25 @@
 package dev.gemshrink.memory;
 
+import java.nio.ByteBuffer;
+
 /**
  * A swap store's receipt for the pages of one object written to it: what {@link SwapStore#load} reads back and
- * {@link SwapStore#release} frees. Opaque to everyone but the store that issued it.
+ * {@link SwapStore#release} frees. Opaque to everyone but the store that issued it; the checks every store makes on
+ * a receipt it is handed live here.
  */
 public abstract class SwapSlots {
+    private final SwapStore issuer;
     private final int pages;
+    private boolean released; // guarded by the owning object's reservation lock (one user at a time)
 
     /**
      * Creates a receipt.
      *
-     * @param pages how many pages it covers
+     * @param issuer the store issuing it
+     * @param pages  how many pages it covers
      */
-    protected SwapSlots(int pages) {
+    protected SwapSlots(SwapStore issuer, int pages) {
+        this.issuer = issuer;
         this.pages = pages;
     }
 
@@ -23,5 +30,39 @@ public abstract class SwapSlots {
      */
     public final int pages() {
         return pages;
+    }
+
+    /**
+     * Returns a receipt as its store's own type, after checking that it is live and that {@code store} issued it.
+     *
+     * @param store the store handed the receipt
+     * @param slots the receipt
+     * @param type  the store's receipt class
+     * @param <S>   the store's receipt type
+     * @return the receipt
+     * @throws IllegalArgumentException when the receipt is released or was issued by another store
+     */
+    protected static <S extends SwapSlots> S own(SwapStore store, SwapSlots slots, Class<S> type) {
+        if (!type.isInstance(slots) || slots.issuer != store || slots.released) {
+            throw new IllegalArgumentException("not a live receipt of this store: " + slots);
+        }
+        return type.cast(slots);
+    }
+
+    /**
+     * Checks that a load is given exactly one buffer per page of this receipt.
+     *
+     * @param into the buffers of the load
+     * @throws IllegalArgumentException when the count differs
+     */
+    protected final void checkLoadTarget(ByteBuffer[] into) {
+        if (into.length != pages) {
+            throw new IllegalArgumentException("receipt holds " + pages + " pages, " + into.length + " given");
+        }
+    }
+
+    /** Marks the receipt released: any later use of it is refused. */
+    protected final void markReleased() {
+        released = true;
     }
 }

@@ -367,7 +367,7 @@ class PagePoolTest {
             SwapSlots own = mine.store(pages(1, 8));
             assertThatThrownBy(() -> mine.load(foreign, blank(2))).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> mine.release(foreign)).isInstanceOf(IllegalArgumentException.class);
-            SwapSlots alien = new SwapSlots(1) {
+            SwapSlots alien = new SwapSlots(null, 1) {
             };
             assertThatThrownBy(() -> mine.release(alien)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> mine.load(alien, blank(1))).isInstanceOf(IllegalArgumentException.class);

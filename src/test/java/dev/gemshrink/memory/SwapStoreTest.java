@@ -284,7 +284,7 @@ class SwapStoreTest {
 
             SwapSlots foreign1 = sameKind.store(randomPages(rnd, 2));
             SwapSlots foreign2 = otherKind.store(randomPages(rnd, 2));
-            SwapSlots alien = new SwapSlots(2) { };
+            SwapSlots alien = new SwapSlots(null, 2) { };
             for (SwapSlots f : List.of(foreign1, foreign2, alien)) {
                 assertThatThrownBy(() -> store.release(f)).isInstanceOf(IllegalArgumentException.class);
                 assertThatThrownBy(() -> store.load(f, blankPages(2))).isInstanceOf(IllegalArgumentException.class);
