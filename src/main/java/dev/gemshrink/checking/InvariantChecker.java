@@ -113,7 +113,7 @@ public final class InvariantChecker {
     private static void check(ObjectState s, List<Violation> out) {
         String n = s.name();
         expect(out, n, "use-count-equals-owners", s.pagesUse() == s.owners(RefKind.PAGES),
-                () -> "pages_use=" + s.pagesUse() + " but live page owners=" + s.owners(RefKind.PAGES) + " " + s.tally());
+                () -> "pages_use=" + s.pagesUse() + " but live page owners=" + s.owners(RefKind.PAGES) + " " + liveOwners(s));
         expect(out, n, "pin-count-equals-owners", s.pinCount() == s.owners(RefKind.PIN),
                 () -> "pin=" + s.pinCount() + " but live pin owners=" + s.owners(RefKind.PIN));
         expect(out, n, "vmap-count-equals-owners", s.vmapCount() == s.owners(RefKind.VMAP),
@@ -174,9 +174,20 @@ public final class InvariantChecker {
         if (s.freed()) {
             int live = s.tally().values().stream().mapToInt(Integer::intValue).sum();
             expect(out, n, "freed-holds-nothing", live == 0 && !present && s.swappedPages() == 0,
-                    () -> "freed but holds " + live + " owners " + s.tally() + ", pages=" + present + ", swapped="
+                    () -> "freed but holds " + live + " owners " + liveOwners(s) + ", pages=" + present + ", swapped="
                             + s.swappedPages());
         }
+    }
+
+    /** The owner kinds with live owners, in declaration order: the tally without its zeros. */
+    private static Map<OwnerKind, Integer> liveOwners(ObjectState s) {
+        Map<OwnerKind, Integer> out = new EnumMap<>(OwnerKind.class);
+        s.tally().forEach((k, n) -> {
+            if (n != 0) {
+                out.put(k, n);
+            }
+        });
+        return out;
     }
 
     /** The LRU an object's state implies, derived from the raw facts (reference section 3). */
