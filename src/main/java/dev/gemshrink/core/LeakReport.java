@@ -16,7 +16,13 @@ import java.util.Map;
  */
 public record LeakReport(String object, Map<OwnerKind, Integer> counts, List<Owner> owners) {
 
-    /** Makes immutable copies. */
+    /**
+     * Makes immutable copies.
+     *
+     * @param object see the record component
+     * @param counts see the record component
+     * @param owners see the record component
+     */
     public LeakReport {
         counts = Map.copyOf(counts);
         owners = List.copyOf(owners);

@@ -30,7 +30,27 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, Placement placement,
         long lruWeight) {
 
-    /** Makes an immutable copy of the tally. */
+    /**
+     * Makes an immutable copy of the tally.
+     *
+     * @param name see the record component
+     * @param pageCount see the record component
+     * @param pagesUse see the record component
+     * @param pinCount see the record component
+     * @param vmapCount see the record component
+     * @param madv see the record component
+     * @param freed see the record component
+     * @param pfns see the record component
+     * @param residentPages see the record component
+     * @param swappedPages see the record component
+     * @param sgtStored see the record component
+     * @param pinUseHeld see the record component
+     * @param vmapPinHeld see the record component
+     * @param tally see the record component
+     * @param trackedOwners see the record component
+     * @param placement see the record component
+     * @param lruWeight see the record component
+     */
     public ObjectState {
         tally = Map.copyOf(tally);
     }

@@ -22,7 +22,12 @@ public record ScatterList(List<Segment> segments, int pages) {
     public record Segment(int pageIndex, int firstPfn, int count) {
     }
 
-    /** Makes an immutable copy of the segment list. */
+    /**
+     * Makes an immutable copy of the segment list.
+     *
+     * @param segments see the record component
+     * @param pages see the record component
+     */
     public ScatterList {
         segments = List.copyOf(segments);
     }
