@@ -47,7 +47,13 @@ public final class ShmemObject extends LruNode {
     private static final VarHandle PAGES_USE;
     private static final VarHandle PIN_COUNT;
     private static final VarHandle VMAP_COUNT;
-    private static final VarHandle TALLY = MethodHandles.arrayElementVarHandle(int[].class);
+    // The tally field of each external owner kind. Each a static final constant so the JIT inlines the atomic add;
+    // the object's own kinds have none: their one owner is held in a field (sgtUse, pinUse, vmapPin).
+    private static final VarHandle PAGE_HANDLES;
+    private static final VarHandle HEAP_CHUNK_USES;
+    private static final VarHandle PIN_HANDLES;
+    private static final VarHandle VMAP_HANDLES;
+    private static final VarHandle EXPORT_HANDLES;
     private static final OwnerKind[] KINDS = OwnerKind.values();
 
     static {
@@ -56,6 +62,11 @@ public final class ShmemObject extends LruNode {
             PAGES_USE = l.findVarHandle(ShmemObject.class, "pagesUse", int.class);
             PIN_COUNT = l.findVarHandle(ShmemObject.class, "pinCount", int.class);
             VMAP_COUNT = l.findVarHandle(ShmemObject.class, "vmapCount", int.class);
+            PAGE_HANDLES = l.findVarHandle(ShmemObject.class, "pageHandles", int.class);
+            HEAP_CHUNK_USES = l.findVarHandle(ShmemObject.class, "heapChunkUses", int.class);
+            PIN_HANDLES = l.findVarHandle(ShmemObject.class, "pinHandles", int.class);
+            VMAP_HANDLES = l.findVarHandle(ShmemObject.class, "vmapHandles", int.class);
+            EXPORT_HANDLES = l.findVarHandle(ShmemObject.class, "exportHandles", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -78,9 +89,14 @@ public final class ShmemObject extends LruNode {
     private volatile int pinCount;
     @SuppressWarnings("unused")
     private volatile int vmapCount;
-    // Live owners per OwnerKind (atomic adds through TALLY): the independent tally the checker compares with the
-    // counts above. Changed by the owner's acquire and release, fast paths included.
-    private final int[] tally = new int[KINDS.length];
+    // Live owners per external OwnerKind (atomic adds through the VarHandles above): the independent tally the
+    // checker compares with the counts above. Changed by the owner's acquire and release, fast paths included.
+    // Fields, not an array: an array would cost a header and a reference per object.
+    private volatile int pageHandles;
+    private volatile int heapChunkUses;
+    private volatile int pinHandles;
+    private volatile int vmapHandles;
+    private volatile int exportHandles;
     // Every live owner, with the stack where it was acquired; null unless leak detection is PARANOID.
     private final Map<Owner, Throwable> liveOwners;
 
@@ -288,7 +304,7 @@ public final class ShmemObject extends LruNode {
     }
 
     private int exports() {
-        return (int) TALLY.getVolatile(tally, OwnerKind.EXPORT_HANDLE.ordinal());
+        return exportHandles;
     }
 
     // ------------------------------------------------------------------ page uses
@@ -768,15 +784,63 @@ public final class ShmemObject extends LruNode {
      * @return the live owners of this object
      */
     public LeakReport leakReport() {
-        Map<OwnerKind, Integer> counts = new EnumMap<>(OwnerKind.class);
-        for (OwnerKind k : KINDS) {
-            int n = (int) TALLY.getVolatile(tally, k.ordinal());
-            if (n != 0) {
-                counts.put(k, n);
+        return locked(() -> {
+            Map<OwnerKind, Integer> counts = new EnumMap<>(OwnerKind.class);
+            for (OwnerKind k : KINDS) {
+                int n = tallyOf(k);
+                if (n != 0) {
+                    counts.put(k, n);
+                }
             }
+            List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners.keySet());
+            return new LeakReport(name(), counts, owners);
+        });
+    }
+
+    /** Live owners of one kind: the tally field, or for the object's own kinds whether their owner is held. */
+    private int tallyOf(OwnerKind k) {
+        switch (k) {
+            case PAGES_HANDLE:
+                return pageHandles;
+            case PAGES_HEAP_CHUNKS:
+                return heapChunkUses;
+            case PIN_HANDLE:
+                return pinHandles;
+            case VMAP_HANDLE:
+                return vmapHandles;
+            case EXPORT_HANDLE:
+                return exportHandles;
+            case PAGES_PIN:
+                return pinUse != null ? 1 : 0;
+            case PAGES_SGT:
+                return sgtUse != null ? 1 : 0;
+            case PIN_VMAP:
+                return vmapPin != null ? 1 : 0;
+            default:
+                throw new AssertionError(k);
         }
-        List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners.keySet());
-        return new LeakReport(name(), counts, owners);
+    }
+
+    private void addTally(OwnerKind k, int delta) {
+        switch (k) {
+            case PAGES_HANDLE:
+                PAGE_HANDLES.getAndAdd(this, delta);
+                break;
+            case PAGES_HEAP_CHUNKS:
+                HEAP_CHUNK_USES.getAndAdd(this, delta);
+                break;
+            case PIN_HANDLE:
+                PIN_HANDLES.getAndAdd(this, delta);
+                break;
+            case VMAP_HANDLE:
+                VMAP_HANDLES.getAndAdd(this, delta);
+                break;
+            case EXPORT_HANDLE:
+                EXPORT_HANDLES.getAndAdd(this, delta);
+                break;
+            default:
+                break; // the object's own kinds: counted by the field that holds the owner
+        }
     }
 
     // ------------------------------------------------------------------ owner bookkeeping
@@ -786,7 +850,7 @@ public final class ShmemObject extends LruNode {
         if (liveOwners != null) {
             liveOwners.remove(o);
         }
-        TALLY.getAndAdd(tally, k.ordinal(), -1);
+        addTally(k, -1);
         switch (k.ref()) {
             case PAGES:
                 if (!decNotOne(PAGES_USE)) {
@@ -832,7 +896,7 @@ public final class ShmemObject extends LruNode {
     }
 
     private <O extends Owner> O acquired(O o) {
-        TALLY.getAndAdd(tally, o.kind().ordinal(), 1);
+        addTally(o.kind(), 1);
         if (liveOwners != null) {
             liveOwners.put(o, new Throwable("acquired here by " + Thread.currentThread().getName()));
         }
@@ -960,7 +1024,7 @@ public final class ShmemObject extends LruNode {
         return locked(() -> {
             Map<OwnerKind, Integer> t = new EnumMap<>(OwnerKind.class);
             for (OwnerKind k : KINDS) {
-                t.put(k, (int) TALLY.getVolatile(tally, k.ordinal()));
+                t.put(k, tallyOf(k));
             }
             int[] f = pfns;
             return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
