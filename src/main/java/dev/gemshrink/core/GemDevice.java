@@ -33,6 +33,9 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
+    // Every live owner of every object with the stack where it was acquired; null unless leak detection is PARANOID
+    // (kept here rather than per object, so objects pay nothing for it otherwise).
+    private final Map<Owner, Throwable> acquisitions;
     // The objects the device knows, as an intrusive list through ShmemObject.devPrev/devNext (no per-object entry).
     private final Object objectsLock = new Object();
     private ShmemObject objectsHead; // guarded by objectsLock
@@ -46,6 +49,8 @@ public final class GemDevice implements AutoCloseable {
         this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
         this.swap = b.swap != null ? b.swap : SwapStore.none();
         this.leakDetection = b.leakDetection != null ? b.leakDetection : LeakDetection.fromSystemProperty();
+        this.acquisitions = leakDetection == LeakDetection.PARANOID ? new java.util.concurrent.ConcurrentHashMap<>()
+                : null;
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
@@ -140,6 +145,11 @@ public final class GemDevice implements AutoCloseable {
      */
     public LeakDetection leakDetection() {
         return leakDetection;
+    }
+
+    /** The PARANOID acquisition table, or null. */
+    Map<Owner, Throwable> acquisitions() {
+        return acquisitions;
     }
 
     /**

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,8 +96,6 @@ public final class ShmemObject extends LruNode {
     private volatile int pinHandles;
     private volatile int vmapHandles;
     private volatile int exportHandles;
-    // Every live owner, with the stack where it was acquired; null unless leak detection is PARANOID.
-    private final Map<Owner, Throwable> liveOwners;
 
     // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
     // array. Written under resv; volatile so the lock-free paths see a complete array.
@@ -120,7 +117,6 @@ public final class ShmemObject extends LruNode {
         this.customName = customName;
         this.pageCount = pageCount;
         this.resv = new ResvLock(this);
-        this.liveOwners = device.leakDetection() == LeakDetection.PARANOID ? new ConcurrentHashMap<>() : null;
     }
 
     // ------------------------------------------------------------------ identity
@@ -792,7 +788,7 @@ public final class ShmemObject extends LruNode {
                     counts.put(k, n);
                 }
             }
-            List<Owner> owners = liveOwners == null ? List.of() : new ArrayList<>(liveOwners.keySet());
+            List<Owner> owners = device.acquisitions() == null ? List.of() : trackedOwners();
             return new LeakReport(name(), counts, owners);
         });
     }
@@ -847,8 +843,8 @@ public final class ShmemObject extends LruNode {
 
     void release(Owner o) {
         OwnerKind k = o.kind();
-        if (liveOwners != null) {
-            liveOwners.remove(o);
+        if (device.acquisitions() != null) {
+            device.acquisitions().remove(o);
         }
         addTally(k, -1);
         switch (k.ref()) {
@@ -897,8 +893,8 @@ public final class ShmemObject extends LruNode {
 
     private <O extends Owner> O acquired(O o) {
         addTally(o.kind(), 1);
-        if (liveOwners != null) {
-            liveOwners.put(o, new Throwable("acquired here by " + Thread.currentThread().getName()));
+        if (device.acquisitions() != null) {
+            device.acquisitions().put(o, new Throwable("acquired here by " + Thread.currentThread().getName()));
         }
         return o;
     }
@@ -915,7 +911,19 @@ public final class ShmemObject extends LruNode {
 
     /** The stack where a live owner was acquired (PARANOID leak detection only). */
     java.util.Optional<Throwable> acquiredAt(Owner o) {
-        return liveOwners == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(liveOwners.get(o));
+        Map<Owner, Throwable> a = device.acquisitions();
+        return a == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(a.get(o));
+    }
+
+    /** This object's owners in the device's PARANOID acquisition table (a scan: PARANOID is slow by design). */
+    private List<Owner> trackedOwners() {
+        List<Owner> out = new ArrayList<>();
+        for (Owner o : device.acquisitions().keySet()) {
+            if (o.obj == this) {
+                out.add(o);
+            }
+        }
+        return out;
     }
 
     private boolean incNotZero(VarHandle count) {
@@ -1030,7 +1038,8 @@ public final class ShmemObject extends LruNode {
             return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
                     f == null ? null : f.clone(), residentPages, swapped == null ? 0 : swapped.pages(),
                     sgtUse != null, pinUse != null, vmapPin != null, t,
-                    liveOwners == null ? -1 : liveOwners.size(), device.placementOf(this), lruWeightLocked());
+                    device.acquisitions() == null ? -1 : trackedOwners().size(), device.placementOf(this),
+                    lruWeightLocked());
         });
     }
 
