@@ -166,7 +166,8 @@ public final class InvariantChecker {
                     () -> "purged with pages=" + present + " sgt=" + s.sgtStored() + " swapped=" + s.swappedPages());
         }
         Placement expected = expectedPlacement(s);
-        long weight = expected == Placement.NONE ? 0 : expected == Placement.EVICTED ? s.swappedPages()
+        long weight = expected == Placement.NONE ? 0
+                : expected == Placement.EVICTED || expected == Placement.EVICTED_PURGEABLE ? s.swappedPages()
                 : s.residentPages();
         expect(out, n, "lru-placement", s.placement() == expected && s.lruWeight() == weight,
                 () -> "on " + s.placement() + " weighing " + s.lruWeight() + " but its state implies " + expected
@@ -195,13 +196,13 @@ public final class InvariantChecker {
         if (s.freed() || s.madv() == Madv.PURGED) {
             return Placement.NONE;
         }
+        boolean reclaimable = s.pinCount() == 0 && s.sgtStored() && s.owners(OwnerKind.EXPORT_HANDLE) == 0;
         if (s.evicted()) {
-            return Placement.EVICTED;
+            return reclaimable && s.madv() == Madv.DONTNEED ? Placement.EVICTED_PURGEABLE : Placement.EVICTED;
         }
         if (s.pfns() == null) {
             return Placement.NONE;
         }
-        boolean reclaimable = s.pinCount() == 0 && s.sgtStored() && s.owners(OwnerKind.EXPORT_HANDLE) == 0;
         if (reclaimable && s.madv() == Madv.DONTNEED) {
             return Placement.PURGEABLE;
         }

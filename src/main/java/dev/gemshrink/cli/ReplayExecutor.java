@@ -398,10 +398,10 @@ final class ReplayExecutor {
     }
 
     private static String state(BoEntry b) {
-        ObjectState s = b.bo.shmem().inspect();
+        ObjectState s = b.bo.inspect();
         return "madv=" + s.madv().name().toLowerCase(Locale.ROOT) + " pages_use=" + s.pagesUse() + " pin="
                 + s.pinCount() + " vmap=" + s.vmapCount() + " resident=" + s.residentPages() + " swapped="
-                + s.swappedPages() + " sgt=" + (b.bo.shmem().hasSgt() ? "yes" : "no");
+                + s.swappedPages() + " sgt=" + (b.bo.hasSgt() ? "yes" : "no");
     }
 
     private String check() {

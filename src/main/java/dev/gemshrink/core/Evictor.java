@@ -2,15 +2,18 @@ package dev.gemshrink.core;
 
 /**
  * The callback a driver supplies per object type to give an object's memory back (the kernel's
- * {@code drm_gem_object_funcs.evict}). The shrinker calls it with the object's reservation lock held; it either
- * does the work or answers {@link Outcome#BUSY} (for example when the driver's own lock is contended or the GPU is
- * still using the object). It must never block on a lock.
+ * {@code drm_gem_object_funcs.evict}). The core calls it with the object's reservation lock held, from the
+ * shrinker's scan and from {@link ShmemObject#purge()} / {@link ShmemObject#evict()}, and hands it a
+ * {@link ReclaimPermit}: the only way to do the work. The callback either applies its policy and reclaims through
+ * the permit, or answers {@link Outcome#BUSY} (its own lock is contended, the GPU is still using the object). It must
+ * never block on a lock. It may throw a {@link dev.gemshrink.GemException} (for example ENOMEM from a failed swap
+ * write); the shrinker then skips the object.
  */
 public interface Evictor {
 
     /** What a call did. */
     enum Outcome {
-        /** The object was purged or evicted. */
+        /** The object was purged or evicted through the permit. */
         DONE,
         /** Nothing was done; the object stays as it was and is tried again later. */
         BUSY
@@ -19,18 +22,20 @@ public interface Evictor {
     /**
      * Purges a DONTNEED object.
      *
-     * @param obj the object, its reservation lock held by the caller
+     * @param obj    the object, its reservation lock held by the caller
+     * @param permit the permit to purge it with, valid during this call
      * @return DONE or BUSY
      */
-    Outcome purge(ShmemObject obj);
+    Outcome purge(ShmemObject obj, ReclaimPermit permit);
 
     /**
      * Evicts a WILLNEED object to swap.
      *
-     * @param obj the object, its reservation lock held by the caller
+     * @param obj    the object, its reservation lock held by the caller
+     * @param permit the permit to evict it with, valid during this call
      * @return DONE or BUSY
      */
-    Outcome evict(ShmemObject obj);
+    Outcome evict(ShmemObject obj, ReclaimPermit permit);
 
     /**
      * Returns the evictor of plain shmem objects: purge or evict when the object's state allows it, else BUSY.

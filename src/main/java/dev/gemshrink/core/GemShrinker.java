@@ -46,7 +46,9 @@ final class GemShrinker implements Shrinker {
     public long count(ShrinkControl sc) {
         long n = device.lru(Placement.PURGEABLE).pages();
         if (sc.canSwap()) {
-            long swapFree = device.swap().capacityPages() - device.swap().usedPages();
+            // Purging DONTNEED contents held in swap makes room for evictions: that room counts too.
+            long swapFree = device.swap().capacityPages() - device.swap().usedPages()
+                    + device.lru(Placement.EVICTED_PURGEABLE).pages();
             n += Math.max(0, Math.min(device.lru(Placement.EVICTABLE).pages(), swapFree));
         }
         return n;
@@ -55,9 +57,14 @@ final class GemShrinker implements Shrinker {
     @Override
     public long scan(ShrinkControl sc) {
         Pass p = new Pass(sc.nrToScan());
-        scanList(device.lru(Placement.PURGEABLE), true, p);
-        if (p.freed < p.target && sc.canSwap() && device.swap().hasRoom(1)) {
-            scanList(device.lru(Placement.EVICTABLE), false, p);
+        scanList(device.lru(Placement.PURGEABLE), Mode.PURGE, p);
+        if (p.freed < p.target && sc.canSwap()) {
+            if (swapFree() < evictWanted(p)) {
+                scanList(device.lru(Placement.EVICTED_PURGEABLE), Mode.PURGE_SWAPPED, p);
+            }
+            if (device.swap().hasRoom(1)) {
+                scanList(device.lru(Placement.EVICTABLE), Mode.EVICT, p);
+            }
         }
         sc.nrScanned(p.scanned);
         sc.report(p.purged, p.evicted, p.remaining);
@@ -65,6 +72,25 @@ final class GemShrinker implements Shrinker {
             LOG.info("Purging {} bytes", p.purged << dev.gemshrink.memory.PagePool.PAGE_SHIFT);
         }
         return p.freed > 0 ? p.freed : STOP;
+    }
+
+    private long swapFree() {
+        return device.swap().capacityPages() - device.swap().usedPages();
+    }
+
+    /** The swap room the evict pass could use: what is still missing, as far as there is evictable memory. */
+    private long evictWanted(Pass p) {
+        return Math.min(p.target - p.freed, device.lru(Placement.EVICTABLE).pages());
+    }
+
+    /** The three passes, in the order a scan runs them. */
+    private enum Mode {
+        /** Purge resident DONTNEED objects: frees RAM. */
+        PURGE,
+        /** Purge DONTNEED objects whose contents are in swap: frees swap, so the evict pass has room. */
+        PURGE_SWAPPED,
+        /** Evict idle WILLNEED objects to swap: frees RAM. */
+        EVICT
     }
 
     /** What one scan did so far. */
@@ -81,7 +107,15 @@ final class GemShrinker implements Shrinker {
         }
     }
 
-    private void scanList(GemLru<ShmemObject> lru, boolean purge, Pass p) {
+    private boolean needMore(Mode mode, Pass p) {
+        return mode == Mode.PURGE_SWAPPED ? swapFree() < evictWanted(p) : p.freed < p.target;
+    }
+
+    /**
+     * One pass over one list. Whatever happens (an evictor throwing an {@link Error} included), the objects it
+     * parked go back on the list before the throwable leaves: none is stranded off every LRU.
+     */
+    private void scanList(GemLru<ShmemObject> lru, Mode mode, Pass p) {
         ReentrantLock lock = lru.lock();
         GemLru<ShmemObject> stillInLru = new GemLru<>("still-in-lru", lock);
         lock.lock();
@@ -89,7 +123,7 @@ final class GemShrinker implements Shrinker {
             // Each object is looked at once per pass even if concurrent state changes move it back to the tail.
             int budget = lru.size();
             ShmemObject obj;
-            while (p.freed < p.target && budget-- > 0 && (obj = lru.head()) != null) {
+            while (needMore(mode, p) && budget-- > 0 && (obj = lru.head()) != null) {
                 long pages = obj.lruWeight();
                 stillInLru.moveTail(obj, pages);
                 p.scanned += pages;
@@ -98,18 +132,21 @@ final class GemShrinker implements Shrinker {
                 }
                 lock.unlock();
                 try {
-                    reclaimOne(obj, pages, purge, p);
+                    reclaimOne(obj, pages, mode, p);
                 } finally {
                     lock.lock();
                 }
             }
-            lru.spliceTail(stillInLru);
         } finally {
-            lock.unlock();
+            try {
+                lru.spliceTail(stillInLru);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
-    private void reclaimOne(ShmemObject obj, long pages, boolean purge, Pass p) {
+    private void reclaimOne(ShmemObject obj, long pages, Mode mode, Pass p) {
         // tryLock, never lock: reclaim may run inside an allocation whose caller holds reservation locks.
         if (!obj.resv().tryLock()) {
             p.remaining += pages;
@@ -119,21 +156,23 @@ final class GemShrinker implements Shrinker {
             if (obj.isFreed()) {
                 return;
             }
-            int before = obj.residentPages();
-            Evictor.Outcome o;
+            ReclaimPermit permit;
             try {
-                o = purge ? obj.evictor().purge(obj) : obj.evictor().evict(obj);
+                permit = obj.callEvictor(mode != Mode.EVICT);
+            } catch (dev.gemshrink.GemException e) {
+                LOG.debug("evictor of {} refused: {}", obj.name(), e.getMessage());
+                return;
             } catch (RuntimeException e) {
                 LOG.warn("evictor of {} failed; skipping it", obj.name(), e);
-                o = Evictor.Outcome.BUSY;
+                return;
             }
-            if (o == Evictor.Outcome.DONE) {
-                p.freed += before;
-                if (purge) {
-                    p.purged += before;
-                } else {
-                    p.evicted += before;
-                }
+            // The pages the permit freed are the truth: an evictor cannot over- or under-report.
+            int freed = permit.freedPages();
+            p.freed += freed;
+            if (mode == Mode.EVICT) {
+                p.evicted += freed;
+            } else {
+                p.purged += freed;
             }
         } finally {
             obj.resv().unlock();

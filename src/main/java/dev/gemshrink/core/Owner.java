@@ -88,7 +88,12 @@ public abstract sealed class Owner implements AutoCloseable permits PagesRef, Pi
         if (!RELEASED.compareAndSet(this, 0, 1)) {
             throw new GemException(Errno.EINVAL, this + " was already released");
         }
+        quiesce();
         obj.release(this);
+    }
+
+    /** Waits until nothing uses the reference any more; called once it is marked released, before it goes. */
+    void quiesce() {
     }
 
     final void checkLive() {

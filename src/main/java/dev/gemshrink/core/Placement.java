@@ -1,9 +1,10 @@
 package dev.gemshrink.core;
 
 /**
- * Which of its device's LRU lists an object sits on, as implied by its state (reference section 3). The kernel's
- * single "evictable" list is kept here as two, {@link #PURGEABLE} and {@link #EVICTABLE}, so that the purge pass
- * never walks WILLNEED objects and the evict pass never walks DONTNEED ones, and both keep their LRU order.
+ * Which of its device's LRU lists an object sits on, as implied by its state. The kernel's single "evictable" list
+ * is kept here as two, {@link #PURGEABLE} and {@link #EVICTABLE}, so that the purge pass never walks WILLNEED
+ * objects and the evict pass never walks DONTNEED ones, and both keep their LRU order; evicted objects are split the
+ * same way, so that DONTNEED contents held in swap ({@link #EVICTED_PURGEABLE}) can be purged to make swap room.
  */
 public enum Placement {
     /** On no list: no pages, purged, or freed. */
@@ -12,8 +13,10 @@ public enum Placement {
     PURGEABLE,
     /** Resident and evictable (WILLNEED, unpinned, sg table stored, not exported). */
     EVICTABLE,
-    /** Contents in swap. */
+    /** Contents in swap, WILLNEED (or otherwise not purgeable). */
     EVICTED,
+    /** Contents in swap and purgeable (DONTNEED, sg table's use kept, not exported): purging frees swap only. */
+    EVICTED_PURGEABLE,
     /** Resident but not reclaimable: pinned, exported, or without a stored sg table. */
     PINNED
 }

@@ -1,8 +1,9 @@
 package dev.gemshrink.core;
 
-import dev.gemshrink.GemException;
-
-/** The default {@link Evictor}: purge or evict if the object's own state allows it. */
+/**
+ * The default {@link Evictor}: purge or evict if the object's own state allows it. A failed swap write surfaces
+ * as the permit's {@code ENOMEM}.
+ */
 final class ShmemEvictor implements Evictor {
     static final ShmemEvictor INSTANCE = new ShmemEvictor();
 
@@ -10,24 +11,20 @@ final class ShmemEvictor implements Evictor {
     }
 
     @Override
-    public Outcome purge(ShmemObject obj) {
+    public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
         if (!obj.isPurgeable()) {
             return Outcome.BUSY;
         }
-        obj.purge();
+        permit.purge();
         return Outcome.DONE;
     }
 
     @Override
-    public Outcome evict(ShmemObject obj) {
-        if (!obj.isEvictable() || !obj.device().swap().hasRoom(obj.residentPages())) {
+    public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+        if (!obj.isEvictable()) {
             return Outcome.BUSY;
         }
-        try {
-            obj.evict();
-            return Outcome.DONE;
-        } catch (GemException e) {
-            return Outcome.BUSY; // swap write failed: the object stayed resident and intact
-        }
+        permit.evict();
+        return Outcome.DONE;
     }
 }

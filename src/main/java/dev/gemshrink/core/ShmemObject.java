@@ -402,17 +402,19 @@ public final class ShmemObject extends LruNode {
             }
             if (holes > 0) {
                 int[] got = device.pool().allocate(holes, name());
-                int[] next = f.clone();
+                // Filled in place, O(count): no lock-free reader looks at the entries of an array with holes (pins
+                // and mappings refuse it), and the fault path reads them under resv. Publishing by the volatile
+                // write below orders the new entries before any later lock-free read.
                 int k = 0;
                 for (int i = first; i < first + count; i++) {
-                    if (next[i] < 0) {
-                        next[i] = got[k++];
+                    if (f[i] < 0) {
+                        f[i] = got[k++];
                     }
                 }
-                pfns = next;
                 residentPages += holes;
+                pfns = f;
             }
-            return ScatterList.of(java.util.Arrays.copyOfRange(pfns, first, first + count), first);
+            return ScatterList.of(java.util.Arrays.copyOfRange(f, first, first + count), first);
         });
     }
 
@@ -465,6 +467,7 @@ public final class ShmemObject extends LruNode {
 
     private Pin pinLocked(OwnerKind kind) {
         ensureAlive();
+        requireWhole("pin");
         if (pinCount == 0) {
             pinUse = getPagesLocked(OwnerKind.PAGES_PIN);
             PIN_COUNT.setVolatile(this, 1);
@@ -632,6 +635,7 @@ public final class ShmemObject extends LruNode {
     public ScatterList getPagesSgt() {
         return mutate(() -> {
             ensureAlive();
+            requireWhole("get_pages_sgt of");
             if (sgtUse == null) {
                 sgtUse = getPagesLocked(OwnerKind.PAGES_SGT);
             } else if (swapped != null) {
@@ -665,17 +669,71 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Purges the object: releases its stored sg table and its pages (or its swap copy) and makes it PURGED for
-     * good. Page uses held by others stay counted but find no pages. CPU mappings are impossible here (they pin).
+     * Purges the object now through its {@link Evictor} (the driver's policy decides, as in a scan): releases its
+     * stored sg table and its pages (or its swap copy) and makes it PURGED for good. Page uses held by others stay
+     * counted but find no pages. CPU mappings are impossible here (they pin).
      *
      * @return the number of resident pages freed
-     * @throws GemException EBUSY when the object is not purgeable (see {@link #isPurgeable()})
+     * @throws GemException EBUSY when the object is not purgeable (see {@link #isPurgeable()}) or its evictor
+     *                      refuses; ENOENT when freed
      */
     public int purge() {
+        return reclaimNow(true);
+    }
+
+    /**
+     * Evicts the object now through its {@link Evictor} (the driver's policy decides, as in a scan): writes its
+     * pages to the device's swap store and releases them. The page use count does not change; the next get_pages,
+     * pin, vmap, get_pages_sgt or CPU access swaps the contents back in, byte-identical. If the swap write fails the
+     * object stays resident and intact.
+     *
+     * @return the number of pages freed
+     * @throws GemException EBUSY when the object is not evictable (see {@link #isEvictable()}) or its evictor
+     *                      refuses; ENOMEM when the swap store is full or fails to write; ENOENT when freed
+     */
+    public int evict() {
+        return reclaimNow(false);
+    }
+
+    private int reclaimNow(boolean purge) {
+        return mutate(() -> {
+            ensureAlive();
+            ReclaimPermit permit = callEvictor(purge);
+            if (!permit.isUsed()) {
+                throw new GemException(Errno.EBUSY, "cannot " + (purge ? "purge " : "evict ") + name() + ": "
+                        + describe() + ((purge ? purgeableLocked() : evictableLocked()) ? " (its evictor refused)" : ""));
+            }
+            return permit.freedPages();
+        });
+    }
+
+    /**
+     * Calls the evictor with a permit that expires when it returns; what the permit did is the truth (an evictor
+     * answering DONE without reclaiming frees nothing). Resv held.
+     */
+    ReclaimPermit callEvictor(boolean purge) {
+        ReclaimPermit permit = new ReclaimPermit(this);
+        try {
+            if (purge) {
+                evictor.purge(this, permit);
+            } else {
+                evictor.evict(this, permit);
+            }
+        } finally {
+            permit.expire();
+        }
+        return permit;
+    }
+
+    /** The purge itself (through a permit only): teardown first, then nothing can fail. Resv held. */
+    int purgeLocked(Runnable teardown) {
         return mutate(() -> {
             ensureAlive();
             if (!purgeableLocked()) {
                 throw new GemException(Errno.EBUSY, "cannot purge " + name() + ": " + describe());
+            }
+            if (teardown != null) {
+                teardown.run();
             }
             madv = Madv.PURGED;
             int freedPages = residentPages;
@@ -688,15 +746,17 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Evicts the object: writes its pages to the device's swap store and releases them. The page use count does
-     * not change; the next get_pages, pin, vmap, get_pages_sgt or CPU access swaps the contents back in,
-     * byte-identical. If the swap write fails the object stays resident and intact.
-     *
-     * @return the number of pages freed
-     * @throws GemException EBUSY when the object is not evictable (see {@link #isEvictable()}); ENOMEM when the swap
-     *                      store is full or fails to write
+     * The eviction itself (through a permit only): the swap write first (the step that can fail; the store rolls
+     * back its own reservation), then the teardown (on any throwable the swap copy is dropped and the object stays
+     * resident and intact), then the frames go. Resv held.
      */
-    public int evict() {
+    int evictLocked(Runnable teardown) {
+        // A refusal for want of room changes nothing, so it does not re-place the object either (the scan keeps
+        // its LRU order).
+        if (!device.swap().hasRoom(pageCount)) {
+            throw new GemException(Errno.ENOMEM, "cannot evict " + name() + ": swap has no room for " + pageCount
+                    + " pages");
+        }
         return mutate(() -> {
             ensureAlive();
             if (!evictableLocked()) {
@@ -706,9 +766,21 @@ public final class ShmemObject extends LruNode {
             SwapSlots slots;
             try {
                 slots = device.swap().store(frames(f));
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 throw new GemException(Errno.ENOMEM, "cannot evict " + name() + ": swap write failed: "
                         + e.getMessage(), e);
+            }
+            if (teardown != null) {
+                try {
+                    teardown.run();
+                } catch (Throwable t) {
+                    try {
+                        device.swap().release(slots);
+                    } catch (Throwable r) {
+                        t.addSuppressed(r);
+                    }
+                    throw t;
+                }
             }
             swapped = slots;
             pfns = null;
@@ -723,10 +795,13 @@ public final class ShmemObject extends LruNode {
         int[] f = device.pool().allocate(pageCount, name());
         try {
             device.swap().load(swapped, frames(f));
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable t) {
             device.pool().free(f);
+            if (t instanceof Error) {
+                throw (Error) t; // restored: the frames are back and the swap copy is kept
+            }
             throw new GemException(Errno.EFAULT, "swap-in of " + name() + " failed (the swap copy is kept): "
-                    + e.getMessage(), e);
+                    + t.getMessage(), t);
         }
         SwapSlots s = swapped;
         swapped = null;
@@ -957,6 +1032,17 @@ public final class ShmemObject extends LruNode {
         }
     }
 
+    /**
+     * Refuses a sparse page array with unpopulated pages (a heap object's): pins, CPU mappings and the stored sg
+     * table describe every page, and an unpopulated one has no frame. Resv held.
+     */
+    private void requireWhole(String what) {
+        if (pfns != null && residentPages < pageCount && swapped == null) {
+            throw new GemException(Errno.EINVAL, what + " " + name() + ": " + (pageCount - residentPages)
+                    + " of its " + pageCount + " pages are not populated (sparse page array)");
+        }
+    }
+
     private void ensureAlive() {
         if (freed) {
             throw new GemException(Errno.ENOENT, name() + " is freed");
@@ -996,7 +1082,7 @@ public final class ShmemObject extends LruNode {
             return Placement.NONE;
         }
         if (swapped != null) {
-            return Placement.EVICTED;
+            return purgeableLocked() ? Placement.EVICTED_PURGEABLE : Placement.EVICTED;
         }
         if (pfns == null) {
             return Placement.NONE;

@@ -3,15 +3,39 @@ package dev.gemshrink.core;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A CPU mapping ({@code vmap_use_count}) of a whole {@link ShmemObject}: a view of its real bytes. The mapping holds
  * a pin, so the pages stay resident for as long as it is live. Accesses copy bytes across page boundaries; they
  * are not synchronised with other writers of the same bytes, exactly like shared memory. Closing it is vunmap.
+ *
+ * <p><b>Closing waits for accesses in flight</b>, like the TLB flush of a real vunmap: once {@link #close()} returns,
+ * no access through this mapping touches a frame, so a copy racing the close can never land in frames that were
+ * handed to another object. An access announces itself (a counter) and then checks that the mapping is live; a close
+ * marks it released and then waits for the counter to drain. Both are volatile accesses, so either the access sees
+ * the release and backs out, or the close sees the access and waits for it.
  */
 public final class VMap extends Owner {
+    private static final VarHandle ACCESSORS;
+
+    static {
+        try {
+            ACCESSORS = MethodHandles.lookup().findVarHandle(VMap.class, "accessors", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    @SuppressWarnings("unused") // accessed through ACCESSORS
+    private volatile int accessors; // accesses in flight
+    private volatile Thread closer; // the thread waiting in close for the accesses to drain
+
     VMap(ShmemObject obj, OwnerKind kind) {
         super(obj, kind);
     }
@@ -54,6 +78,15 @@ public final class VMap extends Owner {
     }
 
     private void transfer(long offset, byte[] arr, int arrOff, int len, boolean write) {
+        enter();
+        try {
+            copy(offset, arr, arrOff, len, write);
+        } finally {
+            exit();
+        }
+    }
+
+    private void copy(long offset, byte[] arr, int arrOff, int len, boolean write) {
         int[] pfns = pagesFor(offset, len);
         PagePool pool = obj.device().pool();
         int done = 0;
@@ -80,6 +113,15 @@ public final class VMap extends Owner {
      * @throws GemException EINVAL when the range is outside the object or the mapping is closed
      */
     public void fill(long offset, long len, byte value) {
+        enter();
+        try {
+            fillPages(offset, len, value);
+        } finally {
+            exit();
+        }
+    }
+
+    private void fillPages(long offset, long len, byte value) {
         int[] pfns = pagesFor(offset, len);
         PagePool pool = obj.device().pool();
         long done = 0;
@@ -103,9 +145,14 @@ public final class VMap extends Owner {
      * @throws GemException EINVAL when the offset is outside the object or the mapping is closed
      */
     public byte get(long offset) {
-        int[] pfns = pagesFor(offset, 1);
-        return obj.device().pool().frame(pfns[(int) (offset >>> PagePool.PAGE_SHIFT)])
-                .get((int) (offset & (PagePool.PAGE_SIZE - 1)));
+        enter();
+        try {
+            int[] pfns = pagesFor(offset, 1);
+            return obj.device().pool().frame(pfns[(int) (offset >>> PagePool.PAGE_SHIFT)])
+                    .get((int) (offset & (PagePool.PAGE_SIZE - 1)));
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -116,9 +163,41 @@ public final class VMap extends Owner {
      * @throws GemException EINVAL when the offset is outside the object or the mapping is closed
      */
     public void put(long offset, byte value) {
-        int[] pfns = pagesFor(offset, 1);
-        obj.device().pool().frame(pfns[(int) (offset >>> PagePool.PAGE_SHIFT)])
-                .put((int) (offset & (PagePool.PAGE_SIZE - 1)), value);
+        enter();
+        try {
+            int[] pfns = pagesFor(offset, 1);
+            obj.device().pool().frame(pfns[(int) (offset >>> PagePool.PAGE_SHIFT)])
+                    .put((int) (offset & (PagePool.PAGE_SIZE - 1)), value);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Announces an access; the liveness check in {@link #pagesFor} comes after it (see the class comment). */
+    private void enter() {
+        ACCESSORS.getAndAdd(this, 1);
+    }
+
+    private void exit() {
+        if ((int) ACCESSORS.getAndAdd(this, -1) == 1) {
+            Thread c = closer;
+            if (c != null) {
+                LockSupport.unpark(c);
+            }
+        }
+    }
+
+    @Override
+    void quiesce() {
+        if ((int) ACCESSORS.getVolatile(this) == 0) {
+            return;
+        }
+        closer = Thread.currentThread();
+        // A copy is bounded work, so this wait is short; the timed park only guards against a missed unpark.
+        while ((int) ACCESSORS.getVolatile(this) != 0) {
+            LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        closer = null;
     }
 
     private int[] pagesFor(long offset, long len) {

@@ -4,8 +4,10 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Evictor;
 import dev.gemshrink.core.Madv;
+import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.core.PagesRef;
+import dev.gemshrink.core.ReclaimPermit;
 import dev.gemshrink.core.Pin;
 import dev.gemshrink.core.ScatterList;
 import dev.gemshrink.core.ShmemObject;
@@ -105,12 +107,68 @@ public final class PanfrostBo {
     }
 
     /**
-     * Returns the shmem object underneath (counts, state, inspection).
+     * Returns the shmem object underneath. Package-private: the core object has mutators (free, madvise, export,
+     * sparse population) that would bypass the driver's rules, so callers see it only through the read-only
+     * accessors below.
      *
      * @return the core object
      */
-    public ShmemObject shmem() {
+    ShmemObject shmem() {
         return shmem;
+    }
+
+    /**
+     * Returns a consistent snapshot of the BO's core bookkeeping (counts, madvise, pages, swap, owners, LRU).
+     *
+     * @return the snapshot
+     */
+    public ObjectState inspect() {
+        return shmem.inspect();
+    }
+
+    /**
+     * Returns the madvise state.
+     *
+     * @return WILLNEED, DONTNEED or PURGED
+     */
+    public Madv madv() {
+        return shmem.madv();
+    }
+
+    /**
+     * Returns whether the pages are resident.
+     *
+     * @return true when a frame array exists
+     */
+    public boolean isResident() {
+        return shmem.isResident();
+    }
+
+    /**
+     * Returns whether the contents are in swap.
+     *
+     * @return true when evicted
+     */
+    public boolean isEvicted() {
+        return shmem.isEvicted();
+    }
+
+    /**
+     * Returns whether the BO is freed (its last reference is gone).
+     *
+     * @return true once freed
+     */
+    public boolean isFreed() {
+        return shmem.isFreed();
+    }
+
+    /**
+     * Returns whether the stored sg table exists and describes resident pages.
+     *
+     * @return true when built
+     */
+    public boolean hasSgt() {
+        return shmem.hasSgt();
     }
 
     /**
@@ -225,10 +283,12 @@ public final class PanfrostBo {
     }
 
     /**
-     * Evicts the BO to swap now through the driver's evictor (tearing down its GPU mappings).
+     * Evicts the BO to swap now through the driver's evictor: the contents are written to swap first, and only
+     * then are its GPU mappings torn down and its frames released, so a failed write leaves it mapped and intact.
      *
      * @return pages freed
-     * @throws GemException EBUSY when the BO is not evictable now (pinned, busy, heap, DONTNEED, no room)
+     * @throws GemException EBUSY when the BO is not evictable now (pinned, busy, heap, DONTNEED); ENOMEM when swap
+     *                      has no room or the write fails
      */
     public int evict() {
         return reclaimNow(false);
@@ -246,13 +306,16 @@ public final class PanfrostBo {
 
     private int reclaimNow(boolean purge) {
         return withResv(() -> {
-            int before = shmem.residentPages();
-            if (reclaimLocked(purge) != Evictor.Outcome.DONE) {
+            try {
+                return purge ? shmem.purge() : shmem.evict();
+            } catch (GemException e) {
+                if (e.errno() != Errno.EBUSY) {
+                    throw e;
+                }
                 throw new GemException(Errno.EBUSY, "cannot " + (purge ? "purge " : "evict ") + name() + " now: "
                         + (isHeap() ? "heap BO" : busyLocked() ? "busy on the GPU" : "madv=" + shmem.madv()
-                        + " pin=" + shmem.pinCount() + " resident=" + shmem.isResident()));
+                        + " pin=" + shmem.pinCount() + " resident=" + shmem.isResident()), e);
             }
-            return before;
         });
     }
 
@@ -422,13 +485,16 @@ public final class PanfrostBo {
 
     // ------------------------------------------------------------------ eviction
 
-    /** The driver's evict callback, resv held. */
-    private Evictor.Outcome reclaimLocked(boolean purge) {
+    /**
+     * The driver's evict callback, resv held: BUSY unless idle and reclaimable and the mapping lock is free; then
+     * reclaim through the core's permit, which runs the PTE teardown at the safe point (for an eviction, after the
+     * swap write succeeded, so a failed write leaves every mapping in place).
+     */
+    private Evictor.Outcome reclaimLocked(boolean purge, ReclaimPermit permit) {
         if (isHeap() || busyLocked()) {
             return Evictor.Outcome.BUSY;
         }
-        if (purge ? !shmem.isPurgeable()
-                : !shmem.isEvictable() || !dev.gem().swap().hasRoom(shmem.residentPages())) {
+        if (purge ? !shmem.isPurgeable() : !shmem.isEvictable()) {
             return Evictor.Outcome.BUSY;
         }
         // tryLock: reclaim must never wait; a madvise or open in progress makes us skip this BO for now.
@@ -436,17 +502,15 @@ public final class PanfrostBo {
             return Evictor.Outcome.BUSY;
         }
         try {
-            for (GpuMapping m : mappings) {
-                m.addressSpace().clearPtes(m);
-            }
-            if (purge) {
-                shmem.purge();
-            } else {
-                try {
-                    shmem.evict();
-                } catch (GemException e) {
-                    return Evictor.Outcome.BUSY; // still resident; mapped again on next use
+            Runnable teardown = () -> {
+                for (GpuMapping m : mappings) {
+                    m.addressSpace().clearPtes(m);
                 }
+            };
+            if (purge) {
+                permit.purge(teardown);
+            } else {
+                permit.evict(teardown);
             }
             return Evictor.Outcome.DONE;
         } finally {
@@ -454,16 +518,16 @@ public final class PanfrostBo {
         }
     }
 
-    /** The evictor the shrinker calls for this BO. */
+    /** The evictor the core calls for this BO (from a scan, or from {@link ShmemObject#evict()} / purge). */
     private final class BoEvictor implements Evictor {
         @Override
-        public Outcome purge(ShmemObject obj) {
-            return reclaimLocked(true);
+        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
+            return reclaimLocked(true, permit);
         }
 
         @Override
-        public Outcome evict(ShmemObject obj) {
-            return reclaimLocked(false);
+        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+            return reclaimLocked(false, permit);
         }
     }
 

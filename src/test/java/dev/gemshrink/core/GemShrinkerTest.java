@@ -159,14 +159,14 @@ class GemShrinkerTest {
         volatile boolean lockHeld = true;
 
         @Override
-        public Outcome purge(ShmemObject obj) {
+        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
             lockHeld &= obj.resv().isHeldByCurrentThread();
             purges.incrementAndGet();
             return Outcome.BUSY;
         }
 
         @Override
-        public Outcome evict(ShmemObject obj) {
+        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
             lockHeld &= obj.resv().isHeldByCurrentThread();
             evicts.incrementAndGet();
             return Outcome.BUSY;
@@ -359,18 +359,18 @@ class GemShrinkerTest {
         CountDownLatch freed = new CountDownLatch(1);
         Evictor freesAFirst = new Evictor() {
             @Override
-            public Outcome purge(ShmemObject obj) {
+            public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
                 freeNow.countDown(); // a is parked now: have its holder free it
                 try {
                     assertThat(freed.await(5, TimeUnit.SECONDS)).isTrue();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                return Evictor.shmem().purge(obj);
+                return Evictor.shmem().purge(obj, permit);
             }
 
             @Override
-            public Outcome evict(ShmemObject obj) {
+            public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
                 return Outcome.BUSY;
             }
         };
@@ -493,12 +493,12 @@ class GemShrinkerTest {
         device(64, 0);
         Evictor broken = new Evictor() {
             @Override
-            public Outcome purge(ShmemObject obj) {
+            public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
                 throw new IllegalStateException("driver bug");
             }
 
             @Override
-            public Outcome evict(ShmemObject obj) {
+            public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
                 throw new IllegalStateException("driver bug");
             }
         };

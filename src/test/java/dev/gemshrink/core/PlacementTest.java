@@ -248,13 +248,18 @@ class PlacementTest {
     }
 
     @Test
-    void anEvictedObjectMarkedDontneedStaysOnTheEvictedList() {
+    void anEvictedObjectMarkedDontneedMovesToTheSwappedPurgeableListAndBack() {
         ShmemObject o = withSgt("evicted-dontneed", 2);
         o.evict();
         step();
         o.madvise(Madv.DONTNEED);
         step();
+        assertOn(o, Placement.EVICTED_PURGEABLE, 2);
+        o.madvise(Madv.WILLNEED);
+        step();
         assertOn(o, Placement.EVICTED, 2);
+        o.madvise(Madv.DONTNEED);
+        step();
         o.purge(); // purgeable by its state (the swap copy is released)
         step();
         assertOn(o, Placement.NONE, 0);

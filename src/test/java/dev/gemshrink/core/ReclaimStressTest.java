@@ -77,16 +77,16 @@ class ReclaimStressTest {
         private final Evictor inner = Evictor.shmem();
 
         @Override
-        public Outcome purge(ShmemObject obj) {
-            return call(obj, true);
+        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
+            return call(obj, permit, true);
         }
 
         @Override
-        public Outcome evict(ShmemObject obj) {
-            return call(obj, false);
+        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+            return call(obj, permit, false);
         }
 
-        private Outcome call(ShmemObject obj, boolean purge) {
+        private Outcome call(ShmemObject obj, ReclaimPermit permit, boolean purge) {
             if (!obj.resv().isHeldByCurrentThread()) {
                 violation("evictor called for " + obj.name() + " without its reservation lock");
             }
@@ -98,7 +98,7 @@ class ReclaimStressTest {
             }
             boolean pinned = obj.pinCount() > 0;
             int before = obj.residentPages();
-            Outcome o = purge ? inner.purge(obj) : inner.evict(obj);
+            Outcome o = purge ? inner.purge(obj, permit) : inner.evict(obj, permit);
             if (o == Outcome.DONE) {
                 if (busy.contains(obj)) {
                     violation((purge ? "purged " : "evicted ") + obj.name() + " while it was busy");

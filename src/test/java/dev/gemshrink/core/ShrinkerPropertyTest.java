@@ -80,7 +80,8 @@ class ShrinkerPropertyTest {
     private static final int RECLAIM_RETRIES = 4;
     /** The LRU lists, in the order they are printed. */
     private static final List<Placement> LISTS =
-            List.of(Placement.PURGEABLE, Placement.EVICTABLE, Placement.EVICTED, Placement.PINNED);
+            List.of(Placement.PURGEABLE, Placement.EVICTABLE, Placement.EVICTED, Placement.EVICTED_PURGEABLE,
+                    Placement.PINNED);
 
     /** How often each outcome (and each interesting path) was seen, to prove the generator reaches it. */
     private final Map<String, AtomicLong> coverage = new ConcurrentHashMap<>();
@@ -118,7 +119,8 @@ class ShrinkerPropertyTest {
                 "path:scan-no-evict-pass-swap-full", "path:direct-reclaim", "path:direct-reclaim-purge",
                 "path:direct-reclaim-evict", "path:direct-reclaim-skip-locked", "path:direct-reclaim-enough",
                 "path:direct-reclaim-not-enough", "path:direct-reclaim-retry", "path:deferred-work-used",
-                "path:enomem-after-reclaim-gave-up", "path:direct-reclaim-then-swap-in");
+                "path:enomem-after-reclaim-gave-up", "path:direct-reclaim-then-swap-in",
+                "path:scan-purge-swapped");
     }
 
     // ------------------------------------------------------------------ generated input
@@ -396,7 +398,7 @@ class ShrinkerPropertyTest {
                 return Placement.NONE;
             }
             if (evicted) {
-                return Placement.EVICTED;
+                return purgeable() ? Placement.EVICTED_PURGEABLE : Placement.EVICTED;
             }
             if (!resident) {
                 return Placement.NONE;
@@ -903,8 +905,8 @@ class ShrinkerPropertyTest {
 
         /** The shrinker's count: purgeable pages, plus evictable pages as far as swap has room. */
         private long modelCount() {
-            return listPages(Placement.PURGEABLE)
-                    + Math.max(0, Math.min(listPages(Placement.EVICTABLE), swapCap - swap));
+            return listPages(Placement.PURGEABLE) + Math.max(0, Math.min(listPages(Placement.EVICTABLE),
+                    swapCap - swap + listPages(Placement.EVICTED_PURGEABLE)));
         }
 
         /** One scan (GemShrinker.scan through the registration): returns pages freed or STOP; stats updated. */
@@ -912,6 +914,9 @@ class ShrinkerPropertyTest {
             Pass p = new Pass(target);
             scanList(Placement.PURGEABLE, true, p);
             if (p.freed < p.target) {
+                if (swapCap - swap < swapWanted(p)) {
+                    scanList(Placement.EVICTED_PURGEABLE, true, p);
+                }
                 if (swapCap - swap >= 1) {
                     scanList(Placement.EVICTABLE, false, p);
                 } else if (!lrus.get(Placement.EVICTABLE).isEmpty()) {
@@ -936,12 +941,22 @@ class ShrinkerPropertyTest {
             return p.freed > 0 ? p.freed : Shrinker.STOP;
         }
 
-        /** Walks one list head first; objects looked at but not reclaimed go back at the tail, in order. */
+        /** The swap room the evict pass could use: what is still missing, as far as there is evictable memory. */
+        private long swapWanted(Pass p) {
+            return Math.min(p.target - p.freed, listPages(Placement.EVICTABLE));
+        }
+
+        /**
+         * Walks one list head first; objects looked at but not reclaimed go back at the tail, in order. The pass over
+         * DONTNEED contents in swap runs while swap lacks the room the evict pass wants, and frees no RAM.
+         */
         private void scanList(Placement which, boolean purge, Pass p) {
             List<Integer> lru = lrus.get(which);
             List<Integer> stillInLru = new ArrayList<>();
+            boolean swapped = which == Placement.EVICTED_PURGEABLE;
             int budget = lru.size();
-            while (p.freed < p.target && budget-- > 0 && !lru.isEmpty()) {
+            while ((swapped ? swapCap - swap < swapWanted(p) : p.freed < p.target) && budget-- > 0
+                    && !lru.isEmpty()) {
                 int i = lru.remove(0);
                 ModelObject m = model[i];
                 stillInLru.add(i);
@@ -951,7 +966,14 @@ class ShrinkerPropertyTest {
                     tag(inDirectReclaim ? "direct-reclaim-skip-locked" : "scan-rotate-locked");
                     continue;
                 }
-                if (purge) {
+                if (swapped) {
+                    assertThat(m.purgeable()).as("model: %s on the swapped purgeable list", m).isTrue();
+                    purgeObject(m);
+                    tag("scan-purge-swapped");
+                    stillInLru.remove(Integer.valueOf(i));
+                    place(i);
+                    continue;
+                } else if (purge) {
                     assertThat(m.purgeable()).as("model: %s on the purgeable list", m).isTrue();
                     purgeObject(m);
                     p.purged += m.pages;
@@ -1483,7 +1505,8 @@ class ShrinkerPropertyTest {
         /**
          * Model-independent reclaim safety: an object the operation did not target whose state changed was reclaimed,
          * so it must have been a legal victim (resident, unpinned, unmapped, unexported, with its stored sg table,
-         * reservation lock not held, not freed) and DONTNEED must have become PURGED, WILLNEED must have gone to swap.
+         * reservation lock not held, not freed; resident, or DONTNEED in swap) and DONTNEED must have become PURGED,
+         * WILLNEED must have gone to swap.
          * A SHRINK returns exactly the resident pages its victims had.
          */
         private void checkVictims(Action a, ObjectState[] before, int heldBefore, long statsFreedBefore,
@@ -1509,8 +1532,13 @@ class ShrinkerPropertyTest {
                 assertThat(b.vmapCount()).as("mapped: %s", v).isZero();
                 assertThat(b.owners(OwnerKind.EXPORT_HANDLE)).as("exported: %s", v).isZero();
                 assertThat(b.sgtStored()).as("had its sg table: %s", v).isTrue();
-                assertThat(b.pfns()).as("was resident: %s", v).isNotNull();
-                assertThat(n.pfns()).as("is no longer resident: %s", v).isNull();
+                if (b.pfns() == null) {
+                    // DONTNEED contents in swap, purged to make swap room: frees no RAM.
+                    assertThat(b.madv()).as("only DONTNEED contents are purged from swap: %s", v)
+                            .isEqualTo(Madv.DONTNEED);
+                    assertThat(b.swappedPages()).as("was in swap: %s", v).isEqualTo(b.pageCount());
+                }
+                assertThat(n.pfns()).as("is not resident: %s", v).isNull();
                 if (b.madv() == Madv.DONTNEED) {
                     assertThat(n.madv()).as("DONTNEED becomes PURGED: %s", v).isEqualTo(Madv.PURGED);
                     assertThat(n.swappedPages()).as("purged holds no swap: %s", v).isZero();
