@@ -120,7 +120,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
     public long reclaim(long target, boolean canSwap) {
         long freed = 0;
         for (int priority = DEF_PRIORITY; priority >= 0 && freed < target; priority--) {
-            freed += shrinkSlab(priority, target - freed, canSwap);
+            freed = saturatedAdd(freed, shrinkSlab(priority, target - freed, canSwap));
         }
         return freed;
     }
@@ -145,7 +145,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
             }
             if (r.enter()) {
                 try {
-                    freed += r.doShrink(priority, target - freed, canSwap);
+                    freed = saturatedAdd(freed, r.doShrink(priority, target - freed, canSwap));
                 } finally {
                     r.exit();
                 }
@@ -156,7 +156,8 @@ public final class ShrinkerRegistry implements ReclaimHook {
 
     /**
      * Computes the pages a shrinker is asked to scan in one round (the Linux formula): its deferred work shifted
-     * by priority plus {@code (freeable >> priority) * 4 / seeks}, capped at {@code 2 * freeable}.
+     * by priority plus {@code (freeable >> priority) * 4 / seeks}, capped at {@code 2 * freeable}. Every step
+     * saturates at {@code Long.MAX_VALUE} instead of overflowing, so a huge count still gets work.
      *
      * @param freeable what count() returned
      * @param deferred work deferred earlier
@@ -165,10 +166,33 @@ public final class ShrinkerRegistry implements ReclaimHook {
      * @return the delta and the total scan, as {@code {delta, totalScan}}
      */
     public static long[] scanWork(long freeable, long deferred, int priority, int seeks) {
-        long delta = seeks == 0 ? freeable / 2 : (freeable >> priority) * 4 / seeks;
-        long totalScan = (deferred >> priority) + delta;
-        totalScan = Math.min(totalScan, 2 * freeable);
+        long delta;
+        if (seeks == 0) {
+            delta = freeable / 2;
+        } else {
+            // x * 4 / seeks as (x / seeks) * 4 + (x % seeks) * 4 / seeks: exact, and only the first term can overflow.
+            long x = freeable >> priority;
+            delta = saturatedAdd(saturatedTimes4(x / seeks), x % seeks * 4 / seeks);
+        }
+        long totalScan = saturatedAdd(deferred >> priority, delta);
+        totalScan = Math.min(totalScan, saturatedAdd(freeable, freeable));
         return new long[] {delta, totalScan};
+    }
+
+    /** Returns {@code a + b}, clamped to the range of a long. */
+    static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        if (((a ^ sum) & (b ^ sum)) < 0) { // both operands' signs differ from the sum's: overflow
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return sum;
+    }
+
+    private static long saturatedTimes4(long x) {
+        if (x > Long.MAX_VALUE / 4) {
+            return Long.MAX_VALUE;
+        }
+        return x < Long.MIN_VALUE / 4 ? Long.MIN_VALUE : x * 4;
     }
 
     /**
@@ -354,13 +378,14 @@ public final class ShrinkerRegistry implements ReclaimHook {
                 if (r == Shrinker.STOP) {
                     break;
                 }
-                freedHere += r;
+                freedHere = saturatedAdd(freedHere, r);
                 long s = Math.max(sc.nrScanned(), 1);
                 totalScan -= s;
-                scannedHere += s;
+                scannedHere = saturatedAdd(scannedHere, s);
             }
-            long next = Math.max(nr + delta - scannedHere, 0);
-            deferred.addAndGet(Math.min(next, 2 * freeable));
+            long next = Math.max(saturatedAdd(nr, delta) - scannedHere, 0);
+            long kept = Math.min(next, saturatedAdd(freeable, freeable));
+            deferred.accumulateAndGet(kept, ShrinkerRegistry::saturatedAdd);
             return freedHere;
         }
 

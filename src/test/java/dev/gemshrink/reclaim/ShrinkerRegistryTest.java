@@ -43,6 +43,47 @@ class ShrinkerRegistryTest {
     }
 
     @Test
+    void scanWorkSaturatesInsteadOfOverflowing() {
+        long max = Long.MAX_VALUE;
+        // (2^62 - 1) * 4 / 2 = 2^63 - 2: exact, although (2^62 - 1) * 4 does not fit in a long.
+        assertThat(work(max, 0, 1, 2)).containsExactly(max - 1, max - 1);
+        assertThat(work(max, 0, 0, 1)).as("(2^63 - 1) * 4: clamped").containsExactly(max, max);
+        assertThat(work(max - 1, 0, 0, 2)).as("2 * freeable clamped").containsExactly(max, max);
+        assertThat(work(max, max, 0, 2)).as("deferred + delta clamped").containsExactly(max, max);
+        assertThat(work(max / 2 + 1, max, 0, 0)).as("seeks 0").containsExactly(max / 4 + 1, max);
+        assertThat(work(1 << 20, max, 12, 2)).as("deferred capped at 2 * freeable")
+                .containsExactly(512, 1 << 21);
+    }
+
+    @Test
+    void aShrinkerWithAHugeCountIsScannedAndItsDeferredWorkSaturates() {
+        FakeShrinker f = new FakeShrinker("huge", Long.MAX_VALUE - 1);
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.reclaim(1000, true)).as("2 * freeable must not read as negative").isEqualTo(1000);
+        assertThat(f.scans()).containsExactly(128L, 128L, 128L, 128L, 128L, 128L, 128L, 104L);
+        assertThat(r.stats().deferred()).isPositive();
+
+        f.onScan = sc -> Shrinker.STOP;
+        for (int i = 1; i <= 3; i++) {
+            assertThat(registry.shrinkSlab(0, Long.MAX_VALUE, true)).isZero();
+            assertThat(f.scans()).as("round %d still calls the shrinker", i).hasSize(8 + i);
+            assertThat(r.stats().deferred()).as("round %d: deferred work saturates", i).isEqualTo(Long.MAX_VALUE);
+        }
+    }
+
+    @Test
+    void freedPagesSaturateWhenAShrinkerReportsHugeNumbers() {
+        FakeShrinker f = new FakeShrinker("liar", 1 << 20);
+        f.onScan = sc -> Long.MAX_VALUE / 2 + 1;
+        registry.register(f);
+        FakeShrinker next = new FakeShrinker("next", 1 << 20);
+        registry.register(next);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(Long.MAX_VALUE);
+        assertThat(f.scans()).as("the target was met after two calls").hasSize(2);
+        assertThat(next.scans()).isEmpty();
+    }
+
+    @Test
     void scansInBatchesOf128() {
         FakeShrinker f = new FakeShrinker("f", 1 << 20);
         ShrinkerRegistry.Registration r = registry.register(f);
