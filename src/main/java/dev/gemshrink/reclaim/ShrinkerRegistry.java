@@ -25,6 +25,11 @@ import java.util.concurrent.locks.LockSupport;
  * Linux's shrinker_free waits on SRCU). Per-shrinker {@code count} and {@code scan(n)} mirror the kernel's debugfs
  * files.
  *
+ * <p>Failures: whatever a shrinker's {@code count} or {@code scan} throws (a RuntimeException or an Error)
+ * propagates to the caller of the reclaim, {@link #shrinkSlab} or the debugfs call, and the rest of that round is
+ * not run. The registry's own state is restored first: the call is no longer in flight, the work not done stays
+ * deferred, and the stats count only the calls that returned.
+ *
  * <p>Thread safety: all methods may be called from any thread; reclaim holds no lock of its own while a shrinker
  * runs.
  */
@@ -360,32 +365,38 @@ public final class ShrinkerRegistry implements ReclaimHook {
             if (freeable <= 0) {
                 return 0;
             }
+            // The shrinker's other calls come before the deferred work is taken, so that a throw leaves it as it was.
+            int seeks = shrinker.seeks();
+            long batch = shrinker.batch() > 0 ? shrinker.batch() : DEFAULT_BATCH;
             long nr = deferred.getAndSet(0);
-            long[] work = scanWork(freeable, nr, priority, shrinker.seeks());
+            long[] work = scanWork(freeable, nr, priority, seeks);
             long delta = work[0];
             long totalScan = work[1];
-            long batch = shrinker.batch() > 0 ? shrinker.batch() : DEFAULT_BATCH;
             long freedHere = 0;
             long scannedHere = 0;
-            while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
-                long n = Math.min(batch, totalScan);
-                // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
-                // shrinker frees everything it has for a one-page allocation. Work not done is deferred as usual.
-                long ask = Math.min(n, target - freedHere);
-                sc.nrToScan(ask);
-                sc.nrScanned(ask);
-                long r = runScan(sc);
-                if (r == Shrinker.STOP) {
-                    break;
+            try {
+                while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
+                    long n = Math.min(batch, totalScan);
+                    // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
+                    // shrinker frees everything it has for a one-page allocation. Work not done is deferred.
+                    long ask = Math.min(n, target - freedHere);
+                    sc.nrToScan(ask);
+                    sc.nrScanned(ask);
+                    long r = runScan(sc);
+                    if (r == Shrinker.STOP) {
+                        break;
+                    }
+                    freedHere = saturatedAdd(freedHere, r);
+                    long s = Math.max(sc.nrScanned(), 1);
+                    totalScan -= s;
+                    scannedHere = saturatedAdd(scannedHere, s);
                 }
-                freedHere = saturatedAdd(freedHere, r);
-                long s = Math.max(sc.nrScanned(), 1);
-                totalScan -= s;
-                scannedHere = saturatedAdd(scannedHere, s);
+            } finally {
+                // Also when a scan threw: the work not done is deferred, as Linux does (the call that threw did none).
+                long next = Math.max(saturatedAdd(nr, delta) - scannedHere, 0);
+                long kept = Math.min(next, saturatedAdd(freeable, freeable));
+                deferred.accumulateAndGet(kept, ShrinkerRegistry::saturatedAdd);
             }
-            long next = Math.max(saturatedAdd(nr, delta) - scannedHere, 0);
-            long kept = Math.min(next, saturatedAdd(freeable, freeable));
-            deferred.accumulateAndGet(kept, ShrinkerRegistry::saturatedAdd);
             return freedHere;
         }
 

@@ -2,13 +2,16 @@ package dev.gemshrink.reclaim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -177,6 +180,52 @@ class ShrinkerRegistryTest {
         assertThat(rs.stats().deferred()).as("nothing was scanned: all 512 deferred").isEqualTo(512);
         assertThat(ok.scans()).hasSize(4);
         assertThat(ro.stats().stops()).isZero();
+    }
+
+    /** Throws {@code t}, a RuntimeException or an Error, from a shrinker callback. */
+    private static long raise(Throwable t) {
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw (RuntimeException) t;
+    }
+
+    @Test
+    void aScanThatThrowsPropagatesAndTheWorkNotDoneStaysDeferred() {
+        for (Throwable failure : List.of(new IllegalStateException("scan bug"), new AssertionError("scan bug"))) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            FakeShrinker f = new FakeShrinker("throws", 1 << 20);
+            AtomicInteger calls = new AtomicInteger();
+            f.onScan = sc -> calls.incrementAndGet() == 2 ? raise(failure) : sc.nrToScan();
+            ShrinkerRegistry.Registration r = reg.register(f);
+
+            assertThatThrownBy(() -> reg.shrinkSlab(12, Long.MAX_VALUE, true)).isSameAs(failure);
+            assertThat(r.stats().deferred()).as("%s: 512 given, 128 done", failure).isEqualTo(512 - 128);
+            assertThat(r.stats().scans()).as("only the call that returned is counted").isEqualTo(1);
+
+            // The next round is given the deferred work too: (384 >> 12) + 512 = 512.
+            assertThat(reg.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(512);
+            assertThat(r.stats().deferred()).isEqualTo(384);
+            assertTimeoutPreemptively(Duration.ofSeconds(5), r::close, "close after a throwing scan");
+            assertThat(reg.registrations()).isEmpty();
+        }
+    }
+
+    @Test
+    void aCountThatThrowsPropagatesAndChangesNothing() {
+        for (Throwable failure : List.of(new IllegalStateException("count bug"), new AssertionError("count bug"))) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            FakeShrinker f = new FakeShrinker("throws", 1000);
+            ShrinkerRegistry.Registration r = reg.register(f);
+            reg.shrinkSlab(4, Long.MAX_VALUE, true);
+            assertThat(r.stats().deferred()).isEqualTo(124);
+            f.onCount = () -> raise(failure);
+            assertThatThrownBy(() -> reg.shrinkSlab(4, Long.MAX_VALUE, true)).isSameAs(failure);
+            assertThatThrownBy(r::count).isSameAs(failure);
+            assertThat(r.stats().deferred()).isEqualTo(124);
+            assertThat(f.scans()).isEmpty();
+            assertTimeoutPreemptively(Duration.ofSeconds(5), r::close, "close after a throwing count");
+        }
     }
 
     @Test
