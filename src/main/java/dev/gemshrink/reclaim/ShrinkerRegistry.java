@@ -21,9 +21,10 @@ import java.util.concurrent.locks.LockSupport;
  * until enough is freed.
  *
  * <p>Shrinkers may register and unregister at any time, also while a reclaim runs: once {@link
- * Registration#close()} returns, the shrinker is never called again (it waits for calls already in flight, as
- * Linux's shrinker_free waits on SRCU). Per-shrinker {@code count} and {@code scan(n)} mirror the kernel's debugfs
- * files.
+ * Registration#close()} returns, no new call of the shrinker starts (it waits for other threads' calls already in
+ * flight, as Linux's shrinker_free waits on SRCU; calls on the closing thread's own stack, such as a scan whose
+ * allocation ran the nested reclaim that closes it, finish after it returns). Per-shrinker {@code count} and
+ * {@code scan(n)} mirror the kernel's debugfs files.
  *
  * <p>Failures: whatever a shrinker's {@code count} or {@code scan} throws (a RuntimeException or an Error)
  * propagates to the caller of the reclaim, {@link #shrinkSlab} or the debugfs call, and the rest of that round is
@@ -41,8 +42,10 @@ public final class ShrinkerRegistry implements ReclaimHook {
 
     private static final int DEAD = Integer.MIN_VALUE / 2;
 
+    // Writers (register, close) hold its monitor, so that the unique-name check and the add are one step.
     private final CopyOnWriteArrayList<Registration> registrations = new CopyOnWriteArrayList<>();
-    private final ThreadLocal<Registration> running = new ThreadLocal<>();
+    // This registry's calls in flight on the current thread, innermost first (nested when a scan allocates).
+    private final ThreadLocal<Call> calls = new ThreadLocal<>();
 
     /** Creates an empty registry. */
     public ShrinkerRegistry() {
@@ -200,6 +203,10 @@ public final class ShrinkerRegistry implements ReclaimHook {
         return x < Long.MIN_VALUE / 4 ? Long.MIN_VALUE : x * 4;
     }
 
+    /** A call of a registration in flight on one thread, and the call of this registry it is nested in. */
+    private record Call(Registration registration, Call outer) {
+    }
+
     /**
      * One registered shrinker: its debugfs-like {@link #count()} and {@link #scan(long)}, its stats, and
      * {@link #close()} to unregister.
@@ -239,12 +246,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
             if (!enter()) {
                 return 0;
             }
-            Registration outer = running.get();
-            running.set(this); // so that close() from inside count throws instead of waiting for itself
             try {
                 return shrinker.count(new ShrinkControl(0, true, true));
             } finally {
-                running.set(outer);
                 exit();
             }
         }
@@ -278,16 +282,14 @@ public final class ShrinkerRegistry implements ReclaimHook {
         }
 
         /**
-         * Unregisters the shrinker and waits for calls already running to finish; after it returns the shrinker is
-         * never called again. Idempotent.
-         *
-         * @throws IllegalStateException when called from inside this shrinker's own count or scan
+         * Unregisters the shrinker and waits for other threads' calls already running to finish; after it returns
+         * no new call of the shrinker starts. Called from inside calls of this shrinker (its own count or scan, or
+         * a reclaim nested in one), it does not wait for those: they finish after it returns, and the registry
+         * makes no further call for them. Idempotent.
          */
         @Override
         public void close() {
-            if (running.get() == this) {
-                throw new IllegalStateException(shrinker.name() + " cannot unregister itself from inside a call");
-            }
+            int mine = callsOnThisThread();
             synchronized (registrations) {
                 registrations.remove(this);
             }
@@ -298,11 +300,13 @@ public final class ShrinkerRegistry implements ReclaimHook {
                     break; // already unregistered
                 }
             } while (!users.compareAndSet(u, u + DEAD));
-            while (users.get() != DEAD) {
+            // This thread's own calls cannot end while it waits here; every other call ends.
+            while (users.get() > DEAD + mine) {
                 LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(50));
             }
         }
 
+        /** Starts a call unless unregistered; a true return must be paired with {@link #exit()} in this thread. */
         private boolean enter() {
             int u;
             do {
@@ -311,24 +315,38 @@ public final class ShrinkerRegistry implements ReclaimHook {
                     return false;
                 }
             } while (!users.compareAndSet(u, u + 1));
+            calls.set(new Call(this, calls.get()));
             return true;
         }
 
         private void exit() {
+            Call outer = calls.get().outer();
+            if (outer == null) {
+                calls.remove();
+            } else {
+                calls.set(outer);
+            }
             users.decrementAndGet();
+        }
+
+        private boolean closed() {
+            return users.get() < 0;
+        }
+
+        private int callsOnThisThread() {
+            int n = 0;
+            for (Call c = calls.get(); c != null; c = c.outer()) {
+                if (c.registration() == this) {
+                    n++;
+                }
+            }
+            return n;
         }
 
         private long runScan(ShrinkControl sc) {
             ShrinkScanEvent ev = new ShrinkScanEvent();
             ev.begin();
-            Registration outer = running.get();
-            running.set(this);
-            long r;
-            try {
-                r = shrinker.scan(sc);
-            } finally {
-                running.set(outer);
-            }
+            long r = shrinker.scan(sc);
             scans.increment();
             scanned.add(sc.nrScanned());
             purged.add(sc.nrPurged());
@@ -354,14 +372,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
         /** Linux's do_shrink_slab for this shrinker at one priority. */
         private long doShrink(int priority, long target, boolean canSwap) {
             ShrinkControl sc = new ShrinkControl(0, true, canSwap);
-            long freeable;
-            Registration outer = running.get();
-            running.set(this);
-            try {
-                freeable = shrinker.count(sc);
-            } finally {
-                running.set(outer);
-            }
+            long freeable = shrinker.count(sc);
             if (freeable <= 0) {
                 return 0;
             }
@@ -375,7 +386,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
             long freedHere = 0;
             long scannedHere = 0;
             try {
-                while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
+                // closed(): a close from inside this call (a nested reclaim) returned; no new call may start.
+                while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target
+                        && !closed()) {
                     long n = Math.min(batch, totalScan);
                     // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
                     // shrinker frees everything it has for a one-page allocation. Work not done is deferred.

@@ -477,52 +477,164 @@ class ShrinkerRegistryTest {
     }
 
     @Test
-    void unregisteringFromInsideItsOwnScanThrows() {
+    void unregisteringFromInsideItsOwnDebugfsScanReturnsAndTheCallFinishes() {
         AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
-        List<Throwable> thrown = Collections.synchronizedList(new ArrayList<>());
         FakeShrinker f = new FakeShrinker("self", 1 << 20);
         f.onScan = sc -> {
-            try {
-                self.get().close();
-            } catch (IllegalStateException e) {
-                thrown.add(e);
-            }
+            self.get().close();
             return sc.nrToScan();
         };
         self.set(registry.register(f));
-
-        assertThat(self.get().scan(10)).isEqualTo(10); // debugfs scan
-        assertThat(registry.reclaim(1, true)).isEqualTo(1); // reclaim
-        assertThat(thrown).hasSize(2).allMatch(e -> e.getMessage().contains("self"));
-        assertThat(registry.find("self")).as("still registered").isPresent();
-        self.get().close(); // from outside: fine
+        assertThat(assertTimeoutPreemptively(Duration.ofSeconds(5), () -> self.get().scan(10)))
+                .as("the call in flight finishes").isEqualTo(10);
         assertThat(registry.find("self")).isEmpty();
+        assertThat(self.get().scan(10)).isZero();
+        assertThat(f.scanCalls()).isEqualTo(1);
     }
 
     @Test
-    void unregisteringFromInsideItsOwnCountThrows() throws Exception {
+    void unregisteringFromInsideItsOwnScanDuringReclaimEndsItsBatchLoop() {
         AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
-        List<Throwable> thrown = Collections.synchronizedList(new ArrayList<>());
-        FakeShrinker f = new FakeShrinker("self", 0);
-        f.onCount = () -> {
-            try {
-                self.get().close();
-            } catch (IllegalStateException e) {
-                thrown.add(e);
-            }
+        FakeShrinker f = new FakeShrinker("self", 1 << 20);
+        f.onScan = sc -> {
+            self.get().close();
+            return sc.nrToScan();
         };
+        FakeShrinker other = new FakeShrinker("other", 1 << 20);
         self.set(registry.register(f));
-        // Run on another thread with a bounded wait: a close that waits for its own call would never return.
-        Thread t = new Thread(() -> {
-            registry.shrinkSlab(12, 1, true); // count during reclaim
-            self.get().count(); // debugfs count
-        }, "count-closes-itself");
-        t.setDaemon(true);
-        t.start();
-        t.join(3000);
-        assertThat(t.isAlive()).as("close from inside count deadlocked").isFalse();
-        assertThat(thrown).hasSize(2);
-        assertThat(registry.find("self")).isPresent();
+        registry.register(other);
+        assertThat(assertTimeoutPreemptively(Duration.ofSeconds(5), () -> registry.shrinkSlab(12, Long.MAX_VALUE,
+                true))).as("one call of self, then other's round").isEqualTo(128 + 512);
+        assertThat(f.scanCalls()).as("no new call after close returned").isEqualTo(1);
+        assertThat(registry.find("self")).isEmpty();
+        registry.reclaim(1 << 20, true);
+        assertThat(f.scanCalls()).isEqualTo(1);
+    }
+
+    @Test
+    void unregisteringFromInsideItsOwnCountReturnsAndNoScanFollows() {
+        for (boolean debugfs : new boolean[] {false, true}) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
+            FakeShrinker f = new FakeShrinker("self", 1 << 20);
+            f.onCount = () -> self.get().close();
+            self.set(reg.register(f));
+            long r = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                    () -> debugfs ? self.get().count() : reg.shrinkSlab(12, Long.MAX_VALUE, true));
+            assertThat(r).as("debugfs %s: the count in flight returns, no scan follows", debugfs)
+                    .isEqualTo(debugfs ? 1 << 20 : 0);
+            assertThat(f.scans()).isEmpty();
+            assertThat(reg.find("self")).isEmpty();
+            assertThat(f.counts.get()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A's scan allocates, so direct reclaim runs in the same thread (as the page pool's hook does) and calls B's
+     * scan, which closes A: A's outer call is on the closing thread's own stack.
+     */
+    @Test
+    void closeFromANestedReclaimInsideTheClosedShrinkersCallDoesNotWaitForItself() {
+        ThreadLocal<Boolean> nested = ThreadLocal.withInitial(() -> false);
+        AtomicReference<ShrinkerRegistry.Registration> ra = new AtomicReference<>();
+        AtomicInteger aScansAtClose = new AtomicInteger(-1);
+        FakeShrinker a = new FakeShrinker("a", 1 << 20);
+        FakeShrinker b = new FakeShrinker("b", 1 << 20);
+        a.onScan = sc -> {
+            if (nested.get()) {
+                return 0; // the nested reclaim finds nothing here and moves on to b
+            }
+            nested.set(true);
+            try {
+                registry.reclaim(64, true); // an allocation inside a's scan
+            } finally {
+                nested.set(false);
+            }
+            return sc.nrToScan();
+        };
+        b.onScan = sc -> {
+            if (nested.get() && aScansAtClose.get() < 0) {
+                ra.get().close();
+                aScansAtClose.set(a.scanCalls());
+            }
+            return sc.nrToScan();
+        };
+        ra.set(registry.register(a));
+        registry.register(b);
+
+        long freed = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> registry.shrinkSlab(12, Long.MAX_VALUE,
+                true), "close waited for its own thread's call");
+        assertThat(aScansAtClose.get()).as("b closed a").isPositive();
+        assertThat(registry.find("a")).isEmpty();
+        assertThat(a.scanCalls()).as("a's outer batch loop started no new call after close returned")
+                .isEqualTo(aScansAtClose.get());
+        assertThat(freed).as("a's one outer call, then b's round").isEqualTo(128 + 512);
+        registry.reclaim(1 << 20, true);
+        assertThat(a.scanCalls()).isEqualTo(aScansAtClose.get());
+        assertThat(ra.get().count()).isZero();
+    }
+
+    @Test
+    void closeFromANestedReclaimStillWaitsForOtherThreadsCalls() throws Exception {
+        ThreadLocal<Boolean> nested = ThreadLocal.withInitial(() -> false);
+        AtomicReference<ShrinkerRegistry.Registration> ra = new AtomicReference<>();
+        CountDownLatch otherInside = new CountDownLatch(1);
+        CountDownLatch releaseOther = new CountDownLatch(1);
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        FakeShrinker a = new FakeShrinker("a", 1 << 20);
+        FakeShrinker b = new FakeShrinker("b", 1 << 20);
+        a.onScan = sc -> {
+            if (Thread.currentThread().getName().equals("other")) {
+                otherInside.countDown();
+                await(releaseOther);
+                return sc.nrToScan();
+            }
+            if (!nested.get()) {
+                nested.set(true);
+                try {
+                    registry.reclaim(64, true);
+                } finally {
+                    nested.set(false);
+                }
+            }
+            return 0;
+        };
+        b.onScan = sc -> {
+            if (nested.get() && closing.getCount() > 0) {
+                closing.countDown();
+                ra.get().close();
+                closed.countDown();
+            }
+            return sc.nrToScan();
+        };
+        ra.set(registry.register(a));
+        registry.register(b);
+
+        Thread other = new Thread(() -> ra.get().scan(10), "other");
+        other.setDaemon(true);
+        other.start();
+        assertThat(otherInside.await(5, TimeUnit.SECONDS)).isTrue();
+        Thread closer = new Thread(() -> registry.shrinkSlab(12, Long.MAX_VALUE, true), "closer");
+        closer.setDaemon(true);
+        closer.start();
+        assertThat(closing.await(5, TimeUnit.SECONDS)).as("b is closing a").isTrue();
+        assertThat(closed.await(200, TimeUnit.MILLISECONDS)).as("close returned while another thread's call runs")
+                .isFalse();
+        releaseOther.countDown();
+        assertThat(closed.await(5, TimeUnit.SECONDS)).as("close returned once the other call ended").isTrue();
+        closer.join(5000);
+        other.join(5000);
+        assertThat(closer.isAlive() || other.isAlive()).isFalse();
+        assertThat(registry.find("a")).isEmpty();
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(5, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ------------------------------------------------------------------ debugfs and stats
