@@ -395,6 +395,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
                     long ask = Math.min(n, target - freedHere);
                     sc.nrToScan(ask);
                     sc.nrScanned(ask);
+                    sc.report(0, 0, 0); // the control is reused: a call that reports nothing did nothing
                     long r = runScan(sc);
                     if (r == Shrinker.STOP) {
                         break;

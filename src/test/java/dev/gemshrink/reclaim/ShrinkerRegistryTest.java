@@ -700,6 +700,25 @@ class ShrinkerRegistryTest {
     }
 
     @Test
+    void eachScanCallOfAReclaimStartsWithAnEmptyReport() {
+        FakeShrinker f = new FakeShrinker("reports-once", 1 << 20);
+        AtomicInteger calls = new AtomicInteger();
+        f.onScan = sc -> {
+            if (calls.incrementAndGet() == 1) {
+                sc.report(3, 4, 5);
+            }
+            return sc.nrToScan();
+        };
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(512);
+        assertThat(f.scanCalls()).isEqualTo(4);
+        ShrinkerStats s = r.stats();
+        assertThat(s.purged()).as("the first call's report counted once").isEqualTo(3);
+        assertThat(s.evicted()).isEqualTo(4);
+        assertThat(s.skippedLocked()).isEqualTo(5);
+    }
+
+    @Test
     void shrinkControlCarriesItsArgumentsAndResults() {
         ShrinkControl sc = new ShrinkControl(64, false, true);
         assertThat(sc.nrToScan()).isEqualTo(64);
