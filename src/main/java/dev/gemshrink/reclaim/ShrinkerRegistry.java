@@ -21,9 +21,15 @@ import java.util.concurrent.locks.LockSupport;
  * until enough is freed.
  *
  * <p>Shrinkers may register and unregister at any time, also while a reclaim runs: once {@link
- * Registration#close()} returns, the shrinker is never called again (it waits for calls already in flight, as
- * Linux's shrinker_free waits on SRCU). Per-shrinker {@code count} and {@code scan(n)} mirror the kernel's debugfs
- * files.
+ * Registration#close()} returns, no new call of the shrinker starts (it waits for other threads' calls already in
+ * flight, as Linux's shrinker_free waits on SRCU; calls on the closing thread's own stack, such as a scan whose
+ * allocation ran the nested reclaim that closes it, finish after it returns). Per-shrinker {@code count} and
+ * {@code scan(n)} mirror the kernel's debugfs files.
+ *
+ * <p>Failures: whatever a shrinker's {@code count} or {@code scan} throws (a RuntimeException or an Error)
+ * propagates to the caller of the reclaim, {@link #shrinkSlab} or the debugfs call, and the rest of that round is
+ * not run. The registry's own state is restored first: the call is no longer in flight, the work not done stays
+ * deferred, and the stats count only the calls that returned.
  *
  * <p>Thread safety: all methods may be called from any thread; reclaim holds no lock of its own while a shrinker
  * runs.
@@ -36,8 +42,10 @@ public final class ShrinkerRegistry implements ReclaimHook {
 
     private static final int DEAD = Integer.MIN_VALUE / 2;
 
+    // Writers (register, close) hold its monitor, so that the unique-name check and the add are one step.
     private final CopyOnWriteArrayList<Registration> registrations = new CopyOnWriteArrayList<>();
-    private final ThreadLocal<Registration> running = new ThreadLocal<>();
+    // This registry's calls in flight on the current thread, innermost first (nested when a scan allocates).
+    private final ThreadLocal<Call> calls = new ThreadLocal<>();
 
     /** Creates an empty registry. */
     public ShrinkerRegistry() {
@@ -120,7 +128,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
     public long reclaim(long target, boolean canSwap) {
         long freed = 0;
         for (int priority = DEF_PRIORITY; priority >= 0 && freed < target; priority--) {
-            freed += shrinkSlab(priority, target - freed, canSwap);
+            freed = saturatedAdd(freed, shrinkSlab(priority, target - freed, canSwap));
         }
         return freed;
     }
@@ -145,7 +153,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
             }
             if (r.enter()) {
                 try {
-                    freed += r.doShrink(priority, target - freed, canSwap);
+                    freed = saturatedAdd(freed, r.doShrink(priority, target - freed, canSwap));
                 } finally {
                     r.exit();
                 }
@@ -156,7 +164,8 @@ public final class ShrinkerRegistry implements ReclaimHook {
 
     /**
      * Computes the pages a shrinker is asked to scan in one round (the Linux formula): its deferred work shifted
-     * by priority plus {@code (freeable >> priority) * 4 / seeks}, capped at {@code 2 * freeable}.
+     * by priority plus {@code (freeable >> priority) * 4 / seeks}, capped at {@code 2 * freeable}. Every step
+     * saturates at {@code Long.MAX_VALUE} instead of overflowing, so a huge count still gets work.
      *
      * @param freeable what count() returned
      * @param deferred work deferred earlier
@@ -165,10 +174,37 @@ public final class ShrinkerRegistry implements ReclaimHook {
      * @return the delta and the total scan, as {@code {delta, totalScan}}
      */
     public static long[] scanWork(long freeable, long deferred, int priority, int seeks) {
-        long delta = seeks == 0 ? freeable / 2 : (freeable >> priority) * 4 / seeks;
-        long totalScan = (deferred >> priority) + delta;
-        totalScan = Math.min(totalScan, 2 * freeable);
+        long delta;
+        if (seeks == 0) {
+            delta = freeable / 2;
+        } else {
+            // x * 4 / seeks as (x / seeks) * 4 + (x % seeks) * 4 / seeks: exact, and only the first term can overflow.
+            long x = freeable >> priority;
+            delta = saturatedAdd(saturatedTimes4(x / seeks), x % seeks * 4 / seeks);
+        }
+        long totalScan = saturatedAdd(deferred >> priority, delta);
+        totalScan = Math.min(totalScan, saturatedAdd(freeable, freeable));
         return new long[] {delta, totalScan};
+    }
+
+    /** Returns {@code a + b}, clamped to the range of a long. */
+    static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        if (((a ^ sum) & (b ^ sum)) < 0) { // both operands' signs differ from the sum's: overflow
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return sum;
+    }
+
+    private static long saturatedTimes4(long x) {
+        if (x > Long.MAX_VALUE / 4) {
+            return Long.MAX_VALUE;
+        }
+        return x < Long.MIN_VALUE / 4 ? Long.MIN_VALUE : x * 4;
+    }
+
+    /** A call of a registration in flight on one thread, and the call of this registry it is nested in. */
+    private record Call(Registration registration, Call outer) {
     }
 
     /**
@@ -210,12 +246,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
             if (!enter()) {
                 return 0;
             }
-            Registration outer = running.get();
-            running.set(this); // so that close() from inside count throws instead of waiting for itself
             try {
                 return shrinker.count(new ShrinkControl(0, true, true));
             } finally {
-                running.set(outer);
                 exit();
             }
         }
@@ -249,16 +282,14 @@ public final class ShrinkerRegistry implements ReclaimHook {
         }
 
         /**
-         * Unregisters the shrinker and waits for calls already running to finish; after it returns the shrinker is
-         * never called again. Idempotent.
-         *
-         * @throws IllegalStateException when called from inside this shrinker's own count or scan
+         * Unregisters the shrinker and waits for other threads' calls already running to finish; after it returns
+         * no new call of the shrinker starts. Called from inside calls of this shrinker (its own count or scan, or
+         * a reclaim nested in one), it does not wait for those: they finish after it returns, and the registry
+         * makes no further call for them. Idempotent.
          */
         @Override
         public void close() {
-            if (running.get() == this) {
-                throw new IllegalStateException(shrinker.name() + " cannot unregister itself from inside a call");
-            }
+            int mine = callsOnThisThread();
             synchronized (registrations) {
                 registrations.remove(this);
             }
@@ -269,11 +300,13 @@ public final class ShrinkerRegistry implements ReclaimHook {
                     break; // already unregistered
                 }
             } while (!users.compareAndSet(u, u + DEAD));
-            while (users.get() != DEAD) {
+            // This thread's own calls cannot end while it waits here; every other call ends.
+            while (users.get() > DEAD + mine) {
                 LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(50));
             }
         }
 
+        /** Starts a call unless unregistered; a true return must be paired with {@link #exit()} in this thread. */
         private boolean enter() {
             int u;
             do {
@@ -282,24 +315,38 @@ public final class ShrinkerRegistry implements ReclaimHook {
                     return false;
                 }
             } while (!users.compareAndSet(u, u + 1));
+            calls.set(new Call(this, calls.get()));
             return true;
         }
 
         private void exit() {
+            Call outer = calls.get().outer();
+            if (outer == null) {
+                calls.remove();
+            } else {
+                calls.set(outer);
+            }
             users.decrementAndGet();
+        }
+
+        private boolean closed() {
+            return users.get() < 0;
+        }
+
+        private int callsOnThisThread() {
+            int n = 0;
+            for (Call c = calls.get(); c != null; c = c.outer()) {
+                if (c.registration() == this) {
+                    n++;
+                }
+            }
+            return n;
         }
 
         private long runScan(ShrinkControl sc) {
             ShrinkScanEvent ev = new ShrinkScanEvent();
             ev.begin();
-            Registration outer = running.get();
-            running.set(this);
-            long r;
-            try {
-                r = shrinker.scan(sc);
-            } finally {
-                running.set(outer);
-            }
+            long r = shrinker.scan(sc);
             scans.increment();
             scanned.add(sc.nrScanned());
             purged.add(sc.nrPurged());
@@ -325,42 +372,45 @@ public final class ShrinkerRegistry implements ReclaimHook {
         /** Linux's do_shrink_slab for this shrinker at one priority. */
         private long doShrink(int priority, long target, boolean canSwap) {
             ShrinkControl sc = new ShrinkControl(0, true, canSwap);
-            long freeable;
-            Registration outer = running.get();
-            running.set(this);
-            try {
-                freeable = shrinker.count(sc);
-            } finally {
-                running.set(outer);
-            }
+            long freeable = shrinker.count(sc);
             if (freeable <= 0) {
                 return 0;
             }
+            // The shrinker's other calls come before the deferred work is taken, so that a throw leaves it as it was.
+            int seeks = shrinker.seeks();
+            long batch = shrinker.batch() > 0 ? shrinker.batch() : DEFAULT_BATCH;
             long nr = deferred.getAndSet(0);
-            long[] work = scanWork(freeable, nr, priority, shrinker.seeks());
+            long[] work = scanWork(freeable, nr, priority, seeks);
             long delta = work[0];
             long totalScan = work[1];
-            long batch = shrinker.batch() > 0 ? shrinker.batch() : DEFAULT_BATCH;
             long freedHere = 0;
             long scannedHere = 0;
-            while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target) {
-                long n = Math.min(batch, totalScan);
-                // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
-                // shrinker frees everything it has for a one-page allocation. Work not done is deferred as usual.
-                long ask = Math.min(n, target - freedHere);
-                sc.nrToScan(ask);
-                sc.nrScanned(ask);
-                long r = runScan(sc);
-                if (r == Shrinker.STOP) {
-                    break;
+            try {
+                // closed(): a close from inside this call (a nested reclaim) returned; no new call may start.
+                while ((totalScan >= batch || totalScan >= freeable) && totalScan > 0 && freedHere < target
+                        && !closed()) {
+                    long n = Math.min(batch, totalScan);
+                    // Ask for no more than the reclaim still wants: Linux asks for a whole batch, which on a small
+                    // shrinker frees everything it has for a one-page allocation. Work not done is deferred.
+                    long ask = Math.min(n, target - freedHere);
+                    sc.nrToScan(ask);
+                    sc.nrScanned(ask);
+                    sc.report(0, 0, 0); // the control is reused: a call that reports nothing did nothing
+                    long r = runScan(sc);
+                    if (r == Shrinker.STOP) {
+                        break;
+                    }
+                    freedHere = saturatedAdd(freedHere, r);
+                    long s = Math.max(sc.nrScanned(), 1);
+                    totalScan -= s;
+                    scannedHere = saturatedAdd(scannedHere, s);
                 }
-                freedHere += r;
-                long s = Math.max(sc.nrScanned(), 1);
-                totalScan -= s;
-                scannedHere += s;
+            } finally {
+                // Also when a scan threw: the work not done is deferred, as Linux does (the call that threw did none).
+                long next = Math.max(saturatedAdd(nr, delta) - scannedHere, 0);
+                long kept = Math.min(next, saturatedAdd(freeable, freeable));
+                deferred.accumulateAndGet(kept, ShrinkerRegistry::saturatedAdd);
             }
-            long next = Math.max(nr + delta - scannedHere, 0);
-            deferred.addAndGet(Math.min(next, 2 * freeable));
             return freedHere;
         }
 

@@ -2,13 +2,16 @@ package dev.gemshrink.reclaim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +43,47 @@ class ShrinkerRegistryTest {
         assertThat(work(100, 0, 0, 1)).as("delta 400 capped at 2 * freeable").containsExactly(400, 200);
         assertThat(work(100, 1L << 40, 0, 2)).as("deferred capped at 2 * freeable").containsExactly(200, 200);
         assertThat(work(0, 1000, 0, 2)).containsExactly(0, 0);
+    }
+
+    @Test
+    void scanWorkSaturatesInsteadOfOverflowing() {
+        long max = Long.MAX_VALUE;
+        // (2^62 - 1) * 4 / 2 = 2^63 - 2: exact, although (2^62 - 1) * 4 does not fit in a long.
+        assertThat(work(max, 0, 1, 2)).containsExactly(max - 1, max - 1);
+        assertThat(work(max, 0, 0, 1)).as("(2^63 - 1) * 4: clamped").containsExactly(max, max);
+        assertThat(work(max - 1, 0, 0, 2)).as("2 * freeable clamped").containsExactly(max, max);
+        assertThat(work(max, max, 0, 2)).as("deferred + delta clamped").containsExactly(max, max);
+        assertThat(work(max / 2 + 1, max, 0, 0)).as("seeks 0").containsExactly(max / 4 + 1, max);
+        assertThat(work(1 << 20, max, 12, 2)).as("deferred capped at 2 * freeable")
+                .containsExactly(512, 1 << 21);
+    }
+
+    @Test
+    void aShrinkerWithAHugeCountIsScannedAndItsDeferredWorkSaturates() {
+        FakeShrinker f = new FakeShrinker("huge", Long.MAX_VALUE - 1);
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.reclaim(1000, true)).as("2 * freeable must not read as negative").isEqualTo(1000);
+        assertThat(f.scans()).containsExactly(128L, 128L, 128L, 128L, 128L, 128L, 128L, 104L);
+        assertThat(r.stats().deferred()).isPositive();
+
+        f.onScan = sc -> Shrinker.STOP;
+        for (int i = 1; i <= 3; i++) {
+            assertThat(registry.shrinkSlab(0, Long.MAX_VALUE, true)).isZero();
+            assertThat(f.scans()).as("round %d still calls the shrinker", i).hasSize(8 + i);
+            assertThat(r.stats().deferred()).as("round %d: deferred work saturates", i).isEqualTo(Long.MAX_VALUE);
+        }
+    }
+
+    @Test
+    void freedPagesSaturateWhenAShrinkerReportsHugeNumbers() {
+        FakeShrinker f = new FakeShrinker("liar", 1 << 20);
+        f.onScan = sc -> Long.MAX_VALUE / 2 + 1;
+        registry.register(f);
+        FakeShrinker next = new FakeShrinker("next", 1 << 20);
+        registry.register(next);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(Long.MAX_VALUE);
+        assertThat(f.scans()).as("the target was met after two calls").hasSize(2);
+        assertThat(next.scans()).isEmpty();
     }
 
     @Test
@@ -136,6 +180,52 @@ class ShrinkerRegistryTest {
         assertThat(rs.stats().deferred()).as("nothing was scanned: all 512 deferred").isEqualTo(512);
         assertThat(ok.scans()).hasSize(4);
         assertThat(ro.stats().stops()).isZero();
+    }
+
+    /** Throws {@code t}, a RuntimeException or an Error, from a shrinker callback. */
+    private static long raise(Throwable t) {
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw (RuntimeException) t;
+    }
+
+    @Test
+    void aScanThatThrowsPropagatesAndTheWorkNotDoneStaysDeferred() {
+        for (Throwable failure : List.of(new IllegalStateException("scan bug"), new AssertionError("scan bug"))) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            FakeShrinker f = new FakeShrinker("throws", 1 << 20);
+            AtomicInteger calls = new AtomicInteger();
+            f.onScan = sc -> calls.incrementAndGet() == 2 ? raise(failure) : sc.nrToScan();
+            ShrinkerRegistry.Registration r = reg.register(f);
+
+            assertThatThrownBy(() -> reg.shrinkSlab(12, Long.MAX_VALUE, true)).isSameAs(failure);
+            assertThat(r.stats().deferred()).as("%s: 512 given, 128 done", failure).isEqualTo(512 - 128);
+            assertThat(r.stats().scans()).as("only the call that returned is counted").isEqualTo(1);
+
+            // The next round is given the deferred work too: (384 >> 12) + 512 = 512.
+            assertThat(reg.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(512);
+            assertThat(r.stats().deferred()).isEqualTo(384);
+            assertTimeoutPreemptively(Duration.ofSeconds(5), r::close, "close after a throwing scan");
+            assertThat(reg.registrations()).isEmpty();
+        }
+    }
+
+    @Test
+    void aCountThatThrowsPropagatesAndChangesNothing() {
+        for (Throwable failure : List.of(new IllegalStateException("count bug"), new AssertionError("count bug"))) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            FakeShrinker f = new FakeShrinker("throws", 1000);
+            ShrinkerRegistry.Registration r = reg.register(f);
+            reg.shrinkSlab(4, Long.MAX_VALUE, true);
+            assertThat(r.stats().deferred()).isEqualTo(124);
+            f.onCount = () -> raise(failure);
+            assertThatThrownBy(() -> reg.shrinkSlab(4, Long.MAX_VALUE, true)).isSameAs(failure);
+            assertThatThrownBy(r::count).isSameAs(failure);
+            assertThat(r.stats().deferred()).isEqualTo(124);
+            assertThat(f.scans()).isEmpty();
+            assertTimeoutPreemptively(Duration.ofSeconds(5), r::close, "close after a throwing count");
+        }
     }
 
     @Test
@@ -387,52 +477,164 @@ class ShrinkerRegistryTest {
     }
 
     @Test
-    void unregisteringFromInsideItsOwnScanThrows() {
+    void unregisteringFromInsideItsOwnDebugfsScanReturnsAndTheCallFinishes() {
         AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
-        List<Throwable> thrown = Collections.synchronizedList(new ArrayList<>());
         FakeShrinker f = new FakeShrinker("self", 1 << 20);
         f.onScan = sc -> {
-            try {
-                self.get().close();
-            } catch (IllegalStateException e) {
-                thrown.add(e);
-            }
+            self.get().close();
             return sc.nrToScan();
         };
         self.set(registry.register(f));
-
-        assertThat(self.get().scan(10)).isEqualTo(10); // debugfs scan
-        assertThat(registry.reclaim(1, true)).isEqualTo(1); // reclaim
-        assertThat(thrown).hasSize(2).allMatch(e -> e.getMessage().contains("self"));
-        assertThat(registry.find("self")).as("still registered").isPresent();
-        self.get().close(); // from outside: fine
+        assertThat(assertTimeoutPreemptively(Duration.ofSeconds(5), () -> self.get().scan(10)))
+                .as("the call in flight finishes").isEqualTo(10);
         assertThat(registry.find("self")).isEmpty();
+        assertThat(self.get().scan(10)).isZero();
+        assertThat(f.scanCalls()).isEqualTo(1);
     }
 
     @Test
-    void unregisteringFromInsideItsOwnCountThrows() throws Exception {
+    void unregisteringFromInsideItsOwnScanDuringReclaimEndsItsBatchLoop() {
         AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
-        List<Throwable> thrown = Collections.synchronizedList(new ArrayList<>());
-        FakeShrinker f = new FakeShrinker("self", 0);
-        f.onCount = () -> {
-            try {
-                self.get().close();
-            } catch (IllegalStateException e) {
-                thrown.add(e);
-            }
+        FakeShrinker f = new FakeShrinker("self", 1 << 20);
+        f.onScan = sc -> {
+            self.get().close();
+            return sc.nrToScan();
         };
+        FakeShrinker other = new FakeShrinker("other", 1 << 20);
         self.set(registry.register(f));
-        // Run on another thread with a bounded wait: a close that waits for its own call would never return.
-        Thread t = new Thread(() -> {
-            registry.shrinkSlab(12, 1, true); // count during reclaim
-            self.get().count(); // debugfs count
-        }, "count-closes-itself");
-        t.setDaemon(true);
-        t.start();
-        t.join(3000);
-        assertThat(t.isAlive()).as("close from inside count deadlocked").isFalse();
-        assertThat(thrown).hasSize(2);
-        assertThat(registry.find("self")).isPresent();
+        registry.register(other);
+        assertThat(assertTimeoutPreemptively(Duration.ofSeconds(5), () -> registry.shrinkSlab(12, Long.MAX_VALUE,
+                true))).as("one call of self, then other's round").isEqualTo(128 + 512);
+        assertThat(f.scanCalls()).as("no new call after close returned").isEqualTo(1);
+        assertThat(registry.find("self")).isEmpty();
+        registry.reclaim(1 << 20, true);
+        assertThat(f.scanCalls()).isEqualTo(1);
+    }
+
+    @Test
+    void unregisteringFromInsideItsOwnCountReturnsAndNoScanFollows() {
+        for (boolean debugfs : new boolean[] {false, true}) {
+            ShrinkerRegistry reg = new ShrinkerRegistry();
+            AtomicReference<ShrinkerRegistry.Registration> self = new AtomicReference<>();
+            FakeShrinker f = new FakeShrinker("self", 1 << 20);
+            f.onCount = () -> self.get().close();
+            self.set(reg.register(f));
+            long r = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                    () -> debugfs ? self.get().count() : reg.shrinkSlab(12, Long.MAX_VALUE, true));
+            assertThat(r).as("debugfs %s: the count in flight returns, no scan follows", debugfs)
+                    .isEqualTo(debugfs ? 1 << 20 : 0);
+            assertThat(f.scans()).isEmpty();
+            assertThat(reg.find("self")).isEmpty();
+            assertThat(f.counts.get()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A's scan allocates, so direct reclaim runs in the same thread (as the page pool's hook does) and calls B's
+     * scan, which closes A: A's outer call is on the closing thread's own stack.
+     */
+    @Test
+    void closeFromANestedReclaimInsideTheClosedShrinkersCallDoesNotWaitForItself() {
+        ThreadLocal<Boolean> nested = ThreadLocal.withInitial(() -> false);
+        AtomicReference<ShrinkerRegistry.Registration> ra = new AtomicReference<>();
+        AtomicInteger aScansAtClose = new AtomicInteger(-1);
+        FakeShrinker a = new FakeShrinker("a", 1 << 20);
+        FakeShrinker b = new FakeShrinker("b", 1 << 20);
+        a.onScan = sc -> {
+            if (nested.get()) {
+                return 0; // the nested reclaim finds nothing here and moves on to b
+            }
+            nested.set(true);
+            try {
+                registry.reclaim(64, true); // an allocation inside a's scan
+            } finally {
+                nested.set(false);
+            }
+            return sc.nrToScan();
+        };
+        b.onScan = sc -> {
+            if (nested.get() && aScansAtClose.get() < 0) {
+                ra.get().close();
+                aScansAtClose.set(a.scanCalls());
+            }
+            return sc.nrToScan();
+        };
+        ra.set(registry.register(a));
+        registry.register(b);
+
+        long freed = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> registry.shrinkSlab(12, Long.MAX_VALUE,
+                true), "close waited for its own thread's call");
+        assertThat(aScansAtClose.get()).as("b closed a").isPositive();
+        assertThat(registry.find("a")).isEmpty();
+        assertThat(a.scanCalls()).as("a's outer batch loop started no new call after close returned")
+                .isEqualTo(aScansAtClose.get());
+        assertThat(freed).as("a's one outer call, then b's round").isEqualTo(128 + 512);
+        registry.reclaim(1 << 20, true);
+        assertThat(a.scanCalls()).isEqualTo(aScansAtClose.get());
+        assertThat(ra.get().count()).isZero();
+    }
+
+    @Test
+    void closeFromANestedReclaimStillWaitsForOtherThreadsCalls() throws Exception {
+        ThreadLocal<Boolean> nested = ThreadLocal.withInitial(() -> false);
+        AtomicReference<ShrinkerRegistry.Registration> ra = new AtomicReference<>();
+        CountDownLatch otherInside = new CountDownLatch(1);
+        CountDownLatch releaseOther = new CountDownLatch(1);
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        FakeShrinker a = new FakeShrinker("a", 1 << 20);
+        FakeShrinker b = new FakeShrinker("b", 1 << 20);
+        a.onScan = sc -> {
+            if (Thread.currentThread().getName().equals("other")) {
+                otherInside.countDown();
+                await(releaseOther);
+                return sc.nrToScan();
+            }
+            if (!nested.get()) {
+                nested.set(true);
+                try {
+                    registry.reclaim(64, true);
+                } finally {
+                    nested.set(false);
+                }
+            }
+            return 0;
+        };
+        b.onScan = sc -> {
+            if (nested.get() && closing.getCount() > 0) {
+                closing.countDown();
+                ra.get().close();
+                closed.countDown();
+            }
+            return sc.nrToScan();
+        };
+        ra.set(registry.register(a));
+        registry.register(b);
+
+        Thread other = new Thread(() -> ra.get().scan(10), "other");
+        other.setDaemon(true);
+        other.start();
+        assertThat(otherInside.await(5, TimeUnit.SECONDS)).isTrue();
+        Thread closer = new Thread(() -> registry.shrinkSlab(12, Long.MAX_VALUE, true), "closer");
+        closer.setDaemon(true);
+        closer.start();
+        assertThat(closing.await(5, TimeUnit.SECONDS)).as("b is closing a").isTrue();
+        assertThat(closed.await(200, TimeUnit.MILLISECONDS)).as("close returned while another thread's call runs")
+                .isFalse();
+        releaseOther.countDown();
+        assertThat(closed.await(5, TimeUnit.SECONDS)).as("close returned once the other call ended").isTrue();
+        closer.join(5000);
+        other.join(5000);
+        assertThat(closer.isAlive() || other.isAlive()).isFalse();
+        assertThat(registry.find("a")).isEmpty();
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(5, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ------------------------------------------------------------------ debugfs and stats
@@ -495,6 +697,25 @@ class ShrinkerRegistryTest {
         assertThat(two).isEqualTo(new ShrinkerStats("reporting", 2, 9, 7, 3, 4, 7, 1, 0));
         assertThat(one.scans()).as("a snapshot does not change").isEqualTo(1);
         assertThat(registry.stats()).containsExactly(two);
+    }
+
+    @Test
+    void eachScanCallOfAReclaimStartsWithAnEmptyReport() {
+        FakeShrinker f = new FakeShrinker("reports-once", 1 << 20);
+        AtomicInteger calls = new AtomicInteger();
+        f.onScan = sc -> {
+            if (calls.incrementAndGet() == 1) {
+                sc.report(3, 4, 5);
+            }
+            return sc.nrToScan();
+        };
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isEqualTo(512);
+        assertThat(f.scanCalls()).isEqualTo(4);
+        ShrinkerStats s = r.stats();
+        assertThat(s.purged()).as("the first call's report counted once").isEqualTo(3);
+        assertThat(s.evicted()).isEqualTo(4);
+        assertThat(s.skippedLocked()).isEqualTo(5);
     }
 
     @Test
