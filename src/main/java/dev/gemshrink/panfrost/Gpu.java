@@ -36,7 +36,13 @@ final class Gpu implements AutoCloseable {
                 return;
             }
             Job job = (Job) next;
-            job.run(new GpuContext(dev, job.client().addressSpace(), job.name()));
+            try {
+                job.run(new GpuContext(dev, job.client().addressSpace(), job.name()));
+            } catch (Throwable t) {
+                // Job.run contains its work's failures; anything else (its bookkeeping) must not stop the only GPU
+                // thread either: every later job of every client would hang.
+                LOG.error("GPU thread: {} failed outside its work; continuing", job, t);
+            }
             if (job.status() == Job.Status.FAULTED) {
                 LOG.debug("{} faulted: {}", job, job.error().map(Throwable::getMessage).orElse(""));
             }

@@ -136,8 +136,11 @@ public final class Job {
         } catch (GemException e) {
             error = e;
             status = Status.FAULTED;
-        } catch (RuntimeException e) {
-            error = new GpuFaultException("job " + name + " failed: " + e, e);
+        } catch (Throwable t) {
+            // Whatever the work throws (an Error included: AssertionError, StackOverflowError, OutOfMemoryError), the
+            // job faults alone: its fence signals, its references drop, and the GPU thread serves the next job. The
+            // throwable is the job's error, for its submitter to see.
+            error = new GpuFaultException("job " + name + " failed: " + t, t);
             status = Status.FAULTED;
         }
         step();

@@ -36,6 +36,8 @@ class ChaosStressTest {
 
     /** An injected error: thrown by the fault injectors only, so the test can tell it from a real one. */
     static final class InjectedError extends Error {
+        private static final long serialVersionUID = 1L;
+
         InjectedError(String where) {
             super("injected " + where, null, false, false);
         }
@@ -335,7 +337,7 @@ class ChaosStressTest {
                 return;
             case 6:
                 try (Pin p = o.pin()) {
-                    Thread.yield();
+                    assertThat(p.object().isResident()).isTrue();
                 }
                 return;
             default: { // allocate around it: direct reclaim
