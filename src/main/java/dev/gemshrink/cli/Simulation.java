@@ -8,6 +8,9 @@ import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import dev.gemshrink.reclaim.ShrinkerStats;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,12 +58,42 @@ final class Simulation {
         } else if (o.swapFile != null) {
             try {
                 base = FileSwapStore.open(o.swapFile, o.swapPages());
+            } catch (FileAlreadyExistsException e) {
+                throw new UsageException("simulate: --swap-file " + o.swapFile
+                        + " already exists; refusing to overwrite it");
             } catch (IOException | RuntimeException e) {
-                throw new UsageException("simulate: cannot open swap file " + o.swapFile + ": " + e.getMessage());
+                throw new UsageException("simulate: cannot create swap file " + o.swapFile + ": " + e.getMessage());
+            }
+            // The file is ours (created new): remove it however the run ends, Ctrl-C included.
+            Path created = o.swapFile;
+            Thread hook = new Thread(() -> deleteCreated(created), "gemshrink-swap-file-cleanup");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                return runWith(workload, base);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running or will run: it deletes the file
+                }
+                deleteCreated(created);
             }
         } else {
             base = SwapStore.inMemory(o.swapPages());
         }
+        return runWith(workload, base);
+    }
+
+    /** Deletes the swap file this run created, if the store's close has not already. */
+    static void deleteCreated(Path created) {
+        try {
+            Files.deleteIfExists(created);
+        } catch (IOException e) {
+            System.err.println("gemshrink: could not delete swap file " + created + ": " + e.getMessage());
+        }
+    }
+
+    private int runWith(Workload workload, SwapStore base) throws UsageException {
         CountingSwapStore swap = new CountingSwapStore(base);
         PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(o.ramPages()).swap(swap).build();
         boolean det = o.deterministic();

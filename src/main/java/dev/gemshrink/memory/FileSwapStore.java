@@ -15,8 +15,8 @@ import java.util.zip.CRC32;
 /**
  * Swap in a file the user names: a slot allocator over 4 KiB slots of the file, runs of consecutive slots written
  * and read with positional I/O in chunks of up to 256 KiB, and a CRC32 per page kept in memory and verified on
- * every load (a mismatch fails the load and keeps the swap copy). The file is created (or truncated) when the store
- * opens and deleted when it closes.
+ * every load (a mismatch fails the load and keeps the swap copy). The file is created (it must not exist) when the
+ * store opens and deleted when it closes.
  *
  * <p>Thread safety: safe for concurrent use; the slot allocator has its own lock (a leaf), and I/O runs outside it
  * on disjoint file ranges.
@@ -47,17 +47,30 @@ public final class FileSwapStore implements SwapStore {
     }
 
     /**
-     * Opens a store on {@code file} (created or truncated), holding at most {@code capacityPages} pages.
+     * Opens a store on a new file {@code file}, holding at most {@code capacityPages} pages. The file must not exist:
+     * the store deletes its file when it closes, so it only ever uses a file it created itself (created atomically,
+     * so a file appearing at that path meanwhile is refused too).
      *
-     * @param file          the swap file
+     * @param file          the swap file to create
      * @param capacityPages the capacity in pages
      * @return the store
-     * @throws IOException when the file cannot be opened
+     * @throws java.nio.file.FileAlreadyExistsException when something exists at {@code file} (it is left untouched)
+     * @throws IOException when the file cannot be created
      */
     public static FileSwapStore open(Path file, long capacityPages) throws IOException {
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-        return new FileSwapStore(file, ch, capacityPages);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            return new FileSwapStore(file, ch, capacityPages);
+        } catch (Throwable t) {
+            try {
+                ch.close();
+                Files.deleteIfExists(file);
+            } catch (Throwable c) {
+                t.addSuppressed(c);
+            }
+            throw t;
+        }
     }
 
     /** A receipt: the slot runs holding the pages, in page order, and a CRC32 per page. */

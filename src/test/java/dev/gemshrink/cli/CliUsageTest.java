@@ -91,6 +91,27 @@ class CliUsageTest {
         CliRun r = CliRun.of("simulate", "--seconds", "0.1", "--swap-file",
                 tmp.resolve("no/such/dir/swap").toString());
         assertThat(r.exit()).as("%s", r).isEqualTo(2);
-        assertThat(r.err()).contains("cannot open swap file");
+        assertThat(r.err()).contains("cannot create swap file");
+    }
+
+    @Test
+    void anExistingSwapFileIsRefusedAndKeepsItsBytes() throws Exception {
+        java.nio.file.Path precious = tmp.resolve("precious.dat");
+        byte[] bytes = "a user's file, not a swap file".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.file.Files.write(precious, bytes);
+        CliRun r = CliRun.of("simulate", "--seconds", "0.1", "--swap", "1MiB", "--swap-file", precious.toString());
+        assertThat(r.exit()).as("%s", r).isEqualTo(2);
+        assertThat(r.err()).contains("already exists; refusing to overwrite it").doesNotContain("\tat ");
+        assertThat(r.out()).as("nothing ran").isEmpty();
+        assertThat(java.nio.file.Files.readAllBytes(precious)).isEqualTo(bytes);
+    }
+
+    @Test
+    void theShutdownCleanupDeletesTheSwapFileTheRunCreated() throws Exception {
+        java.nio.file.Path created = tmp.resolve("created.swap");
+        java.nio.file.Files.write(created, new byte[] {1});
+        Simulation.deleteCreated(created);
+        assertThat(created).doesNotExist();
+        Simulation.deleteCreated(created); // already gone: nothing to do, no error
     }
 }

@@ -29,6 +29,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -311,13 +312,23 @@ class SwapStoreTest {
     }
 
     @Test
-    void fileIsTruncatedOnOpenAndDeletedOnClose() throws IOException {
+    void anExistingFileIsRefusedAndLeftUntouched() throws IOException {
         Path file = tempDir.resolve("swap");
-        Files.write(file, new byte[3 * PAGE + 5]);
+        byte[] bytes = new byte[3 * PAGE + 5];
+        Arrays.fill(bytes, (byte) 0x42);
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> FileSwapStore.open(file, 16))
+                .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+        assertThat(Files.readAllBytes(file)).as("neither truncated nor deleted").isEqualTo(bytes);
+    }
+
+    @Test
+    void fileIsCreatedOnOpenAndDeletedOnClose() throws IOException {
+        Path file = tempDir.resolve("swap");
         FileSwapStore store = FileSwapStore.open(file, 16);
         assertThat(store.path()).isEqualTo(file);
         assertThat(file).exists();
-        assertThat(Files.size(file)).as("truncated on open").isZero();
+        assertThat(Files.size(file)).as("new").isZero();
         ByteBuffer[] p = randomPages(new Random(7), 5);
         SwapSlots s = store.store(p);
         assertThat(Files.size(file)).isEqualTo(5L * PAGE);
