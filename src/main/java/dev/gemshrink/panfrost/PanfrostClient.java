@@ -23,6 +23,10 @@ public final class PanfrostClient implements AutoCloseable {
     private final String name;
     private final GpuAddressSpace as;
     private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by this
+    // BOs whose open is in progress here: the handle slot is taken before the mapping is made, so two concurrent
+    // opens of one BO cannot both map it. Guarded by this.
+    private final java.util.Set<PanfrostBo> opening = new java.util.HashSet<>();
+    private boolean closed; // guarded by this: set by close(); no handle is added afterwards
 
     PanfrostClient(PanfrostDevice dev, String name) {
         this.dev = dev;
@@ -87,14 +91,36 @@ public final class PanfrostClient implements AutoCloseable {
      *                      range is left; ENOENT when the BO is freed (its last handle was closed)
      */
     public GpuMapping open(PanfrostBo bo) {
+        // Check and take the handle slot in one step under the table's lock; map outside it (mapping takes the
+        // BO's reservation lock, which comes before this leaf in the lock order).
         synchronized (this) {
-            if (handles.containsKey(bo)) {
+            if (closed) {
+                throw new GemException(Errno.ENOENT, name + " is closed");
+            }
+            if (handles.containsKey(bo) || !opening.add(bo)) {
                 throw new GemException(Errno.EINVAL, bo.name() + " is already open in " + name);
             }
         }
-        GpuMapping m = bo.openIn(as);
+        GpuMapping m;
+        try {
+            m = bo.openIn(as);
+        } catch (Throwable t) {
+            synchronized (this) {
+                opening.remove(bo);
+            }
+            throw t;
+        }
+        boolean lost;
         synchronized (this) {
-            handles.put(bo, m);
+            opening.remove(bo);
+            lost = closed;
+            if (!lost) {
+                handles.put(bo, m);
+            }
+        }
+        if (lost) {
+            m.put(); // the client closed while we mapped: nothing may stay behind
+            throw new GemException(Errno.ENOENT, name + " was closed while " + bo.name() + " was being opened");
         }
         return m;
     }
@@ -168,34 +194,70 @@ public final class PanfrostClient implements AutoCloseable {
      */
     public Job submit(String jobName, List<PanfrostBo> bos, GpuWork work, boolean hold) {
         List<PanfrostBo> unique = new ArrayList<>(new LinkedHashSet<>(bos));
-        List<GpuMapping> ms = new ArrayList<>();
-        List<ResvLock> locks = new ArrayList<>();
-        for (PanfrostBo bo : unique) {
-            ms.add(mapping(bo));
-            locks.add(bo.shmem().resv());
-        }
-        Job job;
-        try (AcquireContext ctx = new AcquireContext()) {
-            ctx.lockAll(locks);
+        List<GpuMapping> ms = takeMappings(unique);
+        boolean queued = false;
+        try {
+            List<ResvLock> locks = new ArrayList<>();
             for (PanfrostBo bo : unique) {
-                if (bo.shmem().madv() != Madv.WILLNEED) {
-                    throw new GemException(Errno.ENOMEM, "job " + jobName + ": " + bo.name() + " is "
-                            + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
+                locks.add(bo.shmem().resv());
+            }
+            Job job;
+            try (AcquireContext ctx = new AcquireContext()) {
+                ctx.lockAll(locks);
+                for (PanfrostBo bo : unique) {
+                    if (bo.shmem().madv() != Madv.WILLNEED) {
+                        throw new GemException(Errno.ENOMEM, "job " + jobName + ": " + bo.name() + " is "
+                                + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
+                    }
+                }
+                // A failure part way leaves the BOs validated so far resident (and mapped): residency is the
+                // driver's business, not state the caller owns, as in the kernel; no reference, fence or handle
+                // changes.
+                for (PanfrostBo bo : unique) {
+                    bo.validateLocked();
+                }
+                job = new Job(jobName, this, ms, work, hold);
+                for (PanfrostBo bo : unique) {
+                    bo.attachFenceLocked(job.fence());
                 }
             }
-            for (PanfrostBo bo : unique) {
-                bo.validateLocked();
-            }
-            job = new Job(jobName, this, ms, work, hold);
-            for (GpuMapping m : ms) {
-                m.get();
-            }
-            for (PanfrostBo bo : unique) {
-                bo.attachFenceLocked(job.fence());
+            dev.queue(job);
+            queued = true;
+            return job;
+        } finally {
+            if (!queued) {
+                for (GpuMapping m : ms) {
+                    m.put();
+                }
             }
         }
-        dev.queue(job);
-        return job;
+    }
+
+    /**
+     * Looks up this client's mapping of each BO and takes a reference on it, all under the handle table's lock:
+     * a handle holds its mapping, so a mapping found in the table cannot be at zero, and a concurrent close either
+     * ran before (ENOENT) or after (the job's reference keeps the mapping). On ENOENT nothing stays taken.
+     */
+    private List<GpuMapping> takeMappings(List<PanfrostBo> unique) {
+        List<GpuMapping> ms = new ArrayList<>();
+        synchronized (this) {
+            for (PanfrostBo bo : unique) {
+                GpuMapping m = handles.get(bo);
+                if (m == null) {
+                    break;
+                }
+                m.get();
+                ms.add(m);
+            }
+        }
+        if (ms.size() < unique.size()) {
+            PanfrostBo missing = unique.get(ms.size());
+            for (GpuMapping m : ms) {
+                m.put();
+            }
+            throw new GemException(Errno.ENOENT, missing.name() + " is not open in " + name);
+        }
+        return ms;
     }
 
     /**
@@ -219,8 +281,14 @@ public final class PanfrostClient implements AutoCloseable {
     /** Closes every handle of this client. */
     @Override
     public void close() {
-        for (PanfrostBo bo : bos()) {
-            close(bo);
+        List<GpuMapping> ms;
+        synchronized (this) {
+            closed = true; // an open still in progress sees it and undoes its mapping
+            ms = new ArrayList<>(handles.values());
+            handles.clear();
+        }
+        for (GpuMapping m : ms) {
+            m.put();
         }
         dev.forget(this);
     }
