@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Races on a client's handle table, made deterministic by holding a BO's reservation lock so that the racing call
  * parks exactly where the race window was: two opens of one BO, a close racing a submit, a client closing while an
  * open is in progress.
  */
+@Timeout(30)
 class HandleRacesTest {
 
     /** Waits (bounded) until a thread parks, i.e. blocks on the reservation lock the test holds. */
