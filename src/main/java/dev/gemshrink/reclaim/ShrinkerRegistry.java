@@ -347,6 +347,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
             ShrinkScanEvent ev = new ShrinkScanEvent();
             ev.begin();
             long r = shrinker.scan(sc);
+            if (r < 0) {
+                r = Shrinker.STOP; // any negative result reads as STOP, so freed totals never go down
+            }
             scans.increment();
             scanned.add(sc.nrScanned());
             purged.add(sc.nrPurged());

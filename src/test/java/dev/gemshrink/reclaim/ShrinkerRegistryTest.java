@@ -229,6 +229,20 @@ class ShrinkerRegistryTest {
     }
 
     @Test
+    void anyNegativeScanResultReadsAsStop() {
+        FakeShrinker f = new FakeShrinker("negative", 1 << 20);
+        f.onScan = sc -> -7;
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isZero();
+        assertThat(f.scanCalls()).isEqualTo(1);
+        assertThat(r.scan(10)).isZero();
+        ShrinkerStats s = r.stats();
+        assertThat(s.stops()).isEqualTo(2);
+        assertThat(s.freed()).isZero();
+        assertThat(s.deferred()).isEqualTo(512);
+    }
+
+    @Test
     void shrinkSlabStopsOnceTheTargetIsMet() {
         FakeShrinker first = new FakeShrinker("first", 1 << 20);
         FakeShrinker second = new FakeShrinker("second", 1 << 20);
