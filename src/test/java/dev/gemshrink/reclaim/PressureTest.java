@@ -7,6 +7,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.Madv;
@@ -317,7 +319,8 @@ class PressureTest {
         ShrinkerRegistry registry = new ShrinkerRegistry();
         for (double bad : new double[] {0.0, -0.5, 1.01, Double.NaN}) {
             assertThatThrownBy(() -> new HeapPressureSource(registry, bad, 1))
-                    .as("fraction %s", bad).isInstanceOf(IllegalArgumentException.class);
+                    .as("fraction %s", bad).isInstanceOf(GemException.class)
+                    .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
         }
     }
 }
