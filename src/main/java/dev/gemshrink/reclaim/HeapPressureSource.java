@@ -10,6 +10,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
@@ -30,6 +34,13 @@ import org.slf4j.LoggerFactory;
  * process-wide {@link Thresholds}, which arms the lowest threshold asked for and tells each source when the usage
  * reported by a notification reached its own. Closing a source re-arms the pools for the sources left; closing the
  * last restores the threshold the JVM had before.
+ *
+ * <p>The reclaim never runs on the JVM's notification thread (one per process, shared by every listener): the
+ * listener only hands the work to this source's own daemon thread, one reclaim at a time, notifications arriving
+ * meanwhile coalesced into one more. Whatever that reclaim throws is logged and counted ({@link #failures()}) and
+ * the source keeps serving later notifications; an Error too: the registry has restored its own state before it
+ * propagates, this thread is the top of the reclaim's stack with no caller to hand it to, and stopping the source
+ * would only take away the reclaim that can relieve the heap (an OutOfMemoryError being the likeliest Error here).
  */
 public final class HeapPressureSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HeapPressureSource.class);
@@ -38,8 +49,12 @@ public final class HeapPressureSource implements AutoCloseable {
     private final long pagesPerEvent;
     private final Thresholds thresholds;
     private final Thresholds.Arming arming; // null when no pool takes a threshold
+    private final ThreadPoolExecutor worker; // runs one reclaim at a time; shut down when inactive
+    private volatile Thread workerThread; // the worker's thread (at most one at a time)
+    private final AtomicBoolean pending = new AtomicBoolean(); // a reclaim is queued and not yet started
     private final AtomicBoolean closed = new AtomicBoolean();
     private final LongAdder events = new LongAdder();
+    private final LongAdder failures = new LongAdder();
 
     /**
      * Asks for thresholds at {@code fraction} of each heap pool's maximum.
@@ -65,8 +80,24 @@ public final class HeapPressureSource implements AutoCloseable {
         this.registry = registry;
         this.pagesPerEvent = pagesPerEvent;
         this.thresholds = thresholds;
-        this.arming = thresholds.arm(fraction, this::onThresholdExceeded);
-        if (arming == null) {
+        // Threads start on the first reclaim and end after a minute idle.
+        this.worker = new ThreadPoolExecutor(1, 1, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "gemshrink-heap-reclaim");
+            t.setDaemon(true);
+            workerThread = t;
+            return t;
+        });
+        worker.allowCoreThreadTimeOut(true);
+        Thresholds.Arming a;
+        try {
+            a = thresholds.arm(fraction, this::onThresholdExceeded);
+        } catch (Throwable t) {
+            worker.shutdown();
+            throw t;
+        }
+        this.arming = a;
+        if (a == null) {
+            worker.shutdown();
             LOG.info("heap pressure source skipped: no heap memory pool supports usage thresholds here");
         }
     }
@@ -90,17 +121,73 @@ public final class HeapPressureSource implements AutoCloseable {
         return events.sum();
     }
 
-    private void onThresholdExceeded() {
-        events.increment();
-        long freed = registry.reclaim(pagesPerEvent, true);
-        LOG.debug("heap usage threshold crossed: reclaimed {} pages", freed);
+    /**
+     * Returns the reclaims that threw (each logged).
+     *
+     * @return failed reclaim count
+     */
+    public long failures() {
+        return failures.sum();
     }
 
-    /** Withdraws this source's thresholds (the pools are re-armed for the other sources). Idempotent. */
+    /** On the JVM's notification thread: hand the reclaim to this source's thread, never run it here. */
+    private void onThresholdExceeded() {
+        events.increment();
+        if (pending.compareAndSet(false, true)) {
+            try {
+                worker.execute(this::reclaim);
+            } catch (Throwable t) {
+                pending.set(false); // nothing queued: the next notification tries again
+                if (!(t instanceof RejectedExecutionException)) { // rejected: closed meanwhile
+                    throw t;
+                }
+            }
+        }
+    }
+
+    private void reclaim() {
+        pending.set(false); // a notification from now on queues one more reclaim
+        try {
+            long freed = registry.reclaim(pagesPerEvent, true);
+            LOG.debug("heap usage threshold crossed: reclaimed {} pages", freed);
+        } catch (Throwable t) {
+            failures.increment();
+            if (t instanceof Error) {
+                LOG.error("heap-triggered reclaim failed with an error; the source keeps running", t);
+            } else {
+                LOG.warn("heap-triggered reclaim failed", t);
+            }
+        }
+    }
+
+    /**
+     * Withdraws this source's thresholds (the pools are re-armed for the other sources) and waits (up to 10
+     * seconds, unless called from that reclaim itself) for a reclaim already running to finish, without
+     * interrupting it: an interrupt would close any {@code FileChannel} it is writing swap to, for good.
+     * Idempotent.
+     */
     @Override
     public void close() {
-        if (arming != null && closed.compareAndSet(false, true)) {
+        if (arming == null || !closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
             thresholds.disarm(arming);
+        } finally {
+            worker.shutdown(); // a reclaim queued but not started is still run
+            if (Thread.currentThread() != workerThread) {
+                awaitWorker();
+            }
+        }
+    }
+
+    private void awaitWorker() {
+        try {
+            if (!worker.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("heap-triggered reclaim still running 10 s after close");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -164,7 +251,8 @@ public final class HeapPressureSource implements AutoCloseable {
          * Adds a source's thresholds at {@code fraction} of each pool's maximum and re-arms the pools.
          *
          * @param fraction   usage fraction (0, 1]
-         * @param onExceeded run on the notification thread when a notification's usage reached this threshold
+         * @param onExceeded run on the notification thread when a notification's usage reached this threshold;
+         *                   must be quick and is expected not to throw
          * @return the arming, or null when no pool takes a threshold
          */
         synchronized Arming arm(double fraction, Runnable onExceeded) {
@@ -267,20 +355,36 @@ public final class HeapPressureSource implements AutoCloseable {
             }
         }
 
+        /**
+         * On the JVM's notification thread, which must never see a throw: the JDK turns a listener's Exception
+         * into an AssertionError that ends the delivery to the other listeners of the process.
+         */
         private void onNotification(Notification n, Object handback) {
-            if (!MemoryNotificationInfo.MEMORY_THRESHOLD_EXCEEDED.equals(n.getType())) {
-                return;
-            }
-            MemoryNotificationInfo info = MemoryNotificationInfo.from((CompositeData) n.getUserData());
-            for (int i = 0; i < pools.size(); i++) {
-                if (pools.get(i).getName().equals(info.getPoolName())) {
-                    long used = info.getUsage().getUsed();
-                    for (Arming a : live) {
-                        if (a.own[i] > 0 && used >= a.own[i]) {
-                            a.onExceeded.run();
+            try {
+                if (!MemoryNotificationInfo.MEMORY_THRESHOLD_EXCEEDED.equals(n.getType())) {
+                    return;
+                }
+                MemoryNotificationInfo info = MemoryNotificationInfo.from((CompositeData) n.getUserData());
+                for (int i = 0; i < pools.size(); i++) {
+                    if (pools.get(i).getName().equals(info.getPoolName())) {
+                        long used = info.getUsage().getUsed();
+                        for (Arming a : live) {
+                            if (a.own[i] > 0 && used >= a.own[i]) {
+                                tell(a);
+                            }
                         }
                     }
                 }
+            } catch (Throwable t) {
+                LOG.error("heap threshold notification not handled", t);
+            }
+        }
+
+        private static void tell(Arming a) {
+            try {
+                a.onExceeded.run();
+            } catch (Throwable t) { // the other sources are still told
+                LOG.error("heap threshold notification not handed to a source", t);
             }
         }
     }
