@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -675,6 +677,17 @@ class ShrinkerRegistryTest {
         assertThat(s.scans()).isEqualTo(3);
         assertThat(s.freed()).isEqualTo(52);
         assertThat(s.deferred()).as("debugfs scans defer nothing").isZero();
+    }
+
+    @Test
+    void aDebugfsScanOfANegativeCountIsEinvalAndCallsNothing() {
+        FakeShrinker f = new FakeShrinker("f", 42);
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThatThrownBy(() -> r.scan(-1)).isInstanceOf(GemException.class)
+                .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
+        assertThat(f.scans()).isEmpty();
+        assertThat(r.stats().scans()).isZero();
+        assertThat(r.scan(0)).isZero();
     }
 
     @Test
