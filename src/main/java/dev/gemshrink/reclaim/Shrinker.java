@@ -30,7 +30,7 @@ public interface Shrinker {
      * at with {@link ShrinkControl#nrScanned(long)}.
      *
      * @param sc the control
-     * @return pages freed, or {@link #STOP} when no progress is possible
+     * @return pages freed, or {@link #STOP} when no progress is possible (any negative value is read as STOP)
      */
     long scan(ShrinkControl sc);
 

@@ -1,5 +1,7 @@
 package dev.gemshrink.reclaim;
 
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import dev.gemshrink.memory.ReclaimHook;
 import java.util.ArrayList;
 import java.util.List;
@@ -256,10 +258,14 @@ public final class ShrinkerRegistry implements ReclaimHook {
         /**
          * Asks the shrinker to free {@code n} pages now, like writing {@code n} to debugfs {@code scan}.
          *
-         * @param n pages to free
+         * @param n pages to free, at least 0
          * @return pages freed (0 when it stopped or is unregistered)
+         * @throws GemException EINVAL when {@code n} is negative (the shrinker is not called)
          */
         public long scan(long n) {
+            if (n < 0) {
+                throw new GemException(Errno.EINVAL, "cannot scan " + n + " pages of " + shrinker.name());
+            }
             if (!enter()) {
                 return 0;
             }
@@ -347,6 +353,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
             ShrinkScanEvent ev = new ShrinkScanEvent();
             ev.begin();
             long r = shrinker.scan(sc);
+            if (r < 0) {
+                r = Shrinker.STOP; // any negative result reads as STOP, so freed totals never go down
+            }
             scans.increment();
             scanned.add(sc.nrScanned());
             purged.add(sc.nrPurged());

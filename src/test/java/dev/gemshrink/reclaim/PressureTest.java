@@ -7,6 +7,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.Madv;
@@ -25,6 +27,8 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -263,6 +267,84 @@ class PressureTest {
     }
 
     @Test
+    void aReclaimThatThrowsDoesNotStopThePolling() throws Exception {
+        Path file = Files.writeString(dir.resolve("memory"), PSI_TEXT.replace("1.23", "42.50"));
+        List<Throwable> failures = List.of(new IllegalStateException("shrinker bug"), new AssertionError("oops"));
+        AtomicInteger calls = new AtomicInteger();
+        CountDownLatch afterFailures = new CountDownLatch(1);
+        FakeShrinker f = new FakeShrinker("f", 1 << 20);
+        f.onScan = sc -> {
+            int call = calls.getAndIncrement();
+            if (call < failures.size()) {
+                Throwable t = failures.get(call);
+                if (t instanceof Error e) {
+                    throw e;
+                }
+                throw (RuntimeException) t;
+            }
+            afterFailures.countDown();
+            return sc.nrToScan();
+        };
+        ShrinkerRegistry registry = new ShrinkerRegistry();
+        registry.register(f);
+        try (PsiPressureSource psi = new PsiPressureSource(registry, file, 10.0, 64, 20)) {
+            assertThat(afterFailures.await(5, TimeUnit.SECONDS)).as("polls went on after the Error").isTrue();
+            assertThat(psi.isActive()).isTrue();
+            assertThat(psi.failures()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void closeFromInsideItsOwnReclaimDoesNotWaitForItself() throws Exception {
+        Path file = Files.writeString(dir.resolve("memory"), PSI_TEXT.replace("1.23", "42.50"));
+        AtomicReference<PsiPressureSource> self = new AtomicReference<>();
+        CountDownLatch created = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        FakeShrinker f = new FakeShrinker("closes-the-source", 1 << 20);
+        f.onScan = sc -> {
+            try {
+                assertThat(created.await(5, TimeUnit.SECONDS)).isTrue();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (closed.getCount() > 0) {
+                long start = System.nanoTime();
+                self.get().close();
+                if (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5)) {
+                    closed.countDown();
+                }
+            }
+            return sc.nrToScan();
+        };
+        ShrinkerRegistry registry = new ShrinkerRegistry();
+        registry.register(f);
+        self.set(new PsiPressureSource(registry, file, 10.0, 64, 20));
+        created.countDown();
+        assertThat(closed.await(8, TimeUnit.SECONDS)).as("close from its own poll returned at once").isTrue();
+        long events = self.get().events();
+        self.get().close();
+        assertThat(self.get().events()).isEqualTo(events);
+    }
+
+    @Test
+    void aPsiSourceRejectsBadArguments() throws Exception {
+        Path file = Files.writeString(dir.resolve("memory"), PSI_TEXT);
+        ShrinkerRegistry registry = new ShrinkerRegistry();
+        List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> bad = List.of(
+                () -> new PsiPressureSource(registry, file, Double.NaN, 64, 20),
+                () -> new PsiPressureSource(registry, file, -1, 64, 20),
+                () -> new PsiPressureSource(registry, file, 100.5, 64, 20),
+                () -> new PsiPressureSource(registry, file, 10, 0, 20),
+                () -> new PsiPressureSource(registry, file, 10, 64, 0));
+        for (int i = 0; i < bad.size(); i++) {
+            assertThatThrownBy(bad.get(i)).as("case %d", i).isInstanceOf(GemException.class)
+                    .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
+        }
+        assertThatThrownBy(() -> new PsiPressureSource(null, file, 10, 64, 20))
+                .isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
     void aSourceBelowItsThresholdDoesNothing() throws Exception {
         Path file = Files.writeString(dir.resolve("memory"), PSI_TEXT);
         FakeShrinker f = new FakeShrinker("f", 1 << 20);
@@ -317,7 +399,8 @@ class PressureTest {
         ShrinkerRegistry registry = new ShrinkerRegistry();
         for (double bad : new double[] {0.0, -0.5, 1.01, Double.NaN}) {
             assertThatThrownBy(() -> new HeapPressureSource(registry, bad, 1))
-                    .as("fraction %s", bad).isInstanceOf(IllegalArgumentException.class);
+                    .as("fraction %s", bad).isInstanceOf(GemException.class)
+                    .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
         }
     }
 }

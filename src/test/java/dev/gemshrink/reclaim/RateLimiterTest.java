@@ -3,6 +3,7 @@ package dev.gemshrink.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -27,15 +28,20 @@ class RateLimiterTest {
     }
 
     @Test
-    void aNewWindowLetsABurstThroughAgain() throws Exception {
-        RateLimiter r = new RateLimiter(TimeUnit.MILLISECONDS.toNanos(30), 2);
+    void aNewWindowLetsABurstThroughAgain() {
+        AtomicLong now = new AtomicLong(-5); // nanoTime may be negative
+        RateLimiter r = new RateLimiter(30, 2, now::get);
         assertThat(r.tryAcquire()).isTrue();
         assertThat(r.tryAcquire()).isTrue();
-        r.tryAcquire(); // dropped unless the window already ended
-        Thread.sleep(40);
+        assertThat(r.tryAcquire()).isFalse();
+        now.addAndGet(29);
+        assertThat(r.tryAcquire()).as("still the first window").isFalse();
+        now.addAndGet(1);
         assertThat(r.tryAcquire()).as("first of a new window").isTrue();
+        assertThat(r.tryAcquire()).isTrue();
+        assertThat(r.tryAcquire()).isFalse();
         for (int i = 0; i < 5; i++) {
-            Thread.sleep(40);
+            now.addAndGet(1000);
             assertThat(r.tryAcquire()).as("first of window %d", i).isTrue();
         }
     }

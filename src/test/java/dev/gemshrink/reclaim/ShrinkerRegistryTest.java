@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -226,6 +228,20 @@ class ShrinkerRegistryTest {
             assertThat(f.scans()).isEmpty();
             assertTimeoutPreemptively(Duration.ofSeconds(5), r::close, "close after a throwing count");
         }
+    }
+
+    @Test
+    void anyNegativeScanResultReadsAsStop() {
+        FakeShrinker f = new FakeShrinker("negative", 1 << 20);
+        f.onScan = sc -> -7;
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThat(registry.shrinkSlab(12, Long.MAX_VALUE, true)).isZero();
+        assertThat(f.scanCalls()).isEqualTo(1);
+        assertThat(r.scan(10)).isZero();
+        ShrinkerStats s = r.stats();
+        assertThat(s.stops()).isEqualTo(2);
+        assertThat(s.freed()).isZero();
+        assertThat(s.deferred()).isEqualTo(512);
     }
 
     @Test
@@ -661,6 +677,17 @@ class ShrinkerRegistryTest {
         assertThat(s.scans()).isEqualTo(3);
         assertThat(s.freed()).isEqualTo(52);
         assertThat(s.deferred()).as("debugfs scans defer nothing").isZero();
+    }
+
+    @Test
+    void aDebugfsScanOfANegativeCountIsEinvalAndCallsNothing() {
+        FakeShrinker f = new FakeShrinker("f", 42);
+        ShrinkerRegistry.Registration r = registry.register(f);
+        assertThatThrownBy(() -> r.scan(-1)).isInstanceOf(GemException.class)
+                .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
+        assertThat(f.scans()).isEmpty();
+        assertThat(r.stats().scans()).isZero();
+        assertThat(r.scan(0)).isZero();
     }
 
     @Test
