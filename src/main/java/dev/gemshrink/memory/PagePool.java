@@ -9,9 +9,10 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A budget of RAM in 4 KiB pages holding real bytes. Pages are handed out by frame number, always zero-filled, and
- * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws {@code ENOMEM} and
- * takes none. When the free frames do not suffice, the pool runs its {@link ReclaimHook} (direct reclaim) without
- * holding its own lock, a bounded number of times, and then fails.
+ * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws and takes none,
+ * whatever fails (the pool, the reclaim hook, the backing or the wake-up). When the free frames do not suffice,
+ * the pool runs its {@link ReclaimHook} (direct reclaim) without holding its own lock, a bounded number of times,
+ * and then fails.
  *
  * <p>Thread safety: all methods may be called from any thread. The pool's lock is a leaf: nothing else is locked
  * while it is held.
@@ -112,12 +113,16 @@ public final class PagePool {
     }
 
     /**
-     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit.
+     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit. Whatever fails
+     * on the way leaves the pool as it was: an {@link OutOfMemoryError} of the backing (creating a frame's bytes)
+     * becomes ENOMEM; any other failure of the backing or the low-watermark hook is rethrown as it is, after the
+     * frames taken are returned.
      *
      * @param n   how many pages
      * @param who what they are for, used in the error message (for example {@code "bo#3"})
      * @return the frame numbers, in allocation order
-     * @throws GemException ENOMEM when {@code n} pages cannot be found even after reclaim; EINVAL when n is negative
+     * @throws GemException ENOMEM when {@code n} pages cannot be found even after reclaim, or the backing runs out of
+     *                      memory; EINVAL when n is negative
      */
     public int[] allocate(int n, String who) {
         if (n < 0) {
@@ -127,8 +132,9 @@ public final class PagePool {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
                     + ": the pool holds only " + freeStack.length);
         }
-        int[] got = tryTake(n);
-        for (int attempt = 0; got == null && attempt < RECLAIM_RETRIES; attempt++) {
+        int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
+        boolean taken = tryTake(got);
+        for (int attempt = 0; !taken && attempt < RECLAIM_RETRIES; attempt++) {
             ReclaimHook hook = reclaimHook;
             if (hook == null) {
                 break;
@@ -137,34 +143,57 @@ public final class PagePool {
             if (missing > 0 && hook.reclaim(missing) <= 0 && freePages() < n) {
                 break; // reclaim made no progress and nobody else freed enough
             }
-            got = tryTake(n);
+            taken = tryTake(got);
         }
-        if (got == null) {
+        if (!taken) {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
                     + freePages() + " of " + freeStack.length + " free after reclaim");
         }
-        for (int pfn : got) {
-            backing.frame(pfn).put(0, ZEROS);
-        }
-        Runnable wake = lowWatermarkHook;
-        if (wake != null && freePages() < lowWatermark) {
-            wake.run();
+        try {
+            for (int pfn : got) {
+                backing.frame(pfn).put(0, ZEROS);
+            }
+            Runnable wake = lowWatermarkHook;
+            if (wake != null && freePages() < lowWatermark) {
+                wake.run();
+            }
+        } catch (Throwable t) {
+            giveBack(got);
+            if (t instanceof OutOfMemoryError) {
+                throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
+                        + ": the page backing ran out of memory", t);
+            }
+            throw t;
         }
         return got;
     }
 
-    private int[] tryTake(int n) {
+    /** Takes {@code got.length} free frames into {@code got}, or none. */
+    private boolean tryTake(int[] got) {
+        int n = got.length;
         lock.lock();
         try {
             if (freeTop < n) {
-                return null;
+                return false;
             }
-            int[] got = new int[n];
             for (int i = 0; i < n; i++) {
                 got[i] = freeStack[--freeTop];
             }
             used += n;
-            return got;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Returns the frames of an allocation that failed after taking them. */
+    private void giveBack(int[] got) {
+        lock.lock();
+        try {
+            for (int pfn : got) {
+                freeStack[freeTop++] = pfn;
+            }
+            used -= got.length;
         } finally {
             lock.unlock();
         }

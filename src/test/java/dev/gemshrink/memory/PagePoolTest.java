@@ -2,6 +2,7 @@ package dev.gemshrink.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
@@ -158,6 +159,79 @@ class PagePoolTest {
         assertThatThrownBy(() -> PageBacking.heap(-1)).isInstanceOf(IllegalArgumentException.class);
         assertThat(PageBacking.heap(3).frames()).isEqualTo(3);
         assertThat(PageBacking.heap(3).frame(2).capacity()).isEqualTo(PagePool.PAGE_SIZE);
+    }
+
+    // ------------------------------------------------------------------ failures of the backing
+
+    /** A heap backing whose {@code frame()} throws a chosen failure on one call (counted from when it is armed). */
+    private static final class FailingBacking implements PageBacking {
+        private final PageBacking heap;
+        private final AtomicInteger callsBeforeFailure = new AtomicInteger(-1);
+        private volatile Throwable failure;
+
+        FailingBacking(int frames) {
+            this.heap = PageBacking.heap(frames);
+        }
+
+        /** The next {@code okCalls} calls work, the one after throws {@code t} (an Error or RuntimeException). */
+        void failAfter(int okCalls, Throwable t) {
+            failure = t;
+            callsBeforeFailure.set(okCalls);
+        }
+
+        @Override
+        public int frames() {
+            return heap.frames();
+        }
+
+        @Override
+        public ByteBuffer frame(int pfn) {
+            if (callsBeforeFailure.getAndUpdate(n -> n < 0 ? n : n - 1) == 0) {
+                Throwable t = failure;
+                if (t instanceof Error) {
+                    throw (Error) t;
+                }
+                throw (RuntimeException) t;
+            }
+            return heap.frame(pfn);
+        }
+    }
+
+    @Test
+    void outOfMemoryInTheBackingFailsWithEnomemAndLeavesNothingCounted() {
+        FailingBacking backing = new FailingBacking(8);
+        PagePool pool = new PagePool(backing);
+        int[] a = pool.allocate(2, "a");
+        OutOfMemoryError oom = new OutOfMemoryError("Java heap space (injected)");
+        backing.failAfter(2, oom); // the third frame of the next allocation fails
+        GemException e = catchThrowableOfType(GemException.class, () -> pool.allocate(5, "big"));
+        assertThat(e).as("allocation whose backing runs out of memory").isNotNull();
+        assertThat(e.errno()).isEqualTo(Errno.ENOMEM);
+        assertThat(e).hasCause(oom).hasMessageContaining("big");
+        assertAccounting(pool, List.of(a));
+        // Every frame is usable again, and zero-filled.
+        int[] rest = pool.allocate(6, "rest");
+        assertZero(pool, rest);
+        assertAccounting(pool, List.of(a, rest));
+    }
+
+    @Test
+    void otherFailuresOfTheBackingAreRethrownAfterRestoring() {
+        FailingBacking backing = new FailingBacking(8);
+        PagePool pool = new PagePool(backing);
+        int[] a = pool.allocate(1, "a");
+        for (Throwable t : List.of(new StackOverflowError("injected"), new AssertionError("injected"),
+                new IllegalStateException("injected"))) {
+            backing.failAfter(3, t);
+            assertThatThrownBy(() -> pool.allocate(7, "all")).as("failure %s", t).isSameAs(t);
+            assertAccounting(pool, List.of(a));
+        }
+        // The first frame fails: nothing was zero-filled yet, nothing is counted.
+        backing.failAfter(0, new OutOfMemoryError("injected"));
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(1, "one"));
+        assertAccounting(pool, List.of(a));
+        int[] all = pool.allocate(7, "all");
+        assertAccounting(pool, List.of(a, all));
     }
 
     // ------------------------------------------------------------------ reclaim hook
