@@ -4,7 +4,11 @@ import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The simulated GPU: one thread running submitted jobs in order. A faulting job fails alone. */
+/**
+ * The simulated GPU: one thread running submitted jobs in order. A faulting job fails alone, whatever its work
+ * throws (see {@link Job#run}); only {@link #close()} stops the thread, after the jobs queued before it. A job that
+ * leaves the thread interrupted does not stop it either: the flag is cleared after each job.
+ */
 final class Gpu implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gpu.class);
 
@@ -30,20 +34,36 @@ final class Gpu implements AutoCloseable {
             try {
                 next = queue.take();
             } catch (InterruptedException e) {
-                return;
+                continue; // only the stop token stops the GPU
             }
             if (next == stopToken) {
                 return;
             }
             Job job = (Job) next;
-            job.run(new GpuContext(dev, job.client().addressSpace(), job.name()));
-            if (job.status() == Job.Status.FAULTED) {
-                LOG.debug("{} faulted: {}", job, job.error().map(Throwable::getMessage).orElse(""));
+            try {
+                job.run(dev);
+                if (job.status() == Job.Status.FAULTED) {
+                    log(job);
+                }
+            } catch (Throwable t) {
+                // The job's fence has signalled (run signals in a finally); only its teardown failed.
+                LOG.error("{}: dropping its references failed", job, t);
+            } finally {
+                Thread.interrupted(); // a job's interrupt is not a request to stop the GPU
             }
         }
     }
 
-    /** Runs the jobs already queued, then stops the thread. */
+    private static void log(Job job) {
+        Throwable cause = job.error().map(Throwable::getCause).orElse(null);
+        if (cause instanceof VirtualMachineError) {
+            LOG.error("{} faulted: its work threw {}; the GPU goes on with the next job", job, cause, cause);
+        } else {
+            LOG.debug("{} faulted: {}", job, job.error().map(Throwable::getMessage).orElse(""));
+        }
+    }
+
+    /** Runs the jobs already queued, then stops the thread (waiting 30 s at most). */
     @Override
     public void close() {
         queue.add(stopToken);
