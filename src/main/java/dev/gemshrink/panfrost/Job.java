@@ -176,6 +176,15 @@ public final class Job {
         }
     }
 
+    /**
+     * Gives up a job that was never queued (its submit failed after attaching the fence): the fence signals so
+     * that no BO stays busy for it. Its references are the failed submit's to drop.
+     */
+    void abandon() {
+        status = Status.FAULTED;
+        fence.signal();
+    }
+
     @Override
     public String toString() {
         return "Job[" + name + ", " + status + "]";

@@ -6,6 +6,7 @@ import dev.gemshrink.core.Madv;
 import dev.gemshrink.locking.AcquireContext;
 import dev.gemshrink.locking.ResvLock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -154,9 +155,14 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /**
-     * Submits a job using some BOs open in this client. Locks all of them with an acquire context (wait-die, so
-     * concurrent submissions never deadlock), refuses any BO that is not WILLNEED (ENOMEM), swaps evicted BOs back
-     * in and maps them again, attaches the job's fence, and queues the job on the GPU.
+     * Submits a job using some BOs open in this client. Takes a reference on each BO's mapping here (atomically
+     * with the handle lookup, so a concurrent {@link #close(PanfrostBo)} either comes after, and the job keeps the
+     * mapping until it finishes, or before, and the submit fails with ENOENT), locks all the BOs with an acquire
+     * context (wait-die, so concurrent submissions never deadlock), refuses any BO that is not WILLNEED (ENOMEM),
+     * swaps evicted BOs back in and maps them again, attaches the job's fence, and queues the job on the GPU.
+     *
+     * <p>A failed submit, whatever it throws, drops the references it took, releases the locks and leaves no fence
+     * unsignalled: no handle, mapping reference or busy state changes.
      *
      * @param jobName a name for messages
      * @param bos     the BOs the job uses
@@ -164,38 +170,78 @@ public final class PanfrostClient implements AutoCloseable {
      * @param hold    whether the job also waits for {@link Job#complete()} before it finishes
      * @return the job
      * @throws GemException ENOENT when a BO is not open here; ENOMEM when one is not WILLNEED or cannot be made
-     *                      resident
+     *                      resident; EFAULT when a swap-in fails; EINVAL when the device is closed
      */
     public Job submit(String jobName, List<PanfrostBo> bos, GpuWork work, boolean hold) {
         List<PanfrostBo> unique = new ArrayList<>(new LinkedHashSet<>(bos));
-        List<GpuMapping> ms = new ArrayList<>();
-        List<ResvLock> locks = new ArrayList<>();
+        List<ResvLock> locks = new ArrayList<>(unique.size());
         for (PanfrostBo bo : unique) {
-            ms.add(mapping(bo));
             locks.add(bo.shmem().resv());
         }
-        Job job;
-        try (AcquireContext ctx = new AcquireContext()) {
-            ctx.lockAll(locks);
-            for (PanfrostBo bo : unique) {
-                if (bo.shmem().madv() != Madv.WILLNEED) {
-                    throw new GemException(Errno.ENOMEM, "job " + jobName + ": " + bo.name() + " is "
-                            + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
+        List<GpuMapping> ms = acquireAll(unique);
+        Job job = null;
+        try {
+            job = new Job(jobName, this, ms, work, hold);
+            try (AcquireContext ctx = new AcquireContext()) {
+                ctx.lockAll(locks);
+                for (PanfrostBo bo : unique) {
+                    if (bo.shmem().madv() != Madv.WILLNEED) {
+                        throw new GemException(Errno.ENOMEM, "job " + jobName + ": " + bo.name() + " is "
+                                + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
+                    }
+                }
+                for (PanfrostBo bo : unique) {
+                    bo.validateLocked();
+                }
+                for (PanfrostBo bo : unique) {
+                    bo.attachFenceLocked(job.fence());
                 }
             }
-            for (PanfrostBo bo : unique) {
-                bo.validateLocked();
+            dev.queue(job);
+            return job;
+        } catch (Throwable t) {
+            // The locks are released by now; dropping a reference may free a BO whose handle was closed meanwhile.
+            if (job != null) {
+                job.abandon();
             }
-            job = new Job(jobName, this, ms, work, hold);
-            for (GpuMapping m : ms) {
-                m.get();
+            Throwable put = Cleanup.putAll(ms);
+            if (put != null) {
+                t.addSuppressed(put);
             }
-            for (PanfrostBo bo : unique) {
-                bo.attachFenceLocked(job.fence());
+            throw t;
+        }
+    }
+
+    /**
+     * Takes one reference on this client's mapping of each BO, each atomically with its handle lookup (under the
+     * handle table's monitor, so a handle found is still installed and its reference is still held).
+     *
+     * @throws GemException ENOENT when a BO is not open here; the references taken are dropped again
+     */
+    private List<GpuMapping> acquireAll(List<PanfrostBo> wanted) {
+        GpuMapping[] taken = new GpuMapping[wanted.size()];
+        List<GpuMapping> view = Arrays.asList(taken); // allocated before any reference is taken
+        int n = 0;
+        PanfrostBo missing = null;
+        synchronized (this) {
+            for (PanfrostBo bo : wanted) {
+                GpuMapping m = handles.get(bo);
+                if (m == null || !m.tryGet()) {
+                    missing = bo;
+                    break;
+                }
+                taken[n++] = m;
             }
         }
-        dev.queue(job);
-        return job;
+        if (missing == null) {
+            return view;
+        }
+        GemException e = new GemException(Errno.ENOENT, missing.name() + " is not open in " + name);
+        Throwable put = Cleanup.putAll(view.subList(0, n));
+        if (put != null) {
+            e.addSuppressed(put);
+        }
+        throw e;
     }
 
     /**
