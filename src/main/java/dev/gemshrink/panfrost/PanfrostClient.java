@@ -7,23 +7,29 @@ import dev.gemshrink.locking.AcquireContext;
 import dev.gemshrink.locking.ResvLock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A client of the device (a DRM file): its own GPU address space and its handles, each of which is a
  * {@link GpuMapping} of a BO in that address space.
  *
- * <p>Thread safety: methods may be called from any thread; the handle table is guarded by this client's monitor,
- * which is never held while calling into a BO.
+ * <p>Thread safety: methods may be called from any thread. This client's monitor guards the handle table, the
+ * slots of opens in progress and the closed flag; it is held only for table operations and for taking mapping
+ * references (an atomic get unless zero), never while calling into a BO or an address space. Each table entry owns
+ * one reference of its mapping: whoever removes the entry (under the monitor) drops that reference (outside it).
  */
 public final class PanfrostClient implements AutoCloseable {
     private final PanfrostDevice dev;
     private final String name;
     private final GpuAddressSpace as;
     private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by this
+    private final Set<PanfrostBo> opening = new HashSet<>(); // guarded by this: slots of opens in progress
+    private boolean closed; // guarded by this: once set, no handle is added again
 
     PanfrostClient(PanfrostDevice dev, String name) {
         this.dev = dev;
@@ -67,7 +73,7 @@ public final class PanfrostClient implements AutoCloseable {
      * @param flags {@link BoFlags}
      * @return the BO
      * @throws GemException EINVAL for size 0, unknown flags, or HEAP without NOEXEC; ENOMEM when it cannot be made
-     *                      resident
+     *                      resident; ENOENT when this client is closed (the new BO is freed again)
      */
     public PanfrostBo createBo(String name, long size, int flags) {
         PanfrostBo bo = dev.newBo(name, size, flags);
@@ -80,22 +86,52 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /**
-     * Opens an existing BO in this client: maps it in this address space.
+     * Opens an existing BO in this client: maps it in this address space. Atomic against the handle table: the
+     * open first reserves the BO's slot, so of two concurrent opens of one BO here exactly one maps it and the
+     * other fails with EINVAL at once, as when the BO is already open (the driver keeps one mapping per BO and
+     * client, so unlike the kernel's handle table, a second handle of the same BO is refused, not created). An
+     * open that completes after {@link #close()} has begun undoes its mapping and fails with ENOENT.
      *
      * @param bo the BO
      * @return its mapping here
-     * @throws GemException EINVAL when already open here; ENOMEM when it cannot be made resident (purged) or no VA
-     *                      range is left; ENOENT when the BO is freed (its last handle was closed)
+     * @throws GemException EINVAL when already open (or being opened) here; ENOMEM when it cannot be made resident
+     *                      (purged) or no VA range is left; ENOENT when the BO is freed (its last handle was
+     *                      closed) or this client is closed
      */
     public GpuMapping open(PanfrostBo bo) {
         synchronized (this) {
-            if (handles.containsKey(bo)) {
+            if (closed) {
+                throw new GemException(Errno.ENOENT, "cannot open " + bo.name() + ": " + name + " is closed");
+            }
+            if (handles.containsKey(bo) || !opening.add(bo)) {
                 throw new GemException(Errno.EINVAL, bo.name() + " is already open in " + name);
             }
         }
-        GpuMapping m = bo.openIn(as);
-        synchronized (this) {
-            handles.put(bo, m);
+        GpuMapping m;
+        try {
+            m = bo.openIn(as);
+        } catch (Throwable t) {
+            synchronized (this) {
+                opening.remove(bo);
+            }
+            throw t;
+        }
+        boolean installed = false;
+        try {
+            synchronized (this) {
+                opening.remove(bo);
+                if (!closed) {
+                    handles.put(bo, m);
+                    installed = true;
+                }
+            }
+        } finally {
+            if (!installed) {
+                m.put(); // not in the table: nobody else will drop the mapping's first reference
+            }
+        }
+        if (!installed) {
+            throw new GemException(Errno.ENOENT, "cannot open " + bo.name() + ": " + name + " was closed meanwhile");
         }
         return m;
     }
@@ -262,13 +298,28 @@ public final class PanfrostClient implements AutoCloseable {
         return bo.heapFault(m, m.va() + offset);
     }
 
-    /** Closes every handle of this client. */
+    /**
+     * Closes the client: marks it closed and empties its handle table in one step under the monitor (so an open in
+     * progress cannot add a handle afterwards, and a concurrent {@link #close(PanfrostBo)} finds each handle either
+     * still here or already taken, never both), then drops the swept mappings' references, every one even when
+     * some release fails (the first failure is rethrown). Idempotent.
+     */
     @Override
     public void close() {
-        for (PanfrostBo bo : bos()) {
-            close(bo);
+        List<GpuMapping> swept;
+        synchronized (this) {
+            swept = new ArrayList<>(handles.values()); // allocate before changing anything
+            closed = true;
+            handles.clear();
         }
-        dev.forget(this);
+        try {
+            Throwable failed = Cleanup.putAll(swept);
+            if (failed != null) {
+                throw Cleanup.rethrow(failed);
+            }
+        } finally {
+            dev.forget(this);
+        }
     }
 
     @Override
