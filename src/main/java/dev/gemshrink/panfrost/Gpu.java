@@ -1,10 +1,19 @@
 package dev.gemshrink.panfrost;
 
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The simulated GPU: one thread running submitted jobs in order. A faulting job fails alone. */
+/**
+ * The simulated GPU: one thread running submitted jobs in order. A faulting job fails alone, whatever its work
+ * throws (see {@link Job#run}); only {@link #close()} stops the thread, after the jobs queued before it. A job that
+ * leaves the thread interrupted does not stop it either: the flag is cleared after each job.
+ *
+ * <p>Locking: {@link #lifecycle} guards {@link #closed} and orders every queued job before the stop token; it is a
+ * leaf (nothing else is taken under it but the queue's own lock).
+ */
 final class Gpu implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gpu.class);
 
@@ -12,6 +21,8 @@ final class Gpu implements AutoCloseable {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final Object stopToken = new Object();
+    private final Object lifecycle = new Object();
+    private boolean closed; // guarded by lifecycle
 
     Gpu(PanfrostDevice dev, String name) {
         this.dev = dev;
@@ -20,8 +31,18 @@ final class Gpu implements AutoCloseable {
         thread.start();
     }
 
+    /**
+     * Queues a job.
+     *
+     * @throws GemException EINVAL when the GPU is closed (the job would never run and its fence never signal)
+     */
     void submit(Job job) {
-        queue.add(job);
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new GemException(Errno.EINVAL, "cannot run job " + job.name() + ": the device is closed");
+            }
+            queue.add(job);
+        }
     }
 
     private void loop() {
@@ -30,29 +51,44 @@ final class Gpu implements AutoCloseable {
             try {
                 next = queue.take();
             } catch (InterruptedException e) {
-                return;
+                continue; // only the stop token stops the GPU
             }
             if (next == stopToken) {
                 return;
             }
             Job job = (Job) next;
             try {
-                job.run(new GpuContext(dev, job.client().addressSpace(), job.name()));
+                job.run(dev);
+                if (job.status() == Job.Status.FAULTED) {
+                    log(job);
+                }
             } catch (Throwable t) {
-                // Job.run contains its work's failures; anything else (its bookkeeping) must not stop the only GPU
-                // thread either: every later job of every client would hang.
-                LOG.error("GPU thread: {} failed outside its work; continuing", job, t);
-            }
-            if (job.status() == Job.Status.FAULTED) {
-                LOG.debug("{} faulted: {}", job, job.error().map(Throwable::getMessage).orElse(""));
+                // The job's fence has signalled (run signals in a finally); only its teardown failed.
+                LOG.error("{}: dropping its references failed", job, t);
+            } finally {
+                Thread.interrupted(); // a job's interrupt is not a request to stop the GPU
             }
         }
     }
 
-    /** Runs the jobs already queued, then stops the thread. */
+    private static void log(Job job) {
+        Throwable cause = job.error().map(Throwable::getCause).orElse(null);
+        if (cause instanceof VirtualMachineError) {
+            LOG.error("{} faulted: its work threw {}; the GPU goes on with the next job", job, cause, cause);
+        } else {
+            LOG.debug("{} faulted: {}", job, job.error().map(Throwable::getMessage).orElse(""));
+        }
+    }
+
+    /** Runs the jobs already queued, then stops the thread (waiting 30 s at most); later submits are refused. */
     @Override
     public void close() {
-        queue.add(stopToken);
+        synchronized (lifecycle) {
+            if (!closed) {
+                closed = true;
+                queue.add(stopToken);
+            }
+        }
         try {
             thread.join(30_000);
         } catch (InterruptedException e) {

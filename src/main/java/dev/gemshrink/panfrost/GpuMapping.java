@@ -79,14 +79,22 @@ public final class GpuMapping {
         return as.ptesSnapshot(this);
     }
 
-    void get() {
+    /**
+     * Takes a reference unless the count is already zero (get unless zero): a released mapping is never revived.
+     * Callers take it under the lock of the structure that found the mapping (a client's handle table), so a true
+     * result means the holder they looked up was still there.
+     *
+     * @return false when the mapping is released (or being released)
+     */
+    boolean tryGet() {
         int r;
         do {
             r = refs.get();
             if (r <= 0) {
-                throw new IllegalStateException(this + " is already released");
+                return false;
             }
         } while (!refs.compareAndSet(r, r + 1));
+        return true;
     }
 
     void put() {

@@ -22,7 +22,10 @@ public final class Job {
         RUNNING,
         /** Its work ran to the end. */
         DONE,
-        /** Its work faulted outside every mapping (or a heap fault failed); the next job still runs. */
+        /**
+         * Its work faulted outside every mapping, a heap fault failed, or the work threw (anything, an Error
+         * included); the next job still runs.
+         */
         FAULTED
     }
 
@@ -84,7 +87,8 @@ public final class Job {
     }
 
     /**
-     * Returns why the job faulted.
+     * Returns why the job faulted: the {@link GemException} its work raised, or a {@link GpuFaultException} whose
+     * cause is what else the work threw (an Error included).
      *
      * @return the fault, if any
      */
@@ -127,38 +131,58 @@ public final class Job {
         return fence.await(timeout, unit);
     }
 
-    /** Runs the work; called on the GPU thread. */
-    void run(GpuContext ctx) {
+    /**
+     * Runs the work on the GPU thread. Whatever the work throws fails this job alone: a {@link GemException} is its
+     * error as it is; any other throwable, an {@link Error} included (AssertionError, StackOverflowError, even
+     * OutOfMemoryError), becomes a {@link GpuFaultException} (EFAULT) with the throwable as its cause, like a GPU
+     * fault. Either way the job is FAULTED, and once it is also completed (when held) its references are dropped
+     * and its fence signals. A throwable is never rethrown here: the GPU thread goes on serving the next job.
+     */
+    void run(PanfrostDevice dev) {
         status = Status.RUNNING;
         try {
-            work.run(ctx);
+            work.run(new GpuContext(dev, client.addressSpace(), name));
             status = Status.DONE;
-        } catch (GemException e) {
-            error = e;
-            status = Status.FAULTED;
         } catch (Throwable t) {
-            // Whatever the work throws (an Error included: AssertionError, StackOverflowError, OutOfMemoryError), the
-            // job faults alone: its fence signals, its references drop, and the GPU thread serves the next job. The
-            // throwable is the job's error, for its submitter to see.
-            error = new GpuFaultException("job " + name + " failed: " + t, t);
-            status = Status.FAULTED;
+            status = Status.FAULTED; // first: whatever fails below, the job no longer looks as if it runs
+            error = t instanceof GemException g ? g : new GpuFaultException("job " + name + " failed: " + t, t);
+        } finally {
+            step();
         }
-        step();
     }
 
+    /**
+     * Counts down the work and the hold; the last one drops the BO references, counts the job and signals the
+     * fence, each even when an earlier one fails (the first failure is rethrown afterwards).
+     */
     private void step() {
-        if (pending.decrementAndGet() == 0) {
-            // Drop the BO references and count the job before signalling, so that whoever waits for the fence
-            // (await, complete) sees them dropped: a BO whose handle was closed is freed by then.
+        if (pending.decrementAndGet() != 0) {
+            return;
+        }
+        // Drop the BO references and count the job before signalling, so that whoever waits for the fence
+        // (await, complete) sees them dropped: a BO whose handle was closed is freed by then.
+        Throwable failed = null;
+        try {
+            failed = Cleanup.putAll(mappings);
+        } finally {
             try {
-                for (GpuMapping m : mappings) {
-                    m.put();
-                }
                 client.device().jobFinished(this);
             } finally {
                 fence.signal();
             }
         }
+        if (failed != null) {
+            throw Cleanup.rethrow(failed);
+        }
+    }
+
+    /**
+     * Gives up a job that was never queued (its submit failed after attaching the fence): the fence signals so
+     * that no BO stays busy for it. Its references are the failed submit's to drop.
+     */
+    void abandon() {
+        status = Status.FAULTED;
+        fence.signal();
     }
 
     @Override

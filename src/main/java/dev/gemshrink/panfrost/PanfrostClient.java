@@ -6,27 +6,30 @@ import dev.gemshrink.core.Madv;
 import dev.gemshrink.locking.AcquireContext;
 import dev.gemshrink.locking.ResvLock;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A client of the device (a DRM file): its own GPU address space and its handles, each of which is a
  * {@link GpuMapping} of a BO in that address space.
  *
- * <p>Thread safety: methods may be called from any thread; the handle table is guarded by this client's monitor,
- * which is never held while calling into a BO.
+ * <p>Thread safety: methods may be called from any thread. This client's monitor guards the handle table, the
+ * slots of opens in progress and the closed flag; it is held only for table operations and for taking mapping
+ * references (an atomic get unless zero), never while calling into a BO or an address space. Each table entry owns
+ * one reference of its mapping: whoever removes the entry (under the monitor) drops that reference (outside it).
  */
 public final class PanfrostClient implements AutoCloseable {
     private final PanfrostDevice dev;
     private final String name;
     private final GpuAddressSpace as;
     private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by this
-    // BOs whose open is in progress here: the handle slot is taken before the mapping is made, so two concurrent
-    // opens of one BO cannot both map it. Guarded by this.
-    private final java.util.Set<PanfrostBo> opening = new java.util.HashSet<>();
-    private boolean closed; // guarded by this: set by close(); no handle is added afterwards
+    private final Set<PanfrostBo> opening = new HashSet<>(); // guarded by this: slots of opens in progress
+    private boolean closed; // guarded by this: once set, no handle is added again
 
     PanfrostClient(PanfrostDevice dev, String name) {
         this.dev = dev;
@@ -70,7 +73,7 @@ public final class PanfrostClient implements AutoCloseable {
      * @param flags {@link BoFlags}
      * @return the BO
      * @throws GemException EINVAL for size 0, unknown flags, or HEAP without NOEXEC; ENOMEM when it cannot be made
-     *                      resident
+     *                      resident; ENOENT when this client is closed (the new BO is freed again)
      */
     public PanfrostBo createBo(String name, long size, int flags) {
         PanfrostBo bo = dev.newBo(name, size, flags);
@@ -83,19 +86,22 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /**
-     * Opens an existing BO in this client: maps it in this address space.
+     * Opens an existing BO in this client: maps it in this address space. Atomic against the handle table: the
+     * open first reserves the BO's slot, so of two concurrent opens of one BO here exactly one maps it and the
+     * other fails with EINVAL at once, as when the BO is already open (the driver keeps one mapping per BO and
+     * client, so unlike the kernel's handle table, a second handle of the same BO is refused, not created). An
+     * open that completes after {@link #close()} has begun undoes its mapping and fails with ENOENT.
      *
      * @param bo the BO
      * @return its mapping here
-     * @throws GemException EINVAL when already open here; ENOMEM when it cannot be made resident (purged) or no VA
-     *                      range is left; ENOENT when the BO is freed (its last handle was closed)
+     * @throws GemException EINVAL when already open (or being opened) here; ENOMEM when it cannot be made resident
+     *                      (purged) or no VA range is left; ENOENT when the BO is freed (its last handle was
+     *                      closed) or this client is closed
      */
     public GpuMapping open(PanfrostBo bo) {
-        // Check and take the handle slot in one step under the table's lock; map outside it (mapping takes the
-        // BO's reservation lock, which comes before this leaf in the lock order).
         synchronized (this) {
             if (closed) {
-                throw new GemException(Errno.ENOENT, name + " is closed");
+                throw new GemException(Errno.ENOENT, "cannot open " + bo.name() + ": " + name + " is closed");
             }
             if (handles.containsKey(bo) || !opening.add(bo)) {
                 throw new GemException(Errno.EINVAL, bo.name() + " is already open in " + name);
@@ -110,17 +116,22 @@ public final class PanfrostClient implements AutoCloseable {
             }
             throw t;
         }
-        boolean lost;
-        synchronized (this) {
-            opening.remove(bo);
-            lost = closed;
-            if (!lost) {
-                handles.put(bo, m);
+        boolean installed = false;
+        try {
+            synchronized (this) {
+                opening.remove(bo);
+                if (!closed) {
+                    handles.put(bo, m);
+                    installed = true;
+                }
+            }
+        } finally {
+            if (!installed) {
+                m.put(); // not in the table: nobody else will drop the mapping's first reference
             }
         }
-        if (lost) {
-            m.put(); // the client closed while we mapped: nothing may stay behind
-            throw new GemException(Errno.ENOENT, name + " was closed while " + bo.name() + " was being opened");
+        if (!installed) {
+            throw new GemException(Errno.ENOENT, "cannot open " + bo.name() + ": " + name + " was closed meanwhile");
         }
         return m;
     }
@@ -180,9 +191,14 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /**
-     * Submits a job using some BOs open in this client. Locks all of them with an acquire context (wait-die, so
-     * concurrent submissions never deadlock), refuses any BO that is not WILLNEED (ENOMEM), swaps evicted BOs back
-     * in and maps them again, attaches the job's fence, and queues the job on the GPU.
+     * Submits a job using some BOs open in this client. Takes a reference on each BO's mapping here (atomically
+     * with the handle lookup, so a concurrent {@link #close(PanfrostBo)} either comes after, and the job keeps the
+     * mapping until it finishes, or before, and the submit fails with ENOENT), locks all the BOs with an acquire
+     * context (wait-die, so concurrent submissions never deadlock), refuses any BO that is not WILLNEED (ENOMEM),
+     * swaps evicted BOs back in and maps them again, attaches the job's fence, and queues the job on the GPU.
+     *
+     * <p>A failed submit, whatever it throws, drops the references it took, releases the locks and leaves no fence
+     * unsignalled: no handle, mapping reference or busy state changes.
      *
      * @param jobName a name for messages
      * @param bos     the BOs the job uses
@@ -190,18 +206,18 @@ public final class PanfrostClient implements AutoCloseable {
      * @param hold    whether the job also waits for {@link Job#complete()} before it finishes
      * @return the job
      * @throws GemException ENOENT when a BO is not open here; ENOMEM when one is not WILLNEED or cannot be made
-     *                      resident
+     *                      resident; EFAULT when a swap-in fails; EINVAL when the device is closed
      */
     public Job submit(String jobName, List<PanfrostBo> bos, GpuWork work, boolean hold) {
         List<PanfrostBo> unique = new ArrayList<>(new LinkedHashSet<>(bos));
-        List<GpuMapping> ms = takeMappings(unique);
-        boolean queued = false;
+        List<ResvLock> locks = new ArrayList<>(unique.size());
+        for (PanfrostBo bo : unique) {
+            locks.add(bo.shmem().resv());
+        }
+        List<GpuMapping> ms = acquireAll(unique);
+        Job job = null;
         try {
-            List<ResvLock> locks = new ArrayList<>();
-            for (PanfrostBo bo : unique) {
-                locks.add(bo.shmem().resv());
-            }
-            Job job;
+            job = new Job(jobName, this, ms, work, hold);
             try (AcquireContext ctx = new AcquireContext()) {
                 ctx.lockAll(locks);
                 for (PanfrostBo bo : unique) {
@@ -210,54 +226,58 @@ public final class PanfrostClient implements AutoCloseable {
                                 + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
                     }
                 }
-                // A failure part way leaves the BOs validated so far resident (and mapped): residency is the
-                // driver's business, not state the caller owns, as in the kernel; no reference, fence or handle
-                // changes.
                 for (PanfrostBo bo : unique) {
                     bo.validateLocked();
                 }
-                job = new Job(jobName, this, ms, work, hold);
                 for (PanfrostBo bo : unique) {
                     bo.attachFenceLocked(job.fence());
                 }
             }
             dev.queue(job);
-            queued = true;
             return job;
-        } finally {
-            if (!queued) {
-                for (GpuMapping m : ms) {
-                    m.put();
-                }
+        } catch (Throwable t) {
+            // The locks are released by now; dropping a reference may free a BO whose handle was closed meanwhile.
+            if (job != null) {
+                job.abandon();
             }
+            Throwable put = Cleanup.putAll(ms);
+            if (put != null) {
+                t.addSuppressed(put);
+            }
+            throw t;
         }
     }
 
     /**
-     * Looks up this client's mapping of each BO and takes a reference on it, all under the handle table's lock:
-     * a handle holds its mapping, so a mapping found in the table cannot be at zero, and a concurrent close either
-     * ran before (ENOENT) or after (the job's reference keeps the mapping). On ENOENT nothing stays taken.
+     * Takes one reference on this client's mapping of each BO, each atomically with its handle lookup (under the
+     * handle table's monitor, so a handle found is still installed and its reference is still held).
+     *
+     * @throws GemException ENOENT when a BO is not open here; the references taken are dropped again
      */
-    private List<GpuMapping> takeMappings(List<PanfrostBo> unique) {
-        List<GpuMapping> ms = new ArrayList<>();
+    private List<GpuMapping> acquireAll(List<PanfrostBo> wanted) {
+        GpuMapping[] taken = new GpuMapping[wanted.size()];
+        List<GpuMapping> view = Arrays.asList(taken); // allocated before any reference is taken
+        int n = 0;
+        PanfrostBo missing = null;
         synchronized (this) {
-            for (PanfrostBo bo : unique) {
+            for (PanfrostBo bo : wanted) {
                 GpuMapping m = handles.get(bo);
-                if (m == null) {
+                if (m == null || !m.tryGet()) {
+                    missing = bo;
                     break;
                 }
-                m.get();
-                ms.add(m);
+                taken[n++] = m;
             }
         }
-        if (ms.size() < unique.size()) {
-            PanfrostBo missing = unique.get(ms.size());
-            for (GpuMapping m : ms) {
-                m.put();
-            }
-            throw new GemException(Errno.ENOENT, missing.name() + " is not open in " + name);
+        if (missing == null) {
+            return view;
         }
-        return ms;
+        GemException e = new GemException(Errno.ENOENT, missing.name() + " is not open in " + name);
+        Throwable put = Cleanup.putAll(view.subList(0, n));
+        if (put != null) {
+            e.addSuppressed(put);
+        }
+        throw e;
     }
 
     /**
@@ -278,19 +298,28 @@ public final class PanfrostClient implements AutoCloseable {
         return bo.heapFault(m, m.va() + offset);
     }
 
-    /** Closes every handle of this client. */
+    /**
+     * Closes the client: marks it closed and empties its handle table in one step under the monitor (so an open in
+     * progress cannot add a handle afterwards, and a concurrent {@link #close(PanfrostBo)} finds each handle either
+     * still here or already taken, never both), then drops the swept mappings' references, every one even when
+     * some release fails (the first failure is rethrown). Idempotent.
+     */
     @Override
     public void close() {
-        List<GpuMapping> ms;
+        List<GpuMapping> swept;
         synchronized (this) {
-            closed = true; // an open still in progress sees it and undoes its mapping
-            ms = new ArrayList<>(handles.values());
+            swept = new ArrayList<>(handles.values()); // allocate before changing anything
+            closed = true;
             handles.clear();
         }
-        for (GpuMapping m : ms) {
-            m.put();
+        try {
+            Throwable failed = Cleanup.putAll(swept);
+            if (failed != null) {
+                throw Cleanup.rethrow(failed);
+            }
+        } finally {
+            dev.forget(this);
         }
-        dev.forget(this);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.gemshrink.panfrost;
 
+import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.GemDevice;
@@ -96,9 +97,19 @@ public final class PanfrostDevice implements AutoCloseable {
         return bo;
     }
 
+    /**
+     * Queues a job on the GPU.
+     *
+     * @throws GemException EINVAL when the device is closed (nothing is counted then)
+     */
     void queue(Job job) {
         jobsSubmitted.increment();
-        gpu.submit(job);
+        try {
+            gpu.submit(job);
+        } catch (Throwable t) {
+            jobsSubmitted.decrement();
+            throw t;
+        }
     }
 
     void jobFinished(Job job) {

@@ -1,0 +1,255 @@
+package dev.gemshrink.panfrost;
+
+import static dev.gemshrink.panfrost.PanfrostTesting.PAGE;
+import static dev.gemshrink.panfrost.PanfrostTesting.assertClean;
+import static dev.gemshrink.panfrost.PanfrostTesting.assertEmpty;
+import static dev.gemshrink.panfrost.PanfrostTesting.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.locking.ResvLock;
+import dev.gemshrink.testing.ThreadStates;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Races between a client's calls, made deterministic: the test holds a BO's reservation lock, starts the racing
+ * call on another thread, waits until that thread is parked on the lock ({@link ThreadStates}), makes the other
+ * call, and then releases the lock. Whatever the interleaving, a lost race is a {@link GemException} and nothing
+ * leaks: after every client is closed the device holds nothing.
+ */
+@Timeout(60)
+class ClientRaceTest {
+    private static final int NOEXEC = BoFlags.NOEXEC;
+
+    private static PanfrostDevice device() {
+        return PanfrostDevice.builder().name("race").ramPages(256).build();
+    }
+
+    /** A call running on its own thread; its result or failure is kept. */
+    static final class Call<T> {
+        final Thread thread;
+        final AtomicReference<T> result = new AtomicReference<>();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Call(String name, java.util.function.Supplier<T> body) {
+            thread = new Thread(() -> {
+                try {
+                    result.set(body.get());
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            }, name);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void join() throws InterruptedException {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+            assertThat(thread.isAlive()).as("%s finished", thread.getName()).isFalse();
+        }
+
+        void parkOn(ResvLock lock) {
+            ThreadStates.awaitParkedIn(thread, ResvLock.class, 10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Defect 3: submit takes its mapping references, then waits for a reservation lock; meanwhile the client closes
+     * the handle of one of the BOs (still open in another client, so it lives on). The submit must not then fail
+     * with an IllegalStateException and leak the references it took on the other BOs: it either wins (it holds the
+     * mapping until the job finishes) or fails with ENOENT and releases everything.
+     */
+    @Test
+    void closeRacingSubmitIsWonCleanlyOrLostWithEnoentAndNeverLeaks() throws Exception {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient c = dev.openClient("c");
+            PanfrostClient other = dev.openClient("other");
+            PanfrostBo a = c.createBo("a", PAGE, NOEXEC);
+            PanfrostBo b = c.createBo("b", PAGE, NOEXEC);
+            other.open(b); // b outlives c's handle
+            ResvLock lockA = a.shmem().resv();
+            lockA.lock();
+            Call<Job> submit;
+            try {
+                submit = new Call<>("submitter", () -> c.submit("racing", List.of(a, b), GpuWork.NONE, false));
+                submit.parkOn(lockA);
+                c.close(b);
+            } finally {
+                lockA.unlock();
+            }
+            submit.join();
+            Throwable f = submit.failure.get();
+            if (f != null) {
+                assertThat(f).as("a lost race is a GemException").isInstanceOf(GemException.class);
+                assertThat(((GemException) f).errno()).isEqualTo(Errno.ENOENT);
+            } else {
+                assertThat(await(submit.result.get()).status()).isEqualTo(Job.Status.DONE);
+            }
+            assertThat(c.mapping(a).refs()).as("no reference left on a").isEqualTo(1);
+            assertThat(a.isBusy()).isFalse();
+            assertThat(b.isBusy()).isFalse();
+            assertClean(dev);
+            c.close();
+            other.close();
+            assertEmpty(dev);
+        }
+    }
+
+    /** The lost race itself: the handle is gone before submit looks; ENOENT, and the others' references are back. */
+    @Test
+    void submitListingAClosedHandleIsEnoentAndReleasesTheReferencesItTook() {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo a = c.createBo("a", PAGE, NOEXEC);
+            PanfrostBo b = c.createBo("b", PAGE, NOEXEC);
+            PanfrostBo d = c.createBo("d", PAGE, NOEXEC);
+            c.close(b);
+            long submitted = dev.stats().jobsSubmitted();
+            PanfrostTesting.assertErrno(Errno.ENOENT,
+                    () -> c.submit("stale", List.of(a, b, d), GpuWork.NONE, false));
+            assertThat(c.mapping(a).refs()).isEqualTo(1);
+            assertThat(c.mapping(d).refs()).isEqualTo(1);
+            assertThat(a.isBusy()).isFalse();
+            assertThat(dev.stats().jobsSubmitted()).isEqualTo(submitted);
+            assertClean(dev);
+            c.close();
+            assertEmpty(dev);
+        }
+    }
+    /**
+     * Defect 4: two opens of one BO in one client, racing. The first takes its reference and VA and waits for the
+     * BO's reservation lock; the second must not also map the BO (one of the two mappings, its VA and its BO
+     * reference would leak when the handle table keeps only one). Exactly one open wins; the other is EINVAL
+     * ("already open here", as {@link PanfrostClient#open} documents) and takes nothing.
+     */
+    @Test
+    void twoConcurrentOpensOfOneBoInOneClientHaveExactlyOneWinner() throws Exception {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient owner = dev.openClient("owner");
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo bo = owner.createBo("bo", PAGE, NOEXEC);
+            ResvLock lock = bo.shmem().resv();
+            lock.lock();
+            Call<GpuMapping> first;
+            Call<GpuMapping> second;
+            try {
+                first = new Call<>("open-1", () -> c.open(bo));
+                first.parkOn(lock);
+                second = new Call<>("open-2", () -> c.open(bo));
+                ThreadStates.awaitEndedOrParkedIn(second.thread, ResvLock.class, 10, TimeUnit.SECONDS);
+            } finally {
+                lock.unlock();
+            }
+            first.join();
+            second.join();
+            List<Call<GpuMapping>> calls = List.of(first, second);
+            assertThat(calls).as("exactly one open wins").filteredOn(x -> x.result.get() != null).hasSize(1);
+            Call<GpuMapping> loser = calls.stream().filter(x -> x.result.get() == null).findFirst().orElseThrow();
+            assertThat(loser.failure.get()).isInstanceOf(GemException.class);
+            assertThat(((GemException) loser.failure.get()).errno()).isEqualTo(Errno.EINVAL);
+            GpuMapping won = calls.stream().map(x -> x.result.get()).filter(java.util.Objects::nonNull)
+                    .findFirst().orElseThrow();
+            assertThat(c.mapping(bo)).isSameAs(won);
+            assertThat(c.addressSpace().mappings()).containsExactly(won);
+            assertThat(bo.refs()).isEqualTo(2);
+            assertThat(bo.mappings()).hasSize(2);
+            assertClean(dev);
+            owner.close();
+            c.close();
+            assertEmpty(dev);
+        }
+    }
+
+    /**
+     * Suspicion a: an open that lands after {@link PanfrostClient#close()} has swept the handle table. Once close
+     * has begun, the open fails (ENOENT: a closed client has no handles and gets none) and undoes its mapping.
+     */
+    @Test
+    void anOpenRacingClientCloseFailsAndLeavesNoHandle() throws Exception {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient owner = dev.openClient("owner");
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo bo = owner.createBo("bo", PAGE, NOEXEC);
+            ResvLock lock = bo.shmem().resv();
+            lock.lock();
+            Call<GpuMapping> open;
+            try {
+                open = new Call<>("open", () -> c.open(bo));
+                open.parkOn(lock);
+                c.close();
+            } finally {
+                lock.unlock();
+            }
+            open.join();
+            assertThat(open.failure.get()).as("the open lands after close began").isInstanceOf(GemException.class);
+            assertThat(((GemException) open.failure.get()).errno()).isEqualTo(Errno.ENOENT);
+            assertThat(c.bos()).isEmpty();
+            assertThat(c.addressSpace().mappings()).isEmpty();
+            assertThat(bo.refs()).isEqualTo(1);
+            assertThat(dev.clients()).containsExactly(owner);
+            assertClean(dev);
+            owner.close();
+            assertEmpty(dev);
+        }
+    }
+
+    @Test
+    void aClosedClientRefusesOpenAndCreateAndTakesNothing() {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient owner = dev.openClient("owner");
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo bo = owner.createBo("bo", PAGE, NOEXEC);
+            c.close();
+            PanfrostTesting.assertErrno(Errno.ENOENT, () -> c.open(bo));
+            PanfrostTesting.assertErrno(Errno.ENOENT, () -> c.createBo("late", PAGE, NOEXEC));
+            assertThat(c.bos()).isEmpty();
+            assertThat(c.addressSpace().mappings()).isEmpty();
+            assertThat(dev.bos()).containsExactly(bo);
+            assertThat(bo.refs()).isEqualTo(1);
+            assertClean(dev);
+            owner.close();
+            assertEmpty(dev);
+        }
+    }
+
+    /**
+     * Client close sweeping its table while one of its handles is closed concurrently: the client still closes
+     * every handle and is forgotten by the device (it used to hit ENOENT part way and stop, leaking the rest).
+     */
+    @Test
+    void clientCloseRacingAHandleCloseStillClosesEverything() throws Exception {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo a = c.createBo("a", PAGE, NOEXEC);
+            PanfrostBo b = c.createBo("b", PAGE, NOEXEC);
+            PanfrostBo d = c.createBo("d", PAGE, NOEXEC);
+            ResvLock lockA = a.shmem().resv();
+            lockA.lock();
+            Call<Object> close;
+            try {
+                close = new Call<>("client-close", () -> {
+                    c.close();
+                    return null;
+                });
+                close.parkOn(lockA); // releasing a's mapping waits for a's lock
+                try {
+                    c.close(b);
+                } catch (GemException e) {
+                    assertThat(e.errno()).as("already closed by the client").isEqualTo(Errno.ENOENT);
+                }
+            } finally {
+                lockA.unlock();
+            }
+            close.join();
+            assertThat(close.failure.get()).as("client close").isNull();
+            assertThat(dev.clients()).doesNotContain(c);
+            assertThat(d.refs()).isZero();
+            assertEmpty(dev);
+        }
+    }
+}
