@@ -287,8 +287,8 @@ public final class PanfrostBo {
      * then are its GPU mappings torn down and its frames released, so a failed write leaves it mapped and intact.
      *
      * @return pages freed
-     * @throws GemException EBUSY when the BO is not evictable now (pinned, busy, heap, DONTNEED); ENOMEM when swap
-     *                      has no room or the write fails
+     * @throws GemException EBUSY when the BO is not evictable now (pinned, busy, heap, DONTNEED, no room in swap);
+     *                      ENOMEM when the swap write fails
      */
     public int evict() {
         return reclaimNow(false);
@@ -494,7 +494,8 @@ public final class PanfrostBo {
         if (isHeap() || busyLocked()) {
             return Evictor.Outcome.BUSY;
         }
-        if (purge ? !shmem.isPurgeable() : !shmem.isEvictable()) {
+        if (purge ? !shmem.isPurgeable()
+                : !shmem.isEvictable() || !dev.gem().swap().hasRoom(shmem.residentPages())) {
             return Evictor.Outcome.BUSY;
         }
         // tryLock: reclaim must never wait; a madvise or open in progress makes us skip this BO for now.
