@@ -22,7 +22,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * are freed and hold nothing (a freed object with leaked owners stays, so the invariant checker can see the leak).
  *
  * <p>The device's shrinker is registered with a {@link ShrinkerRegistry} (its own unless the builder names a shared
- * one), and the registry is the pool's reclaim hook, so an allocation that does not fit runs direct reclaim.
+ * one), and the registry is one of the pool's reclaim hooks, so an allocation that does not fit runs direct reclaim.
  *
  * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
  * and never held while calling out.
@@ -44,6 +44,7 @@ public final class GemDevice implements AutoCloseable {
     private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
     private final ShrinkerRegistry registry;
     private final ShrinkerRegistry.Registration shrinker;
+    private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
 
     private GemDevice(Builder b) {
         this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
@@ -58,7 +59,7 @@ public final class GemDevice implements AutoCloseable {
         }
         this.registry = b.registry != null ? b.registry : new ShrinkerRegistry();
         this.shrinker = registry.register(new GemShrinker(this, b.name));
-        pool.setReclaimHook(registry);
+        this.reclaimHook = pool.addReclaimHook(registry);
     }
 
     /**
@@ -209,7 +210,7 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /**
-     * Returns the registry the device's shrinker is registered with (the pool's reclaim hook).
+     * Returns the registry the device's shrinker is registered with (one of the pool's reclaim hooks).
      *
      * @return the shrinker registry
      */
@@ -264,9 +265,13 @@ public final class GemDevice implements AutoCloseable {
         }
     }
 
-    /** Unregisters the device's shrinker and closes the swap store. Objects are not freed. */
+    /**
+     * Removes the device's reclaim hook from the pool (other users' hooks stay), unregisters its shrinker and
+     * closes the swap store. Objects are not freed.
+     */
     @Override
     public void close() {
+        reclaimHook.close();
         shrinker.close();
         try {
             swap.close();

@@ -4,18 +4,25 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A budget of RAM in 4 KiB pages holding real bytes. Pages are handed out by frame number, always zero-filled, and
- * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws and takes none,
- * whatever fails (the pool, the reclaim hook, the backing or the wake-up). When the free frames do not suffice,
- * the pool runs its {@link ReclaimHook} (direct reclaim) without holding its own lock, a bounded number of times,
- * and then fails.
+ * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws and takes none, whatever
+ * fails (the pool, a reclaim hook, the backing or a wake-up). When the free frames do not suffice, the pool runs its
+ * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails.
  *
- * <p>Thread safety: all methods may be called from any thread. The pool's lock is a leaf: nothing else is locked
- * while it is held.
+ * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
+ * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
+ * owner closes when it goes away; closing it removes that hook and no other.
+ *
+ * <p>Thread safety: all methods may be called from any thread. The pool's lock guards the free frames and the used
+ * count; it is a leaf: nothing else is locked while it is held, and no hook is called while it is held. The hook
+ * lists are copy-on-write, so an allocation reads them without a lock.
  */
 public final class PagePool {
     /** The size of one page in bytes. */
@@ -23,7 +30,7 @@ public final class PagePool {
     /** log2 of {@link #PAGE_SIZE}. */
     public static final int PAGE_SHIFT = 12;
 
-    /** How many times an allocation runs reclaim before it gives up. */
+    /** How many rounds of reclaim an allocation runs before it gives up. */
     static final int RECLAIM_RETRIES = 4;
 
     private static final byte[] ZEROS = new byte[PAGE_SIZE];
@@ -34,9 +41,9 @@ public final class PagePool {
     private int freeTop; // guarded by lock
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
-    private volatile ReclaimHook reclaimHook;
-    private volatile int lowWatermark; // free pages below which lowWatermarkHook runs after an allocation
-    private volatile Runnable lowWatermarkHook;
+    private final List<HookRegistration> reclaimHooks = new CopyOnWriteArrayList<>(); // registration order
+    private final AtomicInteger reclaimCursor = new AtomicInteger(); // where the next reclaim round starts
+    private final List<HookRegistration> lowWatermarkHooks = new CopyOnWriteArrayList<>();
 
     /**
      * Creates a pool over a backing; every frame of the backing is free.
@@ -65,24 +72,82 @@ public final class PagePool {
     }
 
     /**
-     * Sets the hook run when an allocation does not fit (replacing any earlier one).
-     *
-     * @param hook the reclaim hook, or {@code null} for none
+     * One hook added to a pool. Closing it removes this hook and leaves every other one in place; a call the pool
+     * started before the close may still be running when it returns (it does not wait).
      */
-    public void setReclaimHook(ReclaimHook hook) {
-        this.reclaimHook = hook;
+    public final class HookRegistration implements AutoCloseable {
+        private final List<HookRegistration> list;
+        private final ReclaimHook reclaim; // null for a low-watermark hook
+        private final Runnable wake; // null for a reclaim hook
+        private final int lowFreePages;
+
+        private HookRegistration(List<HookRegistration> list, ReclaimHook reclaim, Runnable wake, int lowFreePages) {
+            this.list = list;
+            this.reclaim = reclaim;
+            this.wake = wake;
+            this.lowFreePages = lowFreePages;
+        }
+
+        /** Removes the hook from the pool. Idempotent. */
+        @Override
+        public void close() {
+            list.remove(this);
+        }
     }
 
     /**
-     * Sets what runs (on the allocating thread, with no pool lock held) when an allocation leaves fewer than
-     * {@code lowFreePages} pages free: typically waking a background reclaimer. It must not block.
+     * Adds a hook run when an allocation does not fit. When several are registered, each reclaim round asks them
+     * in registration order, round-robin: each round starts one hook further than the previous round did, so no
+     * user of a shared pool is always reclaimed first. A round stops as soon as the shortfall is met.
+     *
+     * @param hook the reclaim hook
+     * @return the registration; close it to remove this hook
+     */
+    public HookRegistration addReclaimHook(ReclaimHook hook) {
+        HookRegistration r = new HookRegistration(reclaimHooks, Objects.requireNonNull(hook, "hook"), null, 0);
+        reclaimHooks.add(r);
+        return r;
+    }
+
+    /**
+     * Removes every reclaim hook and adds {@code hook}. This treats the pool as its caller's alone; a pool can be
+     * shared, so use {@link #addReclaimHook} and close its registration instead.
+     *
+     * @param hook the reclaim hook, or {@code null} for none
+     * @deprecated replaces the hooks of every other user of the pool; use {@link #addReclaimHook}
+     */
+    @Deprecated
+    public void setReclaimHook(ReclaimHook hook) {
+        reclaimHooks.clear();
+        if (hook != null) {
+            addReclaimHook(hook);
+        }
+    }
+
+    /**
+     * Adds what runs (on the allocating thread, with no pool lock held) when an allocation leaves fewer than
+     * {@code lowFreePages} pages free: typically waking a background reclaimer. It must neither block nor throw;
+     * if it throws, the allocation that ran it is undone and the failure propagates to its caller.
      *
      * @param lowFreePages the low watermark in free pages
-     * @param hook         the wake-up, or null for none
+     * @param hook         the wake-up
+     * @return the registration; close it to remove this hook
      */
-    public void setLowWatermarkHook(int lowFreePages, Runnable hook) {
-        this.lowWatermark = lowFreePages;
-        this.lowWatermarkHook = hook;
+    public HookRegistration addLowWatermarkHook(int lowFreePages, Runnable hook) {
+        HookRegistration r = new HookRegistration(lowWatermarkHooks, null, Objects.requireNonNull(hook, "hook"),
+                lowFreePages);
+        lowWatermarkHooks.add(r);
+        return r;
+    }
+
+    /** Returns the number of reclaim hooks registered now (for tests). */
+    int reclaimHookCount() {
+        return reclaimHooks.size();
+    }
+
+    /** Returns the number of low-watermark hooks registered now (for tests). */
+    int lowWatermarkHookCount() {
+        return lowWatermarkHooks.size();
     }
 
     /**
@@ -115,8 +180,8 @@ public final class PagePool {
     /**
      * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit. Whatever fails
      * on the way leaves the pool as it was: an {@link OutOfMemoryError} of the backing (creating a frame's bytes)
-     * becomes ENOMEM; any other failure of the backing or the low-watermark hook is rethrown as it is, after the
-     * frames taken are returned.
+     * becomes ENOMEM; any other failure of the backing, a reclaim hook or a low-watermark hook is rethrown as it is,
+     * after the frames taken are returned.
      *
      * @param n   how many pages
      * @param who what they are for, used in the error message (for example {@code "bo#3"})
@@ -135,13 +200,9 @@ public final class PagePool {
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
         boolean taken = tryTake(got);
         for (int attempt = 0; !taken && attempt < RECLAIM_RETRIES; attempt++) {
-            ReclaimHook hook = reclaimHook;
-            if (hook == null) {
-                break;
-            }
-            long missing = (long) n - freePages();
-            if (missing > 0 && hook.reclaim(missing) <= 0 && freePages() < n) {
-                break; // reclaim made no progress and nobody else freed enough
+            long freed = reclaimRound(n);
+            if (freed < 0 || (freed == 0 && freePages() < n)) {
+                break; // no hook, or reclaim made no progress and nobody else freed enough
             }
             taken = tryTake(got);
         }
@@ -153,9 +214,11 @@ public final class PagePool {
             for (int pfn : got) {
                 backing.frame(pfn).put(0, ZEROS);
             }
-            Runnable wake = lowWatermarkHook;
-            if (wake != null && freePages() < lowWatermark) {
-                wake.run();
+            int free = freePages();
+            for (HookRegistration h : lowWatermarkHooks) {
+                if (free < h.lowFreePages) {
+                    h.wake.run();
+                }
             }
         } catch (Throwable t) {
             giveBack(got);
@@ -166,6 +229,28 @@ public final class PagePool {
             throw t;
         }
         return got;
+    }
+
+    /**
+     * Asks the reclaim hooks, round-robin from the cursor, until {@code n} pages are free or each was asked once.
+     *
+     * @return the pages the hooks report freed, or -1 when there is no hook
+     */
+    private long reclaimRound(int n) {
+        Object[] hooks = reclaimHooks.toArray();
+        if (hooks.length == 0) {
+            return -1;
+        }
+        int start = Math.floorMod(reclaimCursor.getAndIncrement(), hooks.length);
+        long freed = 0;
+        for (int i = 0; i < hooks.length; i++) {
+            long missing = (long) n - freePages();
+            if (missing <= 0) {
+                break;
+            }
+            freed += ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim.reclaim(missing);
+        }
+        return freed;
     }
 
     /** Takes {@code got.length} free frames into {@code got}, or none. */

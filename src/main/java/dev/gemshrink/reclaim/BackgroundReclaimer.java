@@ -11,6 +11,12 @@ import org.slf4j.LoggerFactory;
  * A kswapd-like daemon thread: it sleeps until the pool's free pages drop below a low watermark (the pool wakes it
  * after such an allocation, and it also checks on a timer), then reclaims through the registry until the free pages
  * reach a high watermark or reclaim makes no progress.
+ *
+ * <p>Several reclaimers may watch one pool: each adds its own low-watermark hook and {@link #close()} removes only
+ * that one.
+ *
+ * <p>Thread safety: all methods may be called from any thread; {@link #start()} and {@link #close()} are serialized by
+ * a lifecycle monitor that guards the thread and the pool registration.
  */
 public final class BackgroundReclaimer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BackgroundReclaimer.class);
@@ -20,12 +26,14 @@ public final class BackgroundReclaimer implements AutoCloseable {
     private final ShrinkerRegistry registry;
     private final int low;
     private final int high;
-    private final AtomicBoolean running = new AtomicBoolean();
+    private final AtomicBoolean running = new AtomicBoolean(); // written under lifecycle, read by the thread
+    private final Object lifecycle = new Object();
+    private PagePool.HookRegistration wakeHook; // guarded by lifecycle: this reclaimer's hook on the pool
     private final Object signal = new Object();
     private boolean woken; // guarded by signal
     private final LongAdder wakeups = new LongAdder();
     private final LongAdder reclaimed = new LongAdder();
-    private volatile Thread thread;
+    private Thread thread; // guarded by lifecycle
 
     /**
      * Creates a stopped reclaimer.
@@ -48,17 +56,29 @@ public final class BackgroundReclaimer implements AutoCloseable {
     }
 
     /**
-     * Starts the daemon thread and hooks it to the pool's low watermark. Idempotent.
+     * Starts the daemon thread and hooks it to the pool's low watermark. Idempotent. If the thread cannot be
+     * started, the reclaimer stays stopped and holds no hook on the pool.
      *
      * @return this reclaimer
      */
     public BackgroundReclaimer start() {
-        if (running.compareAndSet(false, true)) {
+        synchronized (lifecycle) {
+            if (running.get()) {
+                return this;
+            }
             Thread t = new Thread(this::loop, "gemshrink-kswapd");
             t.setDaemon(true);
+            running.set(true);
+            PagePool.HookRegistration hook = pool.addLowWatermarkHook(low, this::wake);
+            try {
+                t.start();
+            } catch (Throwable e) {
+                hook.close();
+                running.set(false);
+                throw e;
+            }
             thread = t;
-            pool.setLowWatermarkHook(low, this::wake);
-            t.start();
+            wakeHook = hook;
         }
         return this;
     }
@@ -89,13 +109,22 @@ public final class BackgroundReclaimer implements AutoCloseable {
         return reclaimed.sum();
     }
 
-    /** Stops the thread and waits for it to end. Idempotent. */
+    /**
+     * Stops the thread and waits for it to end, and removes this reclaimer's hook from the pool (hooks of other
+     * reclaimers on the same pool stay). Idempotent.
+     */
     @Override
     public void close() {
-        if (running.compareAndSet(true, false)) {
-            pool.setLowWatermarkHook(0, null);
+        synchronized (lifecycle) {
+            if (!running.get()) {
+                return;
+            }
+            running.set(false);
+            wakeHook.close();
+            wakeHook = null;
             wake();
             Thread t = thread;
+            thread = null;
             try {
                 t.join(TimeUnit.SECONDS.toMillis(10));
             } catch (InterruptedException e) {

@@ -6,12 +6,19 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.LeakDetection;
+import dev.gemshrink.core.ShmemObject;
+import dev.gemshrink.reclaim.BackgroundReclaimer;
+import dev.gemshrink.reclaim.ShrinkerRegistry;
+import dev.gemshrink.testing.Invariants;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -234,13 +241,62 @@ class PagePoolTest {
         assertAccounting(pool, List.of(a, all));
     }
 
+    // ------------------------------------------------------------------ one pool, several devices
+
+    private static GemDevice deviceOn(PagePool pool, String name) {
+        return GemDevice.builder().name(name).pool(pool).swap(SwapStore.inMemory(64))
+                .leakDetection(LeakDetection.SIMPLE).build();
+    }
+
+    /** An object of {@code pages} pages with its stored sg table: evictable. */
+    private static ShmemObject evictable(GemDevice d, String name, int pages) {
+        ShmemObject o = d.createObject(name, (long) pages * PagePool.PAGE_SIZE);
+        o.getPagesSgt();
+        return o;
+    }
+
+    @Test
+    void eachDeviceOnASharedPoolKeepsItsDirectReclaim() {
+        PagePool pool = PagePool.ofPages(64);
+        GemDevice first = deviceOn(pool, "first");
+        GemDevice second = deviceOn(pool, "second");
+        try {
+            ShmemObject mine = evictable(first, "mine", 32);
+            ShmemObject theirs = second.createObject("theirs", 32L * PagePool.PAGE_SIZE);
+            try (var pin = theirs.pin()) {
+                assertThat(pin.isLive()).isTrue();
+                assertThat(pool.freePages()).isZero();
+                // Only the first device's object can be evicted: its registry must still be asked.
+                ShmemObject needy = evictable(first, "needy", 8);
+                assertThat(mine.isEvicted()).as("evicted by the first device's direct reclaim").isTrue();
+                Invariants.assertClean(mine); // per object: the pool is shared, so device sums do not apply
+                assertThat(needy.free().isEmpty()).isTrue();
+                mine.getPagesSgt(); // back in: resident and evictable again
+                // Closing the second device leaves the first one's reclaim in place.
+                assertThat(pool.reclaimHookCount()).isEqualTo(2);
+                second.close();
+                assertThat(pool.reclaimHookCount()).isEqualTo(1);
+                ShmemObject again = evictable(first, "again", 8);
+                assertThat(mine.isEvicted()).isTrue();
+                assertThat(again.free().isEmpty()).isTrue();
+            }
+            assertThat(mine.free().isEmpty()).isTrue();
+            assertThat(theirs.free().isEmpty()).isTrue();
+            first.close();
+            assertThat(pool.reclaimHookCount()).as("each device removed its own hook").isZero();
+        } finally {
+            second.close();
+            first.close();
+        }
+    }
+
     // ------------------------------------------------------------------ reclaim hook
 
     @Test
     void reclaimHookIsNotCalledWhenThePagesFit() {
         PagePool pool = PagePool.ofPages(8);
         AtomicInteger calls = new AtomicInteger();
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             calls.incrementAndGet();
             return 0;
         });
@@ -254,7 +310,7 @@ class PagePoolTest {
         PagePool pool = PagePool.ofPages(8);
         int[] victim = pool.allocate(6, "victim");
         List<Long> asked = new ArrayList<>();
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             asked.add(n);
             return pool.free(victim);
         });
@@ -272,7 +328,7 @@ class PagePoolTest {
         int[] victim = pool.allocate(8, "victim");
         AtomicInteger next = new AtomicInteger();
         List<Long> asked = new ArrayList<>();
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             asked.add(n);
             return pool.free(new int[] {victim[next.getAndIncrement()]});
         });
@@ -287,7 +343,7 @@ class PagePoolTest {
         PagePool pool = PagePool.ofPages(8);
         int[] a = pool.allocate(7, "a");
         AtomicInteger calls = new AtomicInteger();
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             calls.incrementAndGet();
             return 0;
         });
@@ -301,7 +357,7 @@ class PagePoolTest {
         PagePool pool = PagePool.ofPages(8);
         int[] a = pool.allocate(7, "a");
         AtomicInteger calls = new AtomicInteger();
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             calls.incrementAndGet();
             return 1; // claims progress, frees nothing (or someone else took it)
         });
@@ -311,18 +367,160 @@ class PagePoolTest {
     }
 
     @Test
-    void removingTheHookStopsReclaim() {
+    void closingTheRegistrationStopsReclaim() {
         PagePool pool = PagePool.ofPages(2);
         int[] a = pool.allocate(2, "a");
         AtomicInteger calls = new AtomicInteger();
-        pool.setReclaimHook(n -> {
+        PagePool.HookRegistration hook = pool.addReclaimHook(n -> {
             calls.incrementAndGet();
             return 0;
         });
-        pool.setReclaimHook(null);
+        hook.close();
         assertErrno(Errno.ENOMEM, () -> pool.allocate(1, "b"));
         assertThat(calls).hasValue(0);
         pool.free(a);
+    }
+
+    @Test
+    void severalReclaimHooksAreAskedRoundRobinUntilTheShortfallIsMet() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(4, "a");
+        int[] b = pool.allocate(4, "b");
+        List<String> asked = new ArrayList<>();
+        pool.addReclaimHook(n -> {
+            asked.add("A" + n);
+            return 0; // a is busy
+        });
+        AtomicBoolean bFreed = new AtomicBoolean();
+        pool.addReclaimHook(n -> {
+            asked.add("B" + n);
+            return bFreed.getAndSet(true) ? 0 : pool.free(b);
+        });
+        AtomicInteger cCalls = new AtomicInteger();
+        pool.addReclaimHook(n -> {
+            cCalls.incrementAndGet();
+            return 0;
+        });
+        int[] got = pool.allocate(3, "needy");
+        assertThat(asked).as("registration order; the round stops once 3 pages are free").containsExactly("A3", "B3");
+        assertThat(cCalls).hasValue(0);
+        asked.clear();
+        // The next round starts one hook further: B first, then C, then A; nobody frees anything.
+        assertErrno(Errno.ENOMEM, () -> pool.allocate(2, "more"));
+        assertThat(asked).containsExactly("B1", "A1");
+        assertThat(cCalls).hasValue(1);
+        assertAccounting(pool, List.of(a, got));
+    }
+
+    @Test
+    void closingOneReclaimHookKeepsTheOthers() {
+        PagePool pool = PagePool.ofPages(4);
+        int[] victim = pool.allocate(4, "victim");
+        AtomicInteger firstCalls = new AtomicInteger();
+        PagePool.HookRegistration first = pool.addReclaimHook(n -> {
+            firstCalls.incrementAndGet();
+            return 0;
+        });
+        PagePool.HookRegistration second = pool.addReclaimHook(n -> pool.free(victim));
+        assertThat(pool.reclaimHookCount()).isEqualTo(2);
+        first.close();
+        first.close(); // idempotent: removes nothing else
+        assertThat(pool.reclaimHookCount()).isEqualTo(1);
+        int[] got = pool.allocate(2, "needy");
+        assertThat(firstCalls).hasValue(0);
+        assertAccounting(pool, List.of(got));
+        second.close();
+        assertThat(pool.reclaimHookCount()).isZero();
+    }
+
+    @Test
+    @SuppressWarnings("deprecation")
+    void setReclaimHookReplacesEveryHook() {
+        PagePool pool = PagePool.ofPages(2);
+        pool.addReclaimHook(n -> 0);
+        pool.addReclaimHook(n -> 0);
+        pool.setReclaimHook(n -> 0);
+        assertThat(pool.reclaimHookCount()).isEqualTo(1);
+        pool.setReclaimHook(null);
+        assertThat(pool.reclaimHookCount()).isZero();
+    }
+
+    @Test
+    void aFailingReclaimHookFailsTheAllocationAndTakesNothing() {
+        PagePool pool = PagePool.ofPages(4);
+        int[] a = pool.allocate(3, "a");
+        IllegalStateException boom = new IllegalStateException("injected");
+        pool.addReclaimHook(n -> {
+            throw boom;
+        });
+        assertThatThrownBy(() -> pool.allocate(2, "b")).isSameAs(boom);
+        assertAccounting(pool, List.of(a));
+    }
+
+    // ------------------------------------------------------------------ low-watermark hooks
+
+    @Test
+    void lowWatermarkHooksRunBelowTheirOwnMarksAndCloseIndependently() {
+        PagePool pool = PagePool.ofPages(16);
+        AtomicInteger high = new AtomicInteger();
+        AtomicInteger low = new AtomicInteger();
+        PagePool.HookRegistration rh = pool.addLowWatermarkHook(8, high::incrementAndGet);
+        PagePool.HookRegistration rl = pool.addLowWatermarkHook(4, low::incrementAndGet);
+        List<int[]> held = new ArrayList<>();
+        held.add(pool.allocate(6, "a")); // 10 free
+        assertThat(high).hasValue(0);
+        held.add(pool.allocate(4, "b")); // 6 free
+        assertThat(high).hasValue(1);
+        assertThat(low).hasValue(0);
+        assertThat(pool.lowWatermarkHookCount()).isEqualTo(2);
+        rh.close();
+        rh.close(); // idempotent
+        assertThat(pool.lowWatermarkHookCount()).as("the other hook stays").isEqualTo(1);
+        held.add(pool.allocate(3, "c")); // 3 free
+        assertThat(high).hasValue(1);
+        assertThat(low).hasValue(1);
+        rl.close();
+        held.add(pool.allocate(1, "d"));
+        assertThat(low).hasValue(1);
+        assertAccounting(pool, held);
+    }
+
+    @Test
+    void aFailingLowWatermarkHookUndoesTheAllocation() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(2, "a");
+        AssertionError boom = new AssertionError("injected");
+        PagePool.HookRegistration r = pool.addLowWatermarkHook(4, () -> {
+            throw boom;
+        });
+        assertThatThrownBy(() -> pool.allocate(3, "b")).isSameAs(boom);
+        assertAccounting(pool, List.of(a));
+        r.close();
+        int[] b = pool.allocate(3, "b");
+        assertAccounting(pool, List.of(a, b));
+    }
+
+    @Test
+    void closingOneBackgroundReclaimerKeepsTheOthersWakeUp() {
+        PagePool pool = PagePool.ofPages(32);
+        ShrinkerRegistry registry = new ShrinkerRegistry();
+        BackgroundReclaimer first = new BackgroundReclaimer(pool, registry, 8, 16);
+        BackgroundReclaimer second = new BackgroundReclaimer(pool, registry, 8, 16);
+        try {
+            first.start();
+            second.start();
+            assertThat(pool.lowWatermarkHookCount()).as("each reclaimer's hook").isEqualTo(2);
+            first.close();
+            assertThat(pool.lowWatermarkHookCount()).as("the second reclaimer's hook stays").isEqualTo(1);
+            first.start();
+            second.close();
+            assertThat(pool.lowWatermarkHookCount()).as("the restarted first reclaimer's hook stays").isEqualTo(1);
+            first.close();
+            assertThat(pool.lowWatermarkHookCount()).isZero();
+        } finally {
+            first.close();
+            second.close();
+        }
     }
 
     @Test
@@ -330,7 +528,7 @@ class PagePoolTest {
         PagePool pool = PagePool.ofPages(4);
         int[] victim = pool.allocate(4, "victim");
         // The hook frees from another thread and waits for it: it would deadlock if the pool's lock were held.
-        pool.setReclaimHook(n -> {
+        pool.addReclaimHook(n -> {
             Thread t = new Thread(() -> pool.free(victim));
             t.start();
             try {
