@@ -65,10 +65,10 @@ public final class FileSwapStore implements SwapStore {
         final int[] runs; // start, length, start, length, ...
         final int[] crcs;
 
-        Slots(int pages, int[] runs) {
+        Slots(int pages, int[] runs, int[] crcs) {
             super(FileSwapStore.this, pages);
             this.runs = runs;
-            this.crcs = new int[pages];
+            this.crcs = crcs;
         }
     }
 
@@ -95,7 +95,9 @@ public final class FileSwapStore implements SwapStore {
 
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
-        Slots s = new Slots(pages.length, allocate(pages.length));
+        SwapSlots.checkPages(pages);
+        int[] crcs = new int[pages.length]; // allocated before the slots are reserved
+        Slots s = new Slots(pages.length, allocate(pages.length), crcs);
         try {
             forEachChunk(s, (page, slot, n, buf) -> {
                 for (int i = 0; i < n; i++) {
@@ -106,9 +108,9 @@ public final class FileSwapStore implements SwapStore {
                 writeFully(buf, slot * PagePool.PAGE_SIZE);
             });
             return s;
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable t) {
             free(s.runs);
-            throw e;
+            throw StoreFailure.asIOException("swap write of " + pages.length + " pages to " + path + " failed", t);
         }
     }
 

@@ -2,26 +2,48 @@ package dev.gemshrink.memory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
-/** Swap in heap memory: each stored object's pages are copied into one byte array. */
+/**
+ * Swap in heap memory: each stored object's pages are copied into byte arrays of at most {@link #CHUNK_PAGES} pages,
+ * so an object of any page count fits (2 GiB and more: no byte offset of an object is ever an int).
+ *
+ * <p>Failures: pages that are not 4 KiB buffers are refused with IllegalArgumentException before anything is held. A
+ * full store fails with IOException; so does running out of heap for the copy, after the reservation is rolled back.
+ * Any other Error is rethrown after the rollback. A failed store holds nothing.
+ *
+ * <p>Thread safety: the used count is an atomic reservation (a CAS loop against the capacity); receipts are
+ * immutable once issued.
+ */
 final class MemorySwapStore implements SwapStore {
+    /** The most pages one array of a stored object holds (1 MiB). */
+    static final int CHUNK_PAGES = 256;
+
     private final long capacity;
     private final AtomicLong used = new AtomicLong();
+    private final IntFunction<byte[]> arrays; // creates the copies' arrays: byte[]::new, or a test's allocator
 
     MemorySwapStore(long capacityPages) {
+        this(capacityPages, byte[]::new);
+    }
+
+    MemorySwapStore(long capacityPages, IntFunction<byte[]> arrays) {
         if (capacityPages < 0) {
             throw new IllegalArgumentException("capacity must be >= 0: " + capacityPages);
         }
         this.capacity = capacityPages;
+        this.arrays = Objects.requireNonNull(arrays, "arrays");
     }
 
+    /** A receipt: the copy; page {@code p} is in chunk {@code p / CHUNK_PAGES}, at page {@code p % CHUNK_PAGES}. */
     private final class Slots extends SwapSlots {
-        final byte[] bytes;
+        final byte[][] chunks;
 
-        Slots(int pages) {
+        Slots(int pages, byte[][] chunks) {
             super(MemorySwapStore.this, pages);
-            this.bytes = new byte[pages * PagePool.PAGE_SIZE];
+            this.chunks = chunks;
         }
     }
 
@@ -37,7 +59,8 @@ final class MemorySwapStore implements SwapStore {
 
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
-        long n = pages.length;
+        SwapSlots.checkPages(pages);
+        int n = pages.length;
         long u;
         do {
             u = used.get();
@@ -45,19 +68,30 @@ final class MemorySwapStore implements SwapStore {
                 throw new IOException("swap full: " + u + " of " + capacity + " pages used, " + n + " needed");
             }
         } while (!used.compareAndSet(u, u + n));
-        Slots s = new Slots(pages.length);
-        for (int i = 0; i < pages.length; i++) {
-            pages[i].get(0, s.bytes, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+        try {
+            byte[][] chunks = new byte[(n + CHUNK_PAGES - 1) / CHUNK_PAGES][];
+            for (int c = 0; c < chunks.length; c++) {
+                int first = c * CHUNK_PAGES;
+                int count = Math.min(CHUNK_PAGES, n - first);
+                byte[] b = arrays.apply(count * PagePool.PAGE_SIZE);
+                for (int i = 0; i < count; i++) {
+                    pages[first + i].get(0, b, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                }
+                chunks[c] = b;
+            }
+            return new Slots(n, chunks);
+        } catch (Throwable t) {
+            used.addAndGet(-n);
+            throw StoreFailure.asIOException("swap write of " + n + " pages failed", t);
         }
-        return s;
     }
 
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
         Slots s = SwapSlots.own(this, slots, Slots.class);
         s.checkLoadTarget(into);
-        for (int i = 0; i < into.length; i++) {
-            into[i].put(0, s.bytes, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+        for (int p = 0; p < into.length; p++) {
+            into[p].put(0, s.chunks[p / CHUNK_PAGES], (p % CHUNK_PAGES) * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
         }
     }
 

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 /**
  * A swap store's receipt for the pages of one object written to it: what {@link SwapStore#load} reads back and
  * {@link SwapStore#release} frees. Opaque to everyone but the store that issued it; the checks every store makes on
- * a receipt it is handed live here.
+ * a receipt it is handed, or on the buffers of a store or load, live here.
  */
 public abstract class SwapSlots {
     private final SwapStore issuer;
@@ -50,14 +50,42 @@ public abstract class SwapSlots {
     }
 
     /**
-     * Checks that a load is given exactly one buffer per page of this receipt.
+     * Checks that a load is given exactly one writable 4 KiB buffer per page of this receipt.
      *
      * @param into the buffers of the load
-     * @throws IllegalArgumentException when the count differs
+     * @throws IllegalArgumentException when the count differs, or a buffer is null, read-only or shorter than a page
      */
     protected final void checkLoadTarget(ByteBuffer[] into) {
         if (into.length != pages) {
             throw new IllegalArgumentException("receipt holds " + pages + " pages, " + into.length + " given");
+        }
+        for (int i = 0; i < into.length; i++) {
+            checkPage(into[i], i);
+            if (into[i].isReadOnly()) {
+                throw new IllegalArgumentException("page " + i + " of the load is read-only");
+            }
+        }
+    }
+
+    /**
+     * Checks the pages handed to a store, before the store holds anything for them.
+     *
+     * @param pages the pages of {@link SwapStore#store}
+     * @throws IllegalArgumentException when a page is null or its limit is below {@link PagePool#PAGE_SIZE}
+     */
+    protected static void checkPages(ByteBuffer[] pages) {
+        for (int i = 0; i < pages.length; i++) {
+            checkPage(pages[i], i);
+        }
+    }
+
+    private static void checkPage(ByteBuffer page, int i) {
+        if (page == null) {
+            throw new IllegalArgumentException("page " + i + " is null");
+        }
+        if (page.limit() < PagePool.PAGE_SIZE) {
+            throw new IllegalArgumentException("page " + i + " holds " + page.limit() + " bytes, not "
+                    + PagePool.PAGE_SIZE);
         }
     }
 

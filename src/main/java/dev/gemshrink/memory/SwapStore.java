@@ -7,6 +7,12 @@ import java.nio.ByteBuffer;
  * Where evicted pages go. A store keeps whole objects: {@link #store} writes all pages of one object or none,
  * {@link #load} reads them back byte for byte, {@link #release} frees the slots.
  *
+ * <p>Failures: a store either returns a receipt or throws and holds nothing, whatever fails. Bad arguments are
+ * refused with IllegalArgumentException before anything is reserved; a full store, a failed write, or the store
+ * running out of memory for its own buffers (an {@link OutOfMemoryError} it caught) is an {@link IOException}, thrown
+ * after the reservation is rolled back; any other Error is rethrown after the rollback. A failed load keeps the swap
+ * copy and the receipt.
+ *
  * <p>Thread safety: implementations are safe for concurrent use by many objects; one receipt is used by one thread
  * at a time (its object's reservation lock is held).
  */
@@ -41,7 +47,9 @@ public interface SwapStore extends AutoCloseable {
      *
      * @param pages the page contents (4 KiB each; read with absolute gets, not modified)
      * @return a receipt for the stored pages
-     * @throws IOException when the store is full or the write fails; then nothing is held
+     * @throws IOException              when the store is full, the write fails, or the store cannot get memory for
+     *                                  it; then nothing is held
+     * @throws IllegalArgumentException when a page is null or shorter than 4 KiB; then nothing is held
      */
     SwapSlots store(ByteBuffer[] pages) throws IOException;
 
@@ -52,7 +60,7 @@ public interface SwapStore extends AutoCloseable {
      * @param into  buffers of 4 KiB to fill, as many as {@code slots.pages()}
      * @throws IOException              when a read fails or the data does not verify
      * @throws IllegalArgumentException when the receipt is not a live one of this store, or {@code into} does not
-     *                                  hold exactly {@code slots.pages()} buffers
+     *                                  hold exactly {@code slots.pages()} writable buffers of 4 KiB
      */
     void load(SwapSlots slots, ByteBuffer[] into) throws IOException;
 

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -260,6 +261,139 @@ class SwapStoreTest {
             assertThat(none.capacityPages()).isZero();
             assertThatThrownBy(() -> none.store(randomPages(rnd, 1))).isInstanceOf(IOException.class);
             assertThat(none.usedPages()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void badPageBuffersAreRefusedBeforeAnythingIsHeld(Kind kind) throws IOException {
+        Random rnd = new Random(40);
+        try (SwapStore store = open(kind, 20)) {
+            SwapSlots keep = store.store(randomPages(rnd, 2));
+            ByteBuffer[] shortPage = randomPages(rnd, 9);
+            shortPage[6] = ByteBuffer.allocate(100);
+            ByteBuffer[] nullPage = randomPages(rnd, 3);
+            nullPage[1] = null;
+            for (ByteBuffer[] bad : List.of(shortPage, nullPage)) {
+                assertThatThrownBy(() -> store.store(bad)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("page");
+                assertThat(store.usedPages()).as("a refused store holds nothing").isEqualTo(2);
+            }
+            ByteBuffer[] readOnly = blankPages(2);
+            readOnly[1] = readOnly[1].asReadOnlyBuffer();
+            assertThatThrownBy(() -> store.load(keep, readOnly)).isInstanceOf(IllegalArgumentException.class);
+            ByteBuffer[] tooShort = {ByteBuffer.allocate(PAGE), ByteBuffer.allocate(PAGE - 1)};
+            assertThatThrownBy(() -> store.load(keep, tooShort)).isInstanceOf(IllegalArgumentException.class);
+            // All the capacity is still there.
+            ByteBuffer[] rest = randomPages(rnd, 18);
+            SwapSlots all = store.store(rest);
+            assertLoadsBack(store, all, rest);
+            store.release(all);
+            store.release(keep);
+            assertThat(store.usedPages()).isZero();
+        }
+    }
+
+    /** Hands out the memory store's arrays; one shared array per size, so a huge object costs little memory. */
+    private static final class SharedArrays implements IntFunction<byte[]> {
+        final Map<Integer, byte[]> bySize = new java.util.HashMap<>();
+        final List<Integer> sizes = new ArrayList<>();
+        /** The call (0-based) that throws {@link #failure}; -1: none. */
+        int failAt = -1;
+        Throwable failure;
+
+        @Override
+        public byte[] apply(int size) {
+            if (sizes.size() == failAt) {
+                sizes.add(size);
+                if (failure instanceof Error) {
+                    throw (Error) failure;
+                }
+                throw (RuntimeException) failure;
+            }
+            sizes.add(size);
+            return bySize.computeIfAbsent(size, byte[]::new);
+        }
+    }
+
+    /** 2 GiB and one page: more bytes than an int counts. */
+    private static final int HUGE_PAGES = (int) ((1L << 31) / PAGE) + 1;
+
+    private static ByteBuffer[] samePage(int n, ByteBuffer page) {
+        ByteBuffer[] out = new ByteBuffer[n];
+        java.util.Arrays.fill(out, page);
+        return out;
+    }
+
+    @Test
+    void memoryStoreHoldsAnObjectOfTwoGibibytesAndMore() throws IOException {
+        SharedArrays arrays = new SharedArrays();
+        MemorySwapStore store = new MemorySwapStore(HUGE_PAGES + 10L, arrays);
+        ByteBuffer page = randomPages(new Random(41), 1)[0];
+        SwapSlots s = store.store(samePage(HUGE_PAGES, page));
+        assertThat(s.pages()).isEqualTo(HUGE_PAGES);
+        assertThat(store.usedPages()).isEqualTo(HUGE_PAGES);
+        assertThat(arrays.sizes).as("every array a valid size").allSatisfy(n -> assertThat(n).isPositive());
+        assertThat(arrays.sizes.stream().mapToLong(Integer::longValue).sum()).as("bytes held")
+                .isEqualTo((long) HUGE_PAGES * PAGE);
+        ByteBuffer into = ByteBuffer.allocate(PAGE);
+        store.load(s, samePage(HUGE_PAGES, into));
+        assertThat(into.array()).isEqualTo(page.array());
+        store.release(s);
+        assertThat(store.usedPages()).isZero();
+    }
+
+    @Test
+    void memoryStoreOutOfMemoryFailsWithIOExceptionAndHoldsNothing() throws IOException {
+        SharedArrays arrays = new SharedArrays();
+        MemorySwapStore store = new MemorySwapStore(HUGE_PAGES, arrays);
+        ByteBuffer page = randomPages(new Random(42), 1)[0];
+        OutOfMemoryError oom = new OutOfMemoryError("Java heap space (injected)");
+        arrays.failAt = 2;
+        arrays.failure = oom;
+        assertThatThrownBy(() -> store.store(samePage(HUGE_PAGES, page))).isInstanceOf(IOException.class)
+                .hasCause(oom);
+        assertThat(store.usedPages()).as("the reservation is rolled back").isZero();
+        // Any other Error is rethrown as it is, after the rollback.
+        StackOverflowError soe = new StackOverflowError("injected");
+        arrays.sizes.clear();
+        arrays.failAt = 0;
+        arrays.failure = soe;
+        assertThatThrownBy(() -> store.store(samePage(3, page))).isSameAs(soe);
+        assertThat(store.usedPages()).isZero();
+        arrays.failAt = -1;
+        SwapSlots s = store.store(samePage(HUGE_PAGES, page));
+        assertThat(store.usedPages()).as("the whole capacity is usable").isEqualTo(HUGE_PAGES);
+        store.release(s);
+    }
+
+    @Test
+    void evictionIntoAStoreThatRunsOutOfMemoryLeavesTheObjectResidentAndSwapEmpty() {
+        SharedArrays arrays = new SharedArrays();
+        arrays.failAt = 0;
+        arrays.failure = new OutOfMemoryError("Java heap space (injected)");
+        GemDevice dev = device(new MemorySwapStore(100, arrays), 64);
+        try {
+            ShmemObject o = dev.createObject("victim", 8L * PAGE);
+            byte[] data = fill(o, new Random(43));
+            GemException e = catchThrowableOfType(GemException.class, o::evict);
+            assertThat(e).isNotNull();
+            assertThat(e.errno()).isEqualTo(Errno.ENOMEM);
+            assertThat(o.isResident()).isTrue();
+            assertThat(dev.swap().usedPages()).isZero();
+            for (int scan = 0; scan < 3; scan++) {
+                arrays.sizes.clear(); // fail again
+                dev.shrinker().scan(100);
+                assertThat(dev.swap().usedPages()).as("swap after scan %d", scan).isZero();
+                Invariants.assertClean(dev);
+            }
+            arrays.failAt = -1;
+            assertThat(o.evict()).isEqualTo(8);
+            assertThat(readAll(o)).isEqualTo(data);
+            assertThat(o.free().isEmpty()).isTrue();
+            Invariants.assertEmpty(dev);
+        } finally {
+            dev.close();
         }
     }
 
