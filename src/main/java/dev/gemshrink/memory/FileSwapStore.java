@@ -23,8 +23,12 @@ import java.util.zip.CRC32;
  * of 256 KiB taken from a small pool of the store's own (at most {@link #MAX_IDLE_BUFFERS} kept idle); no thread
  * keeps a buffer of its own, and a closed store holds no buffer and no file.
  *
- * <p>Interrupts: the caller's interrupt status is cleared for a transfer and restored after it, and a channel closed
- * by an interrupt that arrived during the transfer is reopened once and the transfer retried.
+ * <p>Interrupts: a {@link FileChannel} closes itself when a thread blocked in I/O on it is interrupted, which would
+ * break every other thread's swap I/O. So a transfer clears the caller's interrupt status for its duration and
+ * restores it afterwards (the interrupted thread still sees its interrupt, and only it does), and a transfer that
+ * finds the channel closed by an interrupt (its own, arriving during the transfer, or another thread's) reopens the
+ * file once per closing, under the I/O lock, and redoes its transfer: positional transfers are idempotent, and what
+ * the closed channel wrote is in the file. Only {@link #close()} closes the store for good.
  *
  * <p>Failures: see {@link SwapStore}. The page checks and the store's own allocations come before the slots are
  * reserved; a failure after that frees the slots again.
@@ -38,6 +42,8 @@ public final class FileSwapStore implements SwapStore {
     static final int CHUNK_PAGES = 64;
     /** The most I/O buffers a store keeps between transfers; more concurrent transfers allocate and drop theirs. */
     static final int MAX_IDLE_BUFFERS = 4;
+    /** How many times one transfer reopens a channel closed under it before it gives up. */
+    static final int MAX_REOPENS = 16;
 
     private final Path path;
     private final long capacity;
@@ -304,18 +310,19 @@ public final class FileSwapStore implements SwapStore {
     }
 
     /**
-     * Positional I/O that an interrupt cannot break for good: the caller's interrupt status is cleared for the
-     * I/O and restored after, and a channel closed by an interrupt that arrived during the I/O is reopened once
-     * and the transfer retried (positional transfers are idempotent).
+     * Moves {@code buf}'s remaining bytes to or from the file at {@code position}, with the caller's interrupt
+     * status cleared for the transfer and restored after it. A closed channel (an interrupt closed it during this
+     * or another thread's transfer) is reopened and the whole transfer redone, unless the store itself was closed.
      */
     private void transfer(ByteBuffer buf, long position, boolean write) throws IOException {
         boolean interrupted = Thread.interrupted();
         int start = buf.position();
         try {
-            for (int attempt = 0; ; attempt++) {
+            for (int reopens = 0; ; reopens++) {
                 FileChannel ch = channel;
                 try {
-                    long pos = position + (buf.position() - start);
+                    buf.position(start);
+                    long pos = position;
                     while (buf.hasRemaining()) {
                         int n = write ? ch.write(buf, pos) : ch.read(buf, pos);
                         if (n < 0) {
@@ -325,9 +332,11 @@ public final class FileSwapStore implements SwapStore {
                         pos += n;
                     }
                     return;
-                } catch (java.nio.channels.ClosedByInterruptException e) {
+                } catch (ClosedChannelException e) {
+                    // Also ClosedByInterruptException (an interrupt during this transfer: clear it again, keep
+                    // it for the caller) and AsynchronousCloseException (another thread's interrupt).
                     interrupted |= Thread.interrupted();
-                    if (attempt > 0) {
+                    if (reopens == MAX_REOPENS) {
                         throw e;
                     }
                     reopen(ch, e);

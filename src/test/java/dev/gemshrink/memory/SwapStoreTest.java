@@ -775,6 +775,59 @@ class SwapStoreTest {
         }
     }
 
+    @Test
+    void anInterruptDuringOneThreadsIoBreaksNoOtherThreadsIo() throws Exception {
+        Path file = tempDir.resolve("swap");
+        FaultyChannel ch = FaultyChannel.open(file);
+        try (FileSwapStore store = new FileSwapStore(file, ch, 100)) {
+            Random rnd = new Random(50);
+            ByteBuffer[] x = randomPages(rnd, 5);
+            SwapSlots sx = store.store(x);
+            FaultyChannel.Gate readGate = new FaultyChannel.Gate();
+            FaultyChannel.Gate writeGate = new FaultyChannel.Gate();
+            ch.readGate = readGate;
+            ch.writeGate = writeGate;
+
+            // B swaps x in and is held inside its read of the shared channel.
+            var b = Running.start("B", () -> {
+                assertLoadsBack(store, sx, x);
+                return true;
+            });
+            assertThat(readGate.entered.await(10, TimeUnit.SECONDS)).as("B reading").isTrue();
+            // A evicts y, is held inside its write, and is interrupted there: its write closes the channel.
+            ByteBuffer[] y = randomPages(rnd, 3);
+            var a = Running.start("A", () -> store.store(y));
+            assertThat(writeGate.entered.await(10, TimeUnit.SECONDS)).as("A writing").isTrue();
+            a.thread().interrupt();
+            writeGate.release.countDown();
+            Map.Entry<SwapSlots, Boolean> aResult = a.get();
+            assertThat(aResult.getValue()).as("A keeps its interrupt").isTrue();
+            assertThat(ch.isOpen() && isRealChannelOpen(ch)).as("the interrupt closed the channel A used").isFalse();
+
+            // B's read now reaches the channel the interrupt closed: B must not see A's interrupt.
+            readGate.release.countDown();
+            Map.Entry<Boolean, Boolean> bResult = b.get();
+            assertThat(bResult.getValue()).as("B was not interrupted").isFalse();
+
+            // Later I/O of any thread works, and both objects read back.
+            assertLoadsBack(store, aResult.getKey(), y);
+            assertLoadsBack(store, sx, x);
+            store.release(aResult.getKey());
+            store.release(sx);
+            assertThat(store.usedPages()).isZero();
+        }
+        assertThat(file).doesNotExist();
+    }
+
+    private static boolean isRealChannelOpen(FaultyChannel ch) {
+        try {
+            ch.size();
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Kind.class)
     void aThreadInterruptedBeforeItsIoKeepsItsStatusAndBreaksNothing(Kind kind) throws Exception {
