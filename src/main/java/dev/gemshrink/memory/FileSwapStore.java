@@ -2,13 +2,14 @@ package dev.gemshrink.memory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.BitSet;
-import java.util.List;
 import java.util.Objects;
 import java.util.zip.CRC32;
 
@@ -18,32 +19,54 @@ import java.util.zip.CRC32;
  * every load (a mismatch fails the load and keeps the swap copy). The file is created (it must not exist) when the
  * store opens and deleted when it closes.
  *
- * <p>Thread safety: safe for concurrent use; the slot allocator has its own lock (a leaf), and I/O runs outside it
- * on disjoint file ranges.
+ * <p>Resources: the channel is the store's one file handle, shared by every thread. I/O goes through direct buffers
+ * of 256 KiB taken from a small pool of the store's own (at most {@link #MAX_IDLE_BUFFERS} kept idle); no thread
+ * keeps a buffer of its own, and a closed store holds no buffer and no file.
+ *
+ * <p>Interrupts: a {@link FileChannel} closes itself when a thread blocked in I/O on it is interrupted, which would
+ * break every other thread's swap I/O. So a transfer clears the caller's interrupt status for its duration and
+ * restores it afterwards (the interrupted thread still sees its interrupt, and only it does), and a transfer that
+ * finds the channel closed by an interrupt (its own, arriving during the transfer, or another thread's) reopens the
+ * file once per closing, under the I/O lock, and redoes its transfer: positional transfers are idempotent, and what
+ * the closed channel wrote is in the file. Only {@link #close()} closes the store for good.
+ *
+ * <p>Failures: see {@link SwapStore}. The page checks and the store's own allocations come before the slots are
+ * reserved; a failure after that frees the slots again.
+ *
+ * <p>Thread safety: safe for concurrent use. The slot lock (a leaf) guards the slot map and the used count; the I/O
+ * lock guards the idle buffers, the closed flag and the replacement of the channel (no transfer runs under it).
+ * Transfers run outside both locks, on disjoint file ranges.
  */
 public final class FileSwapStore implements SwapStore {
     /** The largest run moved by one positional read or write, in pages. */
     static final int CHUNK_PAGES = 64;
+    /** The most I/O buffers a store keeps between transfers; more concurrent transfers allocate and drop theirs. */
+    static final int MAX_IDLE_BUFFERS = 4;
+    /** How many times one transfer reopens a channel closed under it before it gives up. */
+    static final int MAX_REOPENS = 16;
 
     private final Path path;
-    // Replaced (under slotLock) when an interrupt closed it: FileChannel closes itself when a thread doing I/O on
-    // it is interrupted, and reclaim runs on arbitrary threads. Volatile so I/O threads see the replacement.
-    private volatile FileChannel channel;
     private final long capacity;
     private final Object slotLock = new Object();
     private final BitSet slots = new BitSet(); // guarded by slotLock: set = in use
     private long used; // guarded by slotLock
-    private final ThreadLocal<ByteBuffer> chunk =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK_PAGES * PagePool.PAGE_SIZE));
+    private final Object ioLock = new Object();
+    private volatile FileChannel channel; // replaced under ioLock; volatile so transfers read it without the lock
+    private boolean closed; // guarded by ioLock
+    private final ArrayDeque<ByteBuffer> idleBuffers = new ArrayDeque<>(); // guarded by ioLock
 
     FileSwapStore(Path path, FileChannel channel, long capacityPages) {
+        checkCapacity(capacityPages);
+        this.path = path;
+        this.channel = Objects.requireNonNull(channel, "channel");
+        this.capacity = capacityPages;
+    }
+
+    private static void checkCapacity(long capacityPages) {
         if (capacityPages < 0 || capacityPages > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("capacity must be 0.." + Integer.MAX_VALUE + " pages: "
                     + capacityPages);
         }
-        this.path = path;
-        this.channel = Objects.requireNonNull(channel, "channel");
-        this.capacity = capacityPages;
     }
 
     /**
@@ -55,9 +78,12 @@ public final class FileSwapStore implements SwapStore {
      * @param capacityPages the capacity in pages
      * @return the store
      * @throws java.nio.file.FileAlreadyExistsException when something exists at {@code file} (it is left untouched)
-     * @throws IOException when the file cannot be created
+     * @throws IOException              when the file cannot be created
+     * @throws IllegalArgumentException when the capacity is negative or above {@link Integer#MAX_VALUE} pages (then
+     *                                  the file is not touched)
      */
     public static FileSwapStore open(Path file, long capacityPages) throws IOException {
+        checkCapacity(capacityPages);
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
@@ -109,6 +135,7 @@ public final class FileSwapStore implements SwapStore {
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
         SwapSlots.checkPages(pages);
+<<<<<<< HEAD
         int[] crcs = new int[pages.length]; // allocated before the slots are reserved
         Slots s = new Slots(pages.length, allocate(pages.length), crcs);
         try {
@@ -124,6 +151,35 @@ public final class FileSwapStore implements SwapStore {
         } catch (Throwable t) {
             free(s.runs);
             throw StoreFailure.asIOException("swap write of " + pages.length + " pages to " + path + " failed", t);
+=======
+        int n = pages.length;
+        int[] crcs;
+        try {
+            crcs = new int[n];
+        } catch (OutOfMemoryError e) {
+            throw new IOException("no memory for the checksums of " + n + " pages", e);
+        }
+        ByteBuffer buf = takeBuffer();
+        try {
+            int[] runs = allocate(n);
+            try {
+                Slots s = new Slots(n, runs, crcs);
+                forEachChunk(s, buf, (page, slot, count) -> {
+                    for (int i = 0; i < count; i++) {
+                        buf.put(i * PagePool.PAGE_SIZE, pages[page + i], 0, PagePool.PAGE_SIZE);
+                        crcs[page + i] = crc(pages[page + i]);
+                    }
+                    buf.limit(count * PagePool.PAGE_SIZE);
+                    transfer(buf, slot * PagePool.PAGE_SIZE, true);
+                });
+                return s;
+            } catch (Throwable t) {
+                free(runs);
+                throw StoreFailure.asIOException("swap write of " + n + " pages to " + path + " failed", t);
+            }
+        } finally {
+            giveBack(buf);
+>>>>>>> fix-swap
         }
     }
 
@@ -131,42 +187,48 @@ public final class FileSwapStore implements SwapStore {
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
         Slots s = SwapSlots.own(this, slots, Slots.class);
         s.checkLoadTarget(into);
-        forEachChunk(s, (page, slot, n, buf) -> {
-            buf.limit(n * PagePool.PAGE_SIZE);
-            readFully(buf, slot * PagePool.PAGE_SIZE);
-            for (int i = 0; i < n; i++) {
-                int c = crc(buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE));
-                if (c != s.crcs[page + i]) {
-                    throw new IOException("swap page " + (page + i) + " in slot " + (slot + i) + " of " + path
-                            + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
-                            + ", read " + Integer.toHexString(c) + ")");
+        ByteBuffer buf = takeBuffer();
+        try {
+            forEachChunk(s, buf, (page, slot, count) -> {
+                buf.limit(count * PagePool.PAGE_SIZE);
+                transfer(buf, slot * PagePool.PAGE_SIZE, false);
+                for (int i = 0; i < count; i++) {
+                    int c = crc(buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE));
+                    if (c != s.crcs[page + i]) {
+                        throw new IOException("swap page " + (page + i) + " in slot " + (slot + i) + " of " + path
+                                + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
+                                + ", read " + Integer.toHexString(c) + ")");
+                    }
                 }
-            }
-            for (int i = 0; i < n; i++) {
-                into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
-            }
-        });
+                for (int i = 0; i < count; i++) {
+                    into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                }
+            });
+        } catch (Throwable t) {
+            throw StoreFailure.asIOException("swap read of " + s.pages() + " pages from " + path + " failed", t);
+        } finally {
+            giveBack(buf);
+        }
     }
 
-    /** One chunk of a receipt: {@code n} pages from object page {@code page}, at file slot {@code slot}. */
+    /** One chunk of a receipt: {@code count} pages from object page {@code page}, at file slot {@code slot}. */
     @FunctionalInterface
     private interface ChunkIo {
-        void run(int page, long slot, int n, ByteBuffer buf) throws IOException;
+        void run(int page, long slot, int count) throws IOException;
     }
 
-    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, with this thread's cleared buffer. */
-    private void forEachChunk(Slots s, ChunkIo io) throws IOException {
+    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, clearing {@code buf} before each. */
+    private static void forEachChunk(Slots s, ByteBuffer buf, ChunkIo io) throws IOException {
         int page = 0;
         for (int r = 0; r < s.runs.length; r += 2) {
             long slot = s.runs[r];
             int len = s.runs[r + 1];
             for (int done = 0; done < len; ) {
-                int n = Math.min(CHUNK_PAGES, len - done);
-                ByteBuffer buf = chunk.get();
+                int count = Math.min(CHUNK_PAGES, len - done);
                 buf.clear();
-                io.run(page, slot + done, n, buf);
-                done += n;
-                page += n;
+                io.run(page, slot + done, count);
+                done += count;
+                page += count;
             }
         }
     }
@@ -178,35 +240,94 @@ public final class FileSwapStore implements SwapStore {
         free(s.runs);
     }
 
-    /** Closes the file and deletes it. */
+    /**
+     * Closes the file, deletes it and drops the store's I/O buffers. Idempotent. Transfers still running fail with
+     * an IOException (their store frees its slots; a load keeps its receipt).
+     */
     @Override
     public void close() throws IOException {
-        channel.close();
-        if (path != null) {
-            Files.deleteIfExists(path);
+        FileChannel ch;
+        synchronized (ioLock) {
+            closed = true;
+            idleBuffers.clear();
+            ch = channel; // final: no reopen happens once closed is set
+        }
+        try {
+            ch.close();
+        } finally {
+            if (path != null) {
+                Files.deleteIfExists(path);
+            }
         }
     }
 
+    /** Returns the number of I/O buffers the store keeps between transfers (for tests). */
+    int idleBufferCount() {
+        synchronized (ioLock) {
+            return idleBuffers.size();
+        }
+    }
+
+    /** Takes an idle I/O buffer, or allocates one; the caller gives it back with {@link #giveBack}. */
+    private ByteBuffer takeBuffer() throws IOException {
+        synchronized (ioLock) {
+            if (closed) {
+                throw closedStore(null);
+            }
+            ByteBuffer b = idleBuffers.poll();
+            if (b != null) {
+                return b;
+            }
+        }
+        try {
+            return ByteBuffer.allocateDirect(CHUNK_PAGES * PagePool.PAGE_SIZE);
+        } catch (OutOfMemoryError e) {
+            throw new IOException("no direct memory for a swap I/O buffer of " + path, e);
+        }
+    }
+
+    /** Keeps a buffer for the next transfer, unless the store is closed or keeps enough already. */
+    private void giveBack(ByteBuffer b) {
+        synchronized (ioLock) {
+            if (!closed && idleBuffers.size() < MAX_IDLE_BUFFERS) {
+                idleBuffers.push(b);
+            }
+        }
+    }
+
+    /** Reserves {@code n} free slots, as runs (start, length, ...), or none. */
     private int[] allocate(int n) throws IOException {
         synchronized (slotLock) {
             if (used + n > capacity) {
                 throw new IOException("swap full: " + used + " of " + capacity + " pages used, " + n + " needed");
             }
-            List<Integer> runs = new ArrayList<>();
-            int need = n;
-            int from = 0;
-            while (need > 0) {
-                int start = slots.nextClearBit(from);
-                int end = slots.nextSetBit(start);
-                int len = (int) Math.min(need, (end < 0 ? capacity : end) - start);
-                slots.set(start, start + len);
-                runs.add(start);
-                runs.add(len);
-                need -= len;
-                from = start + len;
+            int[] runs = new int[16];
+            int count = 0;
+            try {
+                int need = n;
+                int from = 0;
+                while (need > 0) {
+                    int start = slots.nextClearBit(from);
+                    int end = slots.nextSetBit(start);
+                    int len = (int) Math.min(need, (end < 0 ? capacity : end) - start);
+                    if (count == runs.length) {
+                        runs = Arrays.copyOf(runs, count * 2);
+                    }
+                    slots.set(start, start + len);
+                    runs[count++] = start;
+                    runs[count++] = len;
+                    need -= len;
+                    from = start + len;
+                }
+                int[] result = Arrays.copyOf(runs, count);
+                used += n;
+                return result;
+            } catch (Throwable t) {
+                for (int r = 0; r < count; r += 2) {
+                    slots.clear(runs[r], runs[r] + runs[r + 1]); // clearing never allocates
+                }
+                throw t;
             }
-            used += n;
-            return runs.stream().mapToInt(Integer::intValue).toArray();
         }
     }
 
@@ -219,27 +340,20 @@ public final class FileSwapStore implements SwapStore {
         }
     }
 
-    private void writeFully(ByteBuffer buf, long position) throws IOException {
-        io(buf, position, true);
-    }
-
-    private void readFully(ByteBuffer buf, long position) throws IOException {
-        io(buf, position, false);
-    }
-
     /**
-     * Positional I/O that an interrupt cannot break for good: the caller's interrupt status is cleared for the
-     * I/O and restored after, and a channel closed by an interrupt that arrived during the I/O is reopened once
-     * and the transfer retried (positional transfers are idempotent).
+     * Moves {@code buf}'s remaining bytes to or from the file at {@code position}, with the caller's interrupt
+     * status cleared for the transfer and restored after it. A closed channel (an interrupt closed it during this
+     * or another thread's transfer) is reopened and the whole transfer redone, unless the store itself was closed.
      */
-    private void io(ByteBuffer buf, long position, boolean write) throws IOException {
+    private void transfer(ByteBuffer buf, long position, boolean write) throws IOException {
         boolean interrupted = Thread.interrupted();
         int start = buf.position();
         try {
-            for (int attempt = 0; ; attempt++) {
+            for (int reopens = 0; ; reopens++) {
                 FileChannel ch = channel;
                 try {
-                    long pos = position + (buf.position() - start);
+                    buf.position(start);
+                    long pos = position;
                     while (buf.hasRemaining()) {
                         int n = write ? ch.write(buf, pos) : ch.read(buf, pos);
                         if (n < 0) {
@@ -249,12 +363,14 @@ public final class FileSwapStore implements SwapStore {
                         pos += n;
                     }
                     return;
-                } catch (java.nio.channels.ClosedByInterruptException e) {
+                } catch (ClosedChannelException e) {
+                    // Also ClosedByInterruptException (an interrupt during this transfer: clear it again, keep
+                    // it for the caller) and AsynchronousCloseException (another thread's interrupt).
                     interrupted |= Thread.interrupted();
-                    if (attempt > 0 || path == null) {
+                    if (reopens == MAX_REOPENS) {
                         throw e;
                     }
-                    reopen(ch);
+                    reopen(ch, e);
                 }
             }
         } finally {
@@ -264,17 +380,28 @@ public final class FileSwapStore implements SwapStore {
         }
     }
 
-    private void reopen(FileChannel closed) throws IOException {
-        synchronized (slotLock) {
-            if (channel == closed) {
+    /** Replaces {@code closedChannel} by a new channel on the file, unless another thread did or the store closed. */
+    private void reopen(FileChannel closedChannel, ClosedChannelException cause) throws IOException {
+        synchronized (ioLock) {
+            if (closed) {
+                throw closedStore(cause);
+            }
+            if (path == null) {
+                throw cause;
+            }
+            if (channel == closedChannel) {
                 channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             }
         }
     }
 
+    private IOException closedStore(Throwable cause) {
+        return new IOException("swap file " + path + " is closed", cause);
+    }
+
     private static int crc(ByteBuffer page) {
         CRC32 c = new CRC32();
-        c.update(page.duplicate().clear());
+        c.update(page.slice(0, PagePool.PAGE_SIZE));
         return (int) c.getValue();
     }
 

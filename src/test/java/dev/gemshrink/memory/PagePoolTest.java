@@ -264,6 +264,7 @@ class PagePoolTest {
             ShmemObject mine = evictable(first, "mine", 32);
             ShmemObject theirs = second.createObject("theirs", 32L * PagePool.PAGE_SIZE);
             try (var pin = theirs.pin()) {
+                assertThat(pin.isLive()).isTrue();
                 assertThat(pool.freePages()).isZero();
                 // Only the first device's object can be evicted: its registry must still be asked.
                 ShmemObject needy = evictable(first, "needy", 8);

@@ -15,6 +15,8 @@ import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.testing.FaultySwapStore;
 import dev.gemshrink.testing.Invariants;
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -31,6 +33,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
@@ -484,6 +491,39 @@ class SwapStoreTest {
         volatile boolean failReads;
         /** When positive, at most this many bytes move per call (short reads and writes). */
         volatile int maxBytesPerCall;
+        /** When set, the first positional read (write) to arrive waits in its gate before it reaches the channel. */
+        volatile Gate readGate;
+        volatile Gate writeGate;
+
+        /**
+         * Holds the first call that passes it until {@link #release} is counted down; the call then goes on to the
+         * real channel with the thread's interrupt status as it was when the wait ended (an interrupt that arrived
+         * during the wait stays pending, so the real channel sees it).
+         */
+        static final class Gate {
+            final CountDownLatch entered = new CountDownLatch(1);
+            final CountDownLatch release = new CountDownLatch(1);
+            private final AtomicBoolean taken = new AtomicBoolean();
+
+            void pass() {
+                if (!taken.compareAndSet(false, true)) {
+                    return;
+                }
+                entered.countDown();
+                boolean interrupted = false;
+                while (true) {
+                    try {
+                        release.await();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
 
         FaultyChannel(FileChannel d) {
             this.d = d;
@@ -517,6 +557,10 @@ class SwapStoreTest {
 
         @Override
         public int write(ByteBuffer src, long position) throws IOException {
+            Gate g = writeGate;
+            if (g != null) {
+                g.pass();
+            }
             maybeFailWrite();
             ByteBuffer part = cut(src);
             int n = d.write(part, position);
@@ -528,6 +572,10 @@ class SwapStoreTest {
 
         @Override
         public int read(ByteBuffer dst, long position) throws IOException {
+            Gate g = readGate;
+            if (g != null) {
+                g.pass();
+            }
             if (failReads) {
                 throw new IOException("injected read error (EIO)");
             }
@@ -712,6 +760,209 @@ class SwapStoreTest {
             assertLoadsBack(store, sa, a);
             store.release(sa);
         }
+    }
+
+    // ------------------------------------------------------------------ interrupts and the shared channel
+
+    /** A thread running a body; {@code done} completes with its result and the thread's final interrupt status. */
+    private record Running<T>(Thread thread, CompletableFuture<Map.Entry<T, Boolean>> done) {
+        static <T> Running<T> start(String name, Callable<T> body) {
+            CompletableFuture<Map.Entry<T, Boolean>> done = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    T result = body.call();
+                    done.complete(Map.entry(result, Thread.currentThread().isInterrupted()));
+                } catch (Throwable e) {
+                    done.completeExceptionally(e);
+                }
+            }, name);
+            t.setDaemon(true);
+            t.start();
+            return new Running<>(t, done);
+        }
+
+        Map.Entry<T, Boolean> get() throws Exception {
+            return done.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void anInterruptDuringOneThreadsIoBreaksNoOtherThreadsIo() throws Exception {
+        Path file = tempDir.resolve("swap");
+        FaultyChannel ch = FaultyChannel.open(file);
+        try (FileSwapStore store = new FileSwapStore(file, ch, 100)) {
+            Random rnd = new Random(50);
+            ByteBuffer[] x = randomPages(rnd, 5);
+            SwapSlots sx = store.store(x);
+            FaultyChannel.Gate readGate = new FaultyChannel.Gate();
+            FaultyChannel.Gate writeGate = new FaultyChannel.Gate();
+            ch.readGate = readGate;
+            ch.writeGate = writeGate;
+
+            // B swaps x in and is held inside its read of the shared channel.
+            var b = Running.start("B", () -> {
+                assertLoadsBack(store, sx, x);
+                return true;
+            });
+            assertThat(readGate.entered.await(10, TimeUnit.SECONDS)).as("B reading").isTrue();
+            // A evicts y, is held inside its write, and is interrupted there: its write closes the channel.
+            ByteBuffer[] y = randomPages(rnd, 3);
+            var a = Running.start("A", () -> store.store(y));
+            assertThat(writeGate.entered.await(10, TimeUnit.SECONDS)).as("A writing").isTrue();
+            a.thread().interrupt();
+            writeGate.release.countDown();
+            Map.Entry<SwapSlots, Boolean> aResult = a.get();
+            assertThat(aResult.getValue()).as("A keeps its interrupt").isTrue();
+            assertThat(ch.isOpen() && isRealChannelOpen(ch)).as("the interrupt closed the channel A used").isFalse();
+
+            // B's read now reaches the channel the interrupt closed: B must not see A's interrupt.
+            readGate.release.countDown();
+            Map.Entry<Boolean, Boolean> bResult = b.get();
+            assertThat(bResult.getValue()).as("B was not interrupted").isFalse();
+
+            // Later I/O of any thread works, and both objects read back.
+            assertLoadsBack(store, aResult.getKey(), y);
+            assertLoadsBack(store, sx, x);
+            store.release(aResult.getKey());
+            store.release(sx);
+            assertThat(store.usedPages()).isZero();
+        }
+        assertThat(file).doesNotExist();
+    }
+
+    private static boolean isRealChannelOpen(FaultyChannel ch) {
+        try {
+            ch.size();
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aThreadInterruptedBeforeItsIoKeepsItsStatusAndBreaksNothing(Kind kind) throws Exception {
+        Random rnd = new Random(51);
+        try (SwapStore store = open(kind, 100)) {
+            ByteBuffer[] x = randomPages(rnd, 70);
+            var a = Running.start("A", () -> {
+                Thread.currentThread().interrupt();
+                SwapSlots s = store.store(x);
+                assertLoadsBack(store, s, x);
+                return s;
+            });
+            Map.Entry<SwapSlots, Boolean> result = a.get();
+            assertThat(result.getValue()).as("A keeps its interrupt").isTrue();
+            // Another thread's I/O works afterwards.
+            ByteBuffer[] y = randomPages(rnd, 10);
+            SwapSlots sy = store.store(y);
+            assertLoadsBack(store, sy, y);
+            assertLoadsBack(store, result.getKey(), x);
+            store.release(sy);
+            store.release(result.getKey());
+        }
+    }
+
+    @Test
+    void openingWithABadCapacityTouchesNoFile() {
+        Path file = tempDir.resolve("swap");
+        for (long bad : new long[] {-1, Integer.MAX_VALUE + 1L}) {
+            assertThatThrownBy(() -> FileSwapStore.open(file, bad)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(file).as("no file created (and no channel left open) for capacity %d", bad).doesNotExist();
+        }
+    }
+
+    @Test
+    void aClosedFileStoreRefusesIoAndDoesNotRecreateItsFile() throws IOException {
+        Path file = tempDir.resolve("swap");
+        FileSwapStore store = FileSwapStore.open(file, 16);
+        SwapSlots s = store.store(randomPages(new Random(52), 2));
+        store.close();
+        store.close(); // idempotent
+        assertThatThrownBy(() -> store.store(randomPages(new Random(53), 1))).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> store.load(s, blankPages(2))).isInstanceOf(IOException.class);
+        assertThat(store.usedPages()).as("the failed store holds nothing").isEqualTo(2);
+        assertThat(file).doesNotExist();
+    }
+
+    // ------------------------------------------------------------------ I/O buffers
+
+    private static long directBytes() {
+        return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(p -> p.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
+    }
+
+    /** Runs the GC until {@code done} holds or ten seconds pass. */
+    private static boolean gcUntil(java.util.function.BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            System.gc();
+            Thread.sleep(10); // lets the cleaner thread free the direct memory of unreachable buffers
+        }
+        return true;
+    }
+
+    @Test
+    void aFileStoreKeepsFewIoBuffersAndNoneOnceClosed() throws Exception {
+        Random rnd = new Random(55);
+        FileSwapStore store = FileSwapStore.open(tempDir.resolve("swap"), 400);
+        assertThat(store.idleBufferCount()).isZero();
+        ByteBuffer[] p = randomPages(rnd, 150);
+        SwapSlots s = store.store(p);
+        assertLoadsBack(store, s, p);
+        assertThat(store.idleBufferCount()).as("one buffer, reused for every chunk and call").isEqualTo(1);
+        // Concurrent transfers each take a buffer: B is held inside its read while the main thread stores.
+        FaultyChannel ch = FaultyChannel.open(tempDir.resolve("swap2"));
+        try (FileSwapStore gated = new FileSwapStore(tempDir.resolve("swap2"), ch, 400)) {
+            SwapSlots g = gated.store(p);
+            FaultyChannel.Gate gate = new FaultyChannel.Gate();
+            ch.readGate = gate;
+            var b = Running.start("B", () -> {
+                assertLoadsBack(gated, g, p);
+                return true;
+            });
+            assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(gated.idleBufferCount()).as("B holds the one buffer").isZero();
+            SwapSlots g2 = gated.store(randomPages(rnd, 2));
+            assertThat(gated.idleBufferCount()).isEqualTo(1);
+            gate.release.countDown();
+            b.get();
+            assertThat(gated.idleBufferCount()).isEqualTo(2);
+            gated.release(g2);
+            gated.release(g);
+        }
+        store.release(s);
+        store.close();
+        assertThat(store.idleBufferCount()).as("a closed store holds no buffer").isZero();
+    }
+
+    @Test
+    void closedFileStoresKeepNoIoBuffersReachable() throws Exception {
+        Random rnd = new Random(54);
+        long chunkBytes = (long) FileSwapStore.CHUNK_PAGES * PAGE;
+        long[] baseline = {directBytes()};
+        int[] rounds = {0};
+        gcUntil(() -> {
+            baseline[0] = Math.min(baseline[0], directBytes());
+            return ++rounds[0] > 3; // a few collections: buffers of earlier tests that are already unreachable go
+        });
+        int stores = 32;
+        for (int i = 0; i < stores; i++) {
+            try (FileSwapStore store = FileSwapStore.open(tempDir.resolve("swap" + i), 8)) {
+                ByteBuffer[] p = randomPages(rnd, 2);
+                SwapSlots s = store.store(p);
+                assertLoadsBack(store, s, p);
+                store.release(s);
+            }
+        }
+        long before = baseline[0];
+        assertThat(gcUntil(() -> directBytes() - before < 2 * chunkBytes))
+                .as("direct memory after %d stores were closed: %d bytes above the baseline (one buffer: %d)",
+                        stores, directBytes() - before, chunkBytes)
+                .isTrue();
     }
 
     // ------------------------------------------------------------------ through ShmemObject
