@@ -198,7 +198,10 @@ public final class PanfrostClient implements AutoCloseable {
      * swaps evicted BOs back in and maps them again, attaches the job's fence, and queues the job on the GPU.
      *
      * <p>A failed submit, whatever it throws, drops the references it took, releases the locks and leaves no fence
-     * unsignalled: no handle, mapping reference or busy state changes.
+     * unsignalled: no handle, mapping reference or busy state changes. Residency is the one exception, as in the
+     * kernel: BOs that validation already swapped in (and mapped again) before a later BO failed stay resident.
+     * Residency is not state the caller owns (the shrinker may evict them again at any time, and they are mapped
+     * consistently meanwhile), while undoing it would mean re-evicting, which costs a swap write and can fail.
      *
      * @param jobName a name for messages
      * @param bos     the BOs the job uses
@@ -226,6 +229,7 @@ public final class PanfrostClient implements AutoCloseable {
                                 + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
                     }
                 }
+                // On failure part way, the BOs swapped in so far stay resident and mapped (see the Javadoc).
                 for (PanfrostBo bo : unique) {
                     bo.validateLocked();
                 }
