@@ -34,7 +34,7 @@ public final class PanfrostClient implements AutoCloseable {
     PanfrostClient(PanfrostDevice dev, String name) {
         this.dev = dev;
         this.name = name;
-        this.as = new GpuAddressSpace(name);
+        this.as = new GpuAddressSpace(dev, name);
     }
 
     /**
@@ -80,7 +80,7 @@ public final class PanfrostClient implements AutoCloseable {
         try {
             open(bo);
         } finally {
-            bo.unref(); // the creator's reference: the handle opened here holds the BO from now on
+            bo.dropCreatorRef(); // the handle opened here holds the BO from now on
         }
         return bo;
     }
@@ -166,6 +166,11 @@ public final class PanfrostClient implements AutoCloseable {
             throw new GemException(Errno.ENOENT, bo.name() + " is not open in " + name);
         }
         return m;
+    }
+
+    /** Returns the mappings this client's handles hold (one reference each), for the checker. */
+    synchronized List<GpuMapping> handleMappings() {
+        return new ArrayList<>(handles.values());
     }
 
     /**
@@ -322,7 +327,11 @@ public final class PanfrostClient implements AutoCloseable {
                 throw Cleanup.rethrow(failed);
             }
         } finally {
-            dev.forget(this);
+            try {
+                as.close();
+            } finally {
+                dev.forget(this);
+            }
         }
     }
 
