@@ -15,9 +15,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * each mapped GPU page. VA runs from 32 MiB up to 2^40 in 4 KiB pages; no-exec BOs never cross a 4 GiB boundary,
  * executable BOs are aligned to their size (rounded up to a power of two), heap BOs to 2 MiB.
  *
- * <p>Locking: one lock guards the allocator and the page table. It is a leaf for allocation purposes: it is never
- * held while memory is allocated or another lock is awaited, so reclaim may take it. A GPU access holds it while it
- * copies one page's bytes, so tearing down a mapping also waits out the accesses in flight (the MMU flush).
+ * <p>Locking: one lock guards the allocator, the page table and the closed flag. It is a leaf for allocation
+ * purposes: it is never held while memory is allocated or another lock is awaited, so reclaim may take it. A GPU
+ * access holds it while it copies one page's bytes, so tearing down a mapping also waits out the accesses in flight
+ * (the MMU flush).
+ *
+ * <p>Lifetime: the device knows the address space from its client's opening until the client is closed and the
+ * last mapping here is released (jobs may still hold mappings after the close), so that its checker sees every VA
+ * range. Once closed, no VA is reserved here again.
  */
 public final class GpuAddressSpace {
     /** The lowest GPU virtual address handed out. */
@@ -27,11 +32,14 @@ public final class GpuAddressSpace {
     static final long SZ_2M = 2L << 20;
     static final long SZ_4G = 1L << 32;
 
+    private final PanfrostDevice dev;
     private final String name;
     private final ReentrantLock lock = new ReentrantLock();
     private final TreeMap<Long, GpuMapping> byVa = new TreeMap<>(); // guarded by lock
+    private boolean closed; // guarded by lock
 
-    GpuAddressSpace(String name) {
+    GpuAddressSpace(PanfrostDevice dev, String name) {
+        this.dev = dev;
         this.name = name;
     }
 
@@ -44,7 +52,11 @@ public final class GpuAddressSpace {
         return name;
     }
 
-    /** Reserves VA for a mapping and records it (no pages mapped yet). */
+    /**
+     * Reserves VA for a mapping and records it (no pages mapped yet).
+     *
+     * @throws GemException ENOMEM when no range fits; ENOENT when the address space is closed
+     */
     GpuMapping reserve(PanfrostBo bo) {
         long size = bo.size();
         long align;
@@ -58,6 +70,9 @@ public final class GpuAddressSpace {
         boolean noCross4G = (bo.flags() & BoFlags.NOEXEC) != 0;
         lock.lock();
         try {
+            if (closed) {
+                throw new GemException(Errno.ENOENT, "cannot map " + bo.name() + ": " + name + " is closed");
+            }
             long va = findGap(size, align, noCross4G);
             GpuMapping m = new GpuMapping(this, bo, va);
             byVa.put(va, m);
@@ -95,14 +110,37 @@ public final class GpuAddressSpace {
         return (v + a - 1) / a * a;
     }
 
-    /** Forgets a mapping's VA range and page table entries. */
+    /** Forgets a mapping's VA range and page table entries; the last one of a closed space retires it. */
     void release(GpuMapping m) {
+        boolean retire;
         lock.lock();
         try {
             byVa.remove(m.va(), m);
             m.clearPtes();
+            retire = closed && byVa.isEmpty();
         } finally {
             lock.unlock();
+        }
+        if (retire) {
+            dev.forget(this);
+        }
+    }
+
+    /**
+     * Closes the address space (its client is closed): no VA is reserved here again. The device forgets it now if
+     * it is empty, otherwise when its last mapping is released. Idempotent.
+     */
+    void close() {
+        boolean retire;
+        lock.lock();
+        try {
+            retire = !closed && byVa.isEmpty();
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+        if (retire) {
+            dev.forget(this);
         }
     }
 

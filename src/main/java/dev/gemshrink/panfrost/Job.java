@@ -96,6 +96,11 @@ public final class Job {
         return Optional.ofNullable(error);
     }
 
+    /** Returns the mappings the job holds one reference of each until it finishes, for the checker. */
+    List<GpuMapping> mappings() {
+        return mappings;
+    }
+
     /**
      * Finishes a held job: once its work has run, its BO references are dropped and its fence signals. Returns
      * when the fence has signalled (so the references are gone by then).

@@ -42,6 +42,7 @@ public final class PanfrostBo {
     // One per live mapping, plus the creator's reference until createBo has opened it. Never rises from 0:
     // once the last reference is gone the BO is freed for good.
     private final AtomicInteger refs = new AtomicInteger(1);
+    private volatile boolean creatorRef = true; // the creator's reference is still held
     private final List<Fence> fences = new ArrayList<>(); // guarded by resv
     private HeapChunkTable chunks; // guarded by resv; heap BOs only, null until the first fault
 
@@ -321,15 +322,34 @@ public final class PanfrostBo {
 
     // ------------------------------------------------------------------ mappings
 
-    GpuMapping openIn(GpuAddressSpace as) {
+    /** Takes a reference unless the count is zero (get unless zero): a freed BO is never revived. */
+    boolean tryRef() {
         int r;
         do {
             r = refs.get();
             if (r == 0) {
-                // Its last handle and mapping are gone (or going): it cannot be opened again.
-                throw new GemException(Errno.ENOENT, name() + " is freed");
+                return false;
             }
         } while (!refs.compareAndSet(r, r + 1));
+        return true;
+    }
+
+    /** Returns whether the creator's reference is still held (createBo has not finished opening the BO). */
+    boolean creatorRefHeld() {
+        return creatorRef;
+    }
+
+    /** Drops the creator's reference, once createBo's open has succeeded or failed. */
+    void dropCreatorRef() {
+        creatorRef = false;
+        unref();
+    }
+
+    GpuMapping openIn(GpuAddressSpace as) {
+        if (!tryRef()) {
+            // Its last handle and mapping are gone (or going): it cannot be opened again.
+            throw new GemException(Errno.ENOENT, name() + " is freed");
+        }
         GpuMapping m;
         try {
             m = as.reserve(this);

@@ -34,7 +34,7 @@ public final class PanfrostClient implements AutoCloseable {
     PanfrostClient(PanfrostDevice dev, String name) {
         this.dev = dev;
         this.name = name;
-        this.as = new GpuAddressSpace(name);
+        this.as = new GpuAddressSpace(dev, name);
     }
 
     /**
@@ -80,7 +80,7 @@ public final class PanfrostClient implements AutoCloseable {
         try {
             open(bo);
         } finally {
-            bo.unref(); // the creator's reference: the handle opened here holds the BO from now on
+            bo.dropCreatorRef(); // the handle opened here holds the BO from now on
         }
         return bo;
     }
@@ -168,6 +168,11 @@ public final class PanfrostClient implements AutoCloseable {
         return m;
     }
 
+    /** Returns the mappings this client's handles hold (one reference each), for the checker. */
+    synchronized List<GpuMapping> handleMappings() {
+        return new ArrayList<>(handles.values());
+    }
+
     /**
      * Returns the BOs open in this client.
      *
@@ -198,7 +203,10 @@ public final class PanfrostClient implements AutoCloseable {
      * swaps evicted BOs back in and maps them again, attaches the job's fence, and queues the job on the GPU.
      *
      * <p>A failed submit, whatever it throws, drops the references it took, releases the locks and leaves no fence
-     * unsignalled: no handle, mapping reference or busy state changes.
+     * unsignalled: no handle, mapping reference or busy state changes. Residency is the one exception, as in the
+     * kernel: BOs that validation already swapped in (and mapped again) before a later BO failed stay resident.
+     * Residency is not state the caller owns (the shrinker may evict them again at any time, and they are mapped
+     * consistently meanwhile), while undoing it would mean re-evicting, which costs a swap write and can fail.
      *
      * @param jobName a name for messages
      * @param bos     the BOs the job uses
@@ -226,6 +234,7 @@ public final class PanfrostClient implements AutoCloseable {
                                 + bo.shmem().madv().name().toLowerCase(java.util.Locale.ROOT));
                     }
                 }
+                // On failure part way, the BOs swapped in so far stay resident and mapped (see the Javadoc).
                 for (PanfrostBo bo : unique) {
                     bo.validateLocked();
                 }
@@ -318,7 +327,11 @@ public final class PanfrostClient implements AutoCloseable {
                 throw Cleanup.rethrow(failed);
             }
         } finally {
-            dev.forget(this);
+            try {
+                as.close();
+            } finally {
+                dev.forget(this);
+            }
         }
     }
 

@@ -6,10 +6,14 @@ import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,6 +34,10 @@ public final class PanfrostDevice implements AutoCloseable {
     private final Gpu gpu;
     private final Set<PanfrostBo> bos = ConcurrentHashMap.newKeySet();
     private final Set<PanfrostClient> clients = ConcurrentHashMap.newKeySet();
+    // Address spaces from their client's opening until the client is closed and their last mapping is released.
+    private final Set<GpuAddressSpace> spaces = ConcurrentHashMap.newKeySet();
+    // Jobs from queueing until they have dropped their references (each holds one per mapping meanwhile).
+    private final Set<Job> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicLong boIds = new AtomicLong();
     private final LongAdder jobsSubmitted = new LongAdder();
     private final LongAdder jobsDone = new LongAdder();
@@ -73,6 +81,7 @@ public final class PanfrostDevice implements AutoCloseable {
      */
     public PanfrostClient openClient(String name) {
         PanfrostClient c = new PanfrostClient(this, name);
+        spaces.add(c.addressSpace());
         clients.add(c);
         return c;
     }
@@ -104,15 +113,19 @@ public final class PanfrostDevice implements AutoCloseable {
      */
     void queue(Job job) {
         jobsSubmitted.increment();
+        inFlight.add(job);
         try {
             gpu.submit(job);
         } catch (Throwable t) {
+            inFlight.remove(job);
             jobsSubmitted.decrement();
             throw t;
         }
     }
 
+    /** A job has dropped its references (it is about to signal its fence). */
     void jobFinished(Job job) {
+        inFlight.remove(job);
         if (job.status() == Job.Status.FAULTED) {
             jobsFaulted.increment();
         } else {
@@ -126,6 +139,10 @@ public final class PanfrostDevice implements AutoCloseable {
 
     void forget(PanfrostClient c) {
         clients.remove(c);
+    }
+
+    void forget(GpuAddressSpace as) {
+        spaces.remove(as);
     }
 
     void countGpuFault() {
@@ -176,45 +193,150 @@ public final class PanfrostDevice implements AutoCloseable {
     }
 
     /**
-     * Checks every invariant: the core's ({@link InvariantChecker}) plus the driver's: every mapped GPU page points
-     * at the frame its BO holds for that page now (no stale entry survives an eviction or purge), a busy normal BO
-     * is resident, a BO's references equal its live mappings, and a heap BO's page use is its chunk table's.
-     * Exact only when nothing else is running.
+     * Checks every invariant: the core's ({@link InvariantChecker}) plus the driver's:
+     * <ul>
+     * <li>every mapping reference has a holder: each mapping's count equals the handles (of open clients) and the
+     * jobs in flight that hold it ({@code mapping-refs-equal-holders}); a handle's mapping is live and in its
+     * client's address space ({@code handle-has-live-mapping});</li>
+     * <li>a BO's references equal its live mappings, plus the creator's while it is being created
+     * ({@code bo-refs-equal-mappings}); each of its mappings is in its address space
+     * ({@code mapping-in-address-space}) and every VA range belongs to a mapping its live BO lists
+     * ({@code va-range-has-owner});</li>
+     * <li>every mapped GPU page points at the frame its BO holds for that page now (no stale entry survives an
+     * eviction or purge), a busy normal BO is resident, and a heap BO's page use is its chunk table's;</li>
+     * <li>once every client is closed and every job has finished, the device holds nothing: no BO, mapping, VA
+     * range, object, RAM page or swap page ({@code device-holds-nothing}).</li>
+     * </ul>
+     * Exact only when nothing else is running (an open, submit or close in progress holds references that no
+     * table shows yet).
      *
      * @return the violations
      */
     public List<Violation> check() {
         List<Violation> out = new ArrayList<>(InvariantChecker.check(gem));
-        for (PanfrostBo bo : bos()) {
-            ObjectState s = bo.shmem().inspect();
-            List<GpuMapping> ms = bo.mappings();
-            if (bo.refs() != ms.size()) {
-                out.add(new Violation(bo.name(), "bo-refs-equal-mappings", bo.refs() + " references but "
-                        + ms.size() + " mappings"));
-            }
-            for (GpuMapping m : ms) {
-                int[] ptes = m.ptes();
-                for (int i = 0; i < ptes.length; i++) {
-                    int want = s.pfns() == null ? -1 : s.pfns()[i];
-                    if (ptes[i] >= 0 && ptes[i] != want) {
-                        out.add(new Violation(bo.name(), "pte-matches-page", "page " + i + " is mapped to frame "
-                                + ptes[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + want));
-                        break;
-                    }
-                }
-            }
-            if (!bo.isHeap() && bo.isBusy() && s.pfns() == null && !s.freed()) {
-                out.add(new Violation(bo.name(), "busy-is-resident", "busy on the GPU but not resident"));
-            }
-            if (bo.isHeap()) {
-                int chunkUses = s.owners(dev.gemshrink.core.OwnerKind.PAGES_HEAP_CHUNKS);
-                if (chunkUses != (bo.heapChunks() > 0 || s.pfns() != null ? 1 : 0)) {
-                    out.add(new Violation(bo.name(), "heap-use-owned-by-chunk-table", chunkUses
-                            + " chunk-table uses with " + bo.heapChunks() + " chunks"));
+        List<PanfrostBo> liveBos = bos();
+        List<PanfrostClient> openClients = clients();
+        List<Job> jobs = List.copyOf(inFlight);
+        Map<GpuAddressSpace, List<GpuMapping>> byAs = new IdentityHashMap<>();
+        for (GpuAddressSpace as : List.copyOf(spaces)) {
+            byAs.put(as, as.mappings());
+        }
+        Map<GpuMapping, Integer> holders = new IdentityHashMap<>();
+        List<GpuMapping> handled = new ArrayList<>();
+        for (PanfrostClient c : openClients) {
+            for (GpuMapping m : c.handleMappings()) {
+                holders.merge(m, 1, Integer::sum);
+                handled.add(m);
+                if (m.addressSpace() != c.addressSpace()) {
+                    out.add(new Violation(c.name(), "handle-has-live-mapping", "the handle of " + m.bo().name()
+                            + " is " + m + ", outside the client's address space"));
                 }
             }
         }
+        for (Job j : jobs) {
+            for (GpuMapping m : j.mappings()) {
+                holders.merge(m, 1, Integer::sum);
+            }
+        }
+        Set<GpuMapping> listed = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<PanfrostBo> bosLive = Collections.newSetFromMap(new IdentityHashMap<>());
+        bosLive.addAll(liveBos);
+        for (PanfrostBo bo : liveBos) {
+            checkBo(bo, byAs, listed, out);
+        }
+        for (GpuMapping m : handled) {
+            if (!listed.contains(m)) {
+                out.add(new Violation(m.bo().name(), "handle-has-live-mapping", "a handle holds " + m
+                        + ", which its BO no longer lists (released)"));
+            }
+        }
+        Set<GpuMapping> all = Collections.newSetFromMap(new IdentityHashMap<>());
+        all.addAll(listed);
+        all.addAll(holders.keySet());
+        for (Map.Entry<GpuAddressSpace, List<GpuMapping>> e : byAs.entrySet()) {
+            for (GpuMapping m : e.getValue()) {
+                all.add(m);
+                if (!listed.contains(m) || !bosLive.contains(m.bo())) {
+                    out.add(new Violation(e.getKey().name(), "va-range-has-owner", m + " holds VA but "
+                            + (bosLive.contains(m.bo()) ? "its BO does not list it" : "its BO is freed")));
+                }
+            }
+        }
+        for (GpuMapping m : all) {
+            int want = holders.getOrDefault(m, 0);
+            if (m.refs() != want) {
+                out.add(new Violation(m.bo().name(), "mapping-refs-equal-holders", m + " has " + m.refs()
+                        + " references but " + want + " holders (handles of open clients and jobs in flight)"));
+            }
+        }
+        if (openClients.isEmpty() && jobs.isEmpty()) {
+            checkHoldsNothing(liveBos, byAs, out);
+        }
         return out;
+    }
+
+    /** The per-BO part of {@link #check()}; collects the BO's mappings into {@code listed}. */
+    private static void checkBo(PanfrostBo bo, Map<GpuAddressSpace, List<GpuMapping>> byAs, Set<GpuMapping> listed,
+            List<Violation> out) {
+        ObjectState s = bo.shmem().inspect();
+        List<GpuMapping> ms = bo.mappings();
+        listed.addAll(ms);
+        int want = ms.size() + (bo.creatorRefHeld() ? 1 : 0);
+        if (bo.refs() != want) {
+            out.add(new Violation(bo.name(), "bo-refs-equal-mappings", bo.refs() + " references but " + ms.size()
+                    + " mappings" + (bo.creatorRefHeld() ? " and the creator's" : "")));
+        }
+        for (GpuMapping m : ms) {
+            List<GpuMapping> there = byAs.get(m.addressSpace());
+            if (there == null || !there.contains(m)) {
+                out.add(new Violation(bo.name(), "mapping-in-address-space", m + " is not in its address space"
+                        + (there == null ? " (which the device no longer knows)" : "")));
+            }
+            int[] ptes = m.ptes();
+            for (int i = 0; i < ptes.length; i++) {
+                int pfn = s.pfns() == null ? -1 : s.pfns()[i];
+                if (ptes[i] >= 0 && ptes[i] != pfn) {
+                    out.add(new Violation(bo.name(), "pte-matches-page", "page " + i + " is mapped to frame "
+                            + ptes[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + pfn));
+                    break;
+                }
+            }
+        }
+        if (!bo.isHeap() && bo.isBusy() && s.pfns() == null && !s.freed()) {
+            out.add(new Violation(bo.name(), "busy-is-resident", "busy on the GPU but not resident"));
+        }
+        if (bo.isHeap()) {
+            int chunkUses = s.owners(OwnerKind.PAGES_HEAP_CHUNKS);
+            if (chunkUses != (bo.heapChunks() > 0 || s.pfns() != null ? 1 : 0)) {
+                out.add(new Violation(bo.name(), "heap-use-owned-by-chunk-table", chunkUses
+                        + " chunk-table uses with " + bo.heapChunks() + " chunks"));
+            }
+        }
+    }
+
+    /** No client is open and no job in flight: nothing may be left. */
+    private void checkHoldsNothing(List<PanfrostBo> liveBos, Map<GpuAddressSpace, List<GpuMapping>> byAs,
+            List<Violation> out) {
+        String subject = "device";
+        if (!liveBos.isEmpty()) {
+            out.add(new Violation(subject, "device-holds-nothing", liveBos.size() + " BOs left: "
+                    + liveBos.stream().map(PanfrostBo::name).toList()));
+        }
+        for (Map.Entry<GpuAddressSpace, List<GpuMapping>> e : byAs.entrySet()) {
+            if (!e.getValue().isEmpty()) {
+                out.add(new Violation(subject, "device-holds-nothing", e.getValue().size() + " mappings (VA ranges)"
+                        + " left in " + e.getKey().name() + ": " + e.getValue()));
+            }
+        }
+        if (!gem.objects().isEmpty()) {
+            out.add(new Violation(subject, "device-holds-nothing", gem.objects().size() + " objects left"));
+        }
+        if (gem.pool().usedPages() != 0) {
+            out.add(new Violation(subject, "device-holds-nothing", gem.pool().usedPages() + " RAM pages in use"));
+        }
+        if (gem.swap().usedPages() != 0) {
+            out.add(new Violation(subject, "device-holds-nothing", gem.swap().usedPages() + " swap pages in use"));
+        }
     }
 
     /** Stops the background reclaimer and the GPU (after the queued jobs), and closes the core device. */

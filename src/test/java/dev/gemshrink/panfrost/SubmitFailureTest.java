@@ -12,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.core.Pin;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.ThrowingSwapStore;
 import java.util.List;
@@ -36,6 +37,45 @@ class SubmitFailureTest {
             assertThat(bo.shmem().resv().isLocked()).as("%s locked", bo).isFalse();
         }
         assertClean(dev);
+    }
+
+    /**
+     * Defect 18: validation swaps the job's BOs in one after the other; when a later one cannot be made resident
+     * (ENOMEM: RAM is full and the only other BO is pinned), the ones already swapped in stay resident and mapped,
+     * as in the kernel (residency is not state the caller owns, and re-evicting could itself fail), while no
+     * reference, fence, lock or job is left behind.
+     */
+    @Test
+    void enomemPartWayLeavesTheBosAlreadySwappedInResidentAndTakesNothingElse() {
+        try (PanfrostDevice dev = PanfrostDevice.builder().name("submit").ramPages(16)
+                .swap(SwapStore.inMemory(64)).build()) {
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo first = c.createBo("first", 8 * PAGE, NOEXEC);
+            PanfrostBo second = c.createBo("second", 8 * PAGE, NOEXEC);
+            byte[] one = pattern(1, 8 * PAGE);
+            byte[] two = pattern(2, 8 * PAGE);
+            gpuWrite(c, first, one);
+            gpuWrite(c, second, two);
+            first.evict();
+            second.evict();
+            PanfrostBo pinned = c.createBo("pinned", 8 * PAGE, NOEXEC);
+            long submitted = dev.stats().jobsSubmitted();
+            try (Pin pin = pinned.pin()) {
+                assertErrno(Errno.ENOMEM, () -> c.submit("too-big", List.of(first, second), GpuWork.NONE, true));
+                assertThat(first.shmem().isResident()).as("swapped in before the failure: stays").isTrue();
+                assertThat(c.mapping(first).ptes()).as("and mapped").containsExactly(first.shmem().inspect().pfns());
+                assertThat(second.shmem().isEvicted()).as("the one that failed keeps its swap copy").isTrue();
+                assertNothingTaken(dev, c, submitted, first, second, pinned);
+            }
+            // Once memory is available again the same job runs and sees both BOs' contents.
+            first.evict();
+            assertThat(gpuRead(c, first)).isEqualTo(one);
+            first.evict();
+            assertThat(gpuRead(c, second)).isEqualTo(two);
+            assertClean(dev);
+            c.close();
+            assertEmpty(dev);
+        }
     }
 
     @Test
