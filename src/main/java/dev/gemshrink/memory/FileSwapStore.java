@@ -135,23 +135,6 @@ public final class FileSwapStore implements SwapStore {
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
         SwapSlots.checkPages(pages);
-<<<<<<< HEAD
-        int[] crcs = new int[pages.length]; // allocated before the slots are reserved
-        Slots s = new Slots(pages.length, allocate(pages.length), crcs);
-        try {
-            forEachChunk(s, (page, slot, n, buf) -> {
-                for (int i = 0; i < n; i++) {
-                    buf.put(i * PagePool.PAGE_SIZE, pages[page + i], 0, PagePool.PAGE_SIZE);
-                    s.crcs[page + i] = crc(pages[page + i]);
-                }
-                buf.limit(n * PagePool.PAGE_SIZE);
-                writeFully(buf, slot * PagePool.PAGE_SIZE);
-            });
-            return s;
-        } catch (Throwable t) {
-            free(s.runs);
-            throw StoreFailure.asIOException("swap write of " + pages.length + " pages to " + path + " failed", t);
-=======
         int n = pages.length;
         int[] crcs;
         try {
@@ -179,7 +162,6 @@ public final class FileSwapStore implements SwapStore {
             }
         } finally {
             giveBack(buf);
->>>>>>> fix-swap
         }
     }
 
