@@ -4,6 +4,7 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,9 +21,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
  * owner closes when it goes away; closing it removes that hook and no other.
  *
- * <p>Thread safety: all methods may be called from any thread. The pool's lock guards the free frames and the used
- * count; it is a leaf: nothing else is locked while it is held, and no hook is called while it is held. The hook
- * lists are copy-on-write, so an allocation reads them without a lock.
+ * <p>Thread safety: all methods may be called from any thread. The pool's lock guards the free frames, which frames
+ * are handed out, and the used count; it is a leaf: nothing else is locked while it is held, and no hook is called
+ * while it is held. The hook lists are copy-on-write, so an allocation reads them without a lock.
  */
 public final class PagePool {
     /** The size of one page in bytes. */
@@ -39,6 +40,7 @@ public final class PagePool {
     private final ReentrantLock lock = new ReentrantLock();
     private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
     private int freeTop; // guarded by lock
+    private final BitSet handedOut; // guarded by lock: set = allocated and not yet freed (sized once: never grows)
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
     private final List<HookRegistration> reclaimHooks = new CopyOnWriteArrayList<>(); // registration order
@@ -59,6 +61,7 @@ public final class PagePool {
             freeStack[i] = n - 1 - i;
         }
         this.freeTop = n;
+        this.handedOut = new BitSet(n);
     }
 
     /**
@@ -263,6 +266,7 @@ public final class PagePool {
             }
             for (int i = 0; i < n; i++) {
                 got[i] = freeStack[--freeTop];
+                handedOut.set(got[i]);
             }
             used += n;
             return true;
@@ -276,6 +280,7 @@ public final class PagePool {
         lock.lock();
         try {
             for (int pfn : got) {
+                handedOut.clear(pfn);
                 freeStack[freeTop++] = pfn;
             }
             used -= got.length;
@@ -285,19 +290,39 @@ public final class PagePool {
     }
 
     /**
-     * Returns pages to the pool. Entries below 0 (unpopulated slots of a sparse page array) are skipped.
+     * Returns pages to the pool, all or none. Entries below 0 (unpopulated slots of a sparse page array) are skipped.
      *
      * @param pfns the frame numbers to free
      * @return how many pages were freed
+     * @throws GemException EINVAL when a frame is not one the pool handed out and has not taken back (out of range,
+     *                      free already, or listed twice); then nothing is freed
      */
     public int free(int[] pfns) {
         lock.lock();
         try {
+            // Check everything before changing anything: clear as we go (catching duplicates), undo on a bad one.
             int freed = 0;
+            for (int i = 0; i < pfns.length; i++) {
+                int pfn = pfns[i];
+                if (pfn < 0) {
+                    continue;
+                }
+                if (pfn >= freeStack.length || !handedOut.get(pfn)) {
+                    for (int j = 0; j < i; j++) {
+                        if (pfns[j] >= 0) {
+                            handedOut.set(pfns[j]);
+                        }
+                    }
+                    throw new GemException(Errno.EINVAL, "cannot free frame " + pfn + ": "
+                            + (pfn >= freeStack.length ? "the pool holds " + freeStack.length + " frames"
+                                    : "it is not allocated (freed twice?)"));
+                }
+                handedOut.clear(pfn);
+                freed++;
+            }
             for (int pfn : pfns) {
                 if (pfn >= 0) {
                     freeStack[freeTop++] = pfn;
-                    freed++;
                 }
             }
             used -= freed;

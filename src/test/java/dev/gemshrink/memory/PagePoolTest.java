@@ -111,6 +111,27 @@ class PagePoolTest {
     }
 
     @Test
+    void freeingAFrameThatIsNotHandedOutIsEinvalAndFreesNothing() {
+        PagePool pool = PagePool.ofPages(8);
+        int[] a = pool.allocate(3, "a");
+        int[] freeBefore = pool.freeFrames();
+        int free = pool.freeFrames()[0];
+        for (int[] bad : List.of(new int[] {a[0], free}, new int[] {a[1], a[1]}, new int[] {a[2], 8},
+                new int[] {a[0], Integer.MAX_VALUE})) {
+            assertErrno(Errno.EINVAL, () -> pool.free(bad));
+            assertThat(pool.freeFrames()).as("free frames after free(%s)", Arrays.toString(bad))
+                    .isEqualTo(freeBefore);
+            assertAccounting(pool, List.of(a));
+        }
+        assertThat(pool.free(a)).isEqualTo(3);
+        assertErrno(Errno.EINVAL, () -> pool.free(a)); // a double free
+        assertAccounting(pool, List.of());
+        int[] all = pool.allocate(8, "all");
+        assertThat(all).doesNotHaveDuplicates();
+        assertAccounting(pool, List.of(all));
+    }
+
+    @Test
     void pagesAreZeroFilledAfterReuse() {
         PagePool pool = PagePool.ofPages(4);
         int[] a = pool.allocate(4, "a");
