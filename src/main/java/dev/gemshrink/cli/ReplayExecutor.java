@@ -102,9 +102,17 @@ final class ReplayExecutor {
             config = (TraceCommand.Device) trace.get(0);
             start = 1;
         }
+        long ram = config != null ? config.ramBytes() : 256L << 20;
+        long swap = config != null ? config.swapBytes() : 256L << 20;
+        String heap = HeapBudget.check(ram, swap, Runtime.getRuntime().maxMemory(),
+                "device ram=" + Sizes.format(ram));
+        if (heap != null) {
+            // An input error, found before anything is allocated (exit 2, like a syntax error).
+            err.println("line " + (config != null ? config.line() : 1) + ": " + heap);
+            return 2;
+        }
         try {
-            dev = createDevice(config != null ? config.ramBytes() : 256L << 20,
-                    config != null ? config.swapBytes() : 256L << 20);
+            dev = createDevice(ram, swap);
             if (config != null) {
                 report(config, "ok");
             }

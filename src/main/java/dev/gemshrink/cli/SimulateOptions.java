@@ -126,6 +126,11 @@ final class SimulateOptions {
         if (o.swapFile != null && o.swapBytes == 0) {
             throw new UsageException("simulate: --swap-file needs --swap above 0");
         }
+        String heap = HeapBudget.check(o.ramBytes, o.swapFile == null ? o.swapBytes : 0,
+                Runtime.getRuntime().maxMemory(), "simulate: --ram " + Sizes.format(o.ramBytes));
+        if (heap != null) {
+            throw new UsageException(heap);
+        }
         if (!o.seedGiven) {
             o.seed = java.util.concurrent.ThreadLocalRandom.current().nextInt(1, 1_000_000);
         }
