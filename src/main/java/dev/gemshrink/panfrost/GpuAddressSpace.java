@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * executable BOs are aligned to their size (rounded up to a power of two), heap BOs to 2 MiB.
  *
  * <p>Locking: one lock guards the allocator, the page table and the closed flag. It is a leaf for allocation
- * purposes: it is never held while memory is allocated or another lock is awaited, so reclaim may take it. A GPU
+ * purposes: it is never held while pages are allocated from the pool or another lock is awaited, so reclaim may
+ * take it (the page table's small chunk arrays are plain heap objects, allocated under it). A GPU
  * access holds it while it copies one page's bytes, so tearing down a mapping also waits out the accesses in flight
  * (the MMU flush).
  *
@@ -247,6 +248,26 @@ public final class GpuAddressSpace {
         lock.lock();
         try {
             return m.ptesCopy();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A mapping's page table chunks (index -> frames), O(pages mapped), for the checker. */
+    java.util.SortedMap<Integer, int[]> chunksSnapshot(GpuMapping m) {
+        lock.lock();
+        try {
+            return m.chunksCopy();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The frame a mapping maps at one page, or -1. */
+    int pteOf(GpuMapping m, int page) {
+        lock.lock();
+        try {
+            return m.pte(page);
         } finally {
             lock.unlock();
         }

@@ -415,15 +415,14 @@ public final class PanfrostBo {
         return withResv(() -> {
             boolean created = false;
             if (chunks == null) {
-                chunks = new HeapChunkTable(shmem.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS),
-                        (int) (size() / GpuAddressSpace.SZ_2M));
+                chunks = new HeapChunkTable(shmem.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS));
                 created = true;
             }
             boolean grew = false;
-            if (chunks.chunks[chunk] == null) {
+            if (chunks.get(chunk) == null) {
                 int first = chunk * CHUNK_PAGES;
                 try {
-                    chunks.chunks[chunk] = shmem.populate(first, Math.min(CHUNK_PAGES, shmem.pageCount() - first));
+                    chunks.put(chunk, shmem.populate(first, Math.min(CHUNK_PAGES, shmem.pageCount() - first)));
                 } catch (GemException e) {
                     if (created) {
                         HeapChunkTable t = chunks;
@@ -435,7 +434,7 @@ public final class PanfrostBo {
                 grew = true;
                 dev.countHeapChunk();
             }
-            m.addressSpace().map(m, chunks.chunks[chunk]);
+            m.addressSpace().map(m, chunks.get(chunk));
             return grew;
         });
     }

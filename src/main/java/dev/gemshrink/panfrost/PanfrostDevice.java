@@ -292,15 +292,7 @@ public final class PanfrostDevice implements AutoCloseable {
                 out.add(new Violation(bo.name(), "mapping-in-address-space", m + " is not in its address space"
                         + (there == null ? " (which the device no longer knows)" : "")));
             }
-            int[] ptes = m.ptes();
-            for (int i = 0; i < ptes.length; i++) {
-                int pfn = s.pfns() == null ? -1 : s.pfns()[i];
-                if (ptes[i] >= 0 && ptes[i] != pfn) {
-                    out.add(new Violation(bo.name(), "pte-matches-page", "page " + i + " is mapped to frame "
-                            + ptes[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + pfn));
-                    break;
-                }
-            }
+            checkPtes(bo, m, s.pfns(), out);
         }
         if (!bo.isHeap() && bo.isBusy() && s.pfns() == null && !s.freed()) {
             out.add(new Violation(bo.name(), "busy-is-resident", "busy on the GPU but not resident"));
@@ -310,6 +302,22 @@ public final class PanfrostDevice implements AutoCloseable {
             if (chunkUses != (bo.heapChunks() > 0 || s.pfns() != null ? 1 : 0)) {
                 out.add(new Violation(bo.name(), "heap-use-owned-by-chunk-table", chunkUses
                         + " chunk-table uses with " + bo.heapChunks() + " chunks"));
+            }
+        }
+    }
+
+    /** Every mapped page of a mapping points at the frame its BO holds (O(pages mapped)); reports the first. */
+    private static void checkPtes(PanfrostBo bo, GpuMapping m, int[] pfns, List<Violation> out) {
+        for (Map.Entry<Integer, int[]> e : m.addressSpace().chunksSnapshot(m).entrySet()) {
+            int[] t = e.getValue();
+            int first = e.getKey() << GpuMapping.CHUNK_SHIFT;
+            for (int i = 0; i < t.length; i++) {
+                int pfn = pfns == null ? -1 : pfns[first + i];
+                if (t[i] >= 0 && t[i] != pfn) {
+                    out.add(new Violation(bo.name(), "pte-matches-page", "page " + (first + i) + " is mapped to"
+                            + " frame " + t[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + pfn));
+                    return;
+                }
             }
         }
     }
