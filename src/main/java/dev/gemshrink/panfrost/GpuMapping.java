@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * huge heap BO with one chunk populated holds one 512-entry array per mapping).
  */
 public final class GpuMapping {
-    static final int CHUNK_SHIFT = 9;
+    /** Pages per page-table chunk, as a shift: one 2 MiB chunk (a heap BO's unit of growth). */
+    static final int CHUNK_SHIFT = Long.numberOfTrailingZeros(GpuAddressSpace.SZ_2M) - PagePool.PAGE_SHIFT;
     static final int CHUNK_PAGES = 1 << CHUNK_SHIFT;
 
     private final GpuAddressSpace as;
