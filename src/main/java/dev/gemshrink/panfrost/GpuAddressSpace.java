@@ -7,6 +7,7 @@ import dev.gemshrink.memory.PagePool;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -16,9 +17,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * executable BOs are aligned to their size (rounded up to a power of two), heap BOs to 2 MiB.
  *
  * <p>Locking: one lock guards the allocator, the page table and the closed flag. It is a leaf for allocation
- * purposes: it is never held while memory is allocated or another lock is awaited, so reclaim may take it. A GPU
- * access holds it while it copies one page's bytes, so tearing down a mapping also waits out the accesses in flight
- * (the MMU flush).
+ * purposes: it is never held while pages are allocated from the pool or another lock is awaited, so reclaim may
+ * take it (the page table's small chunk arrays are plain heap objects, allocated under it). A GPU access holds it
+ * while it copies one page's bytes, so tearing down a mapping also waits out the accesses in flight (the MMU
+ * flush).
  *
  * <p>Lifetime: the device knows the address space from its client's opening until the client is closed and the
  * last mapping here is released (jobs may still hold mappings after the close), so that its checker sees every VA
@@ -247,6 +249,26 @@ public final class GpuAddressSpace {
         lock.lock();
         try {
             return m.ptesCopy();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A mapping's page table chunks (index -> frames), O(pages mapped), for the checker. */
+    SortedMap<Integer, int[]> chunksSnapshot(GpuMapping m) {
+        lock.lock();
+        try {
+            return m.chunksCopy();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The frame a mapping maps at one page, or -1. */
+    int pteOf(GpuMapping m, int page) {
+        lock.lock();
+        try {
+            return m.pte(page);
         } finally {
             lock.unlock();
         }

@@ -2,6 +2,9 @@ package dev.gemshrink.panfrost;
 
 import dev.gemshrink.memory.PagePool;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -9,20 +12,31 @@ import java.util.concurrent.atomic.AtomicInteger;
  * each job using the BO in that client holds one; the mapping holds a reference on its BO and keeps its address
  * space reachable. When the last reference goes, the VA range and page table entries are released and the BO
  * reference is dropped. A normal BO's mapping uses the BO's stored sg table and takes no page use of its own.
+ *
+ * <p>The page table is sparse: one array of frame numbers per 2 MiB chunk, created when a page of that chunk is
+ * first mapped and dropped when the mapping is torn down, so a mapping costs O(pages mapped), not O(BO size) (a
+ * huge heap BO with one chunk populated holds one 512-entry array per mapping).
  */
 public final class GpuMapping {
+    /** Pages per page-table chunk, as a shift: one 2 MiB chunk (a heap BO's unit of growth). */
+    static final int CHUNK_SHIFT = Long.numberOfTrailingZeros(GpuAddressSpace.SZ_2M) - PagePool.PAGE_SHIFT;
+    static final int CHUNK_PAGES = 1 << CHUNK_SHIFT;
+
     private final GpuAddressSpace as;
     private final PanfrostBo bo;
     private final long va;
+    private final int pageCount;
     private final AtomicInteger refs = new AtomicInteger(1);
-    private final int[] ptes; // guarded by as's lock: frame per GPU page, -1 when not mapped
+    // Guarded by as's lock: chunk index -> frame per page of that chunk (-1 when not mapped); no entry when no page
+    // of the chunk has been mapped since the last teardown.
+    private final Map<Integer, int[]> chunks = new HashMap<>();
+    private long mapped; // guarded by as's lock: entries >= 0
 
     GpuMapping(GpuAddressSpace as, PanfrostBo bo, long va) {
         this.as = as;
         this.bo = bo;
         this.va = va;
-        this.ptes = new int[bo.shmem().pageCount()];
-        Arrays.fill(ptes, -1);
+        this.pageCount = bo.shmem().pageCount();
     }
 
     /**
@@ -71,7 +85,8 @@ public final class GpuMapping {
     }
 
     /**
-     * Returns a copy of the page table entries (frame per GPU page, -1 when unmapped).
+     * Returns a copy of the page table entries (frame per GPU page, -1 when unmapped). Costs O(BO pages): for
+     * tests and diagnostics.
      *
      * @return the PTEs
      */
@@ -106,32 +121,68 @@ public final class GpuMapping {
         }
     }
 
+    /** The frame mapped at a page, or -1. As's lock held. */
     int pte(int page) {
-        return ptes[page];
+        int[] t = chunks.get(page >>> CHUNK_SHIFT);
+        return t == null ? -1 : t[page & (CHUNK_PAGES - 1)];
     }
 
+    /** Maps {@code count} pages from {@code first} to consecutive frames from {@code firstPfn}. As's lock held. */
     void writePtes(int first, int firstPfn, int count) {
-        for (int i = 0; i < count; i++) {
-            ptes[first + i] = firstPfn + i;
-        }
-    }
-
-    void clearPtes() {
-        Arrays.fill(ptes, -1);
-    }
-
-    int[] ptesCopy() {
-        return ptes.clone();
-    }
-
-    long mappedPagesUnlocked() {
-        long n = 0;
-        for (int p : ptes) {
-            if (p >= 0) {
-                n++;
+        int page = first;
+        int pfn = firstPfn;
+        int left = count;
+        while (left > 0) {
+            int chunk = page >>> CHUNK_SHIFT;
+            int[] t = chunks.get(chunk);
+            if (t == null) {
+                t = new int[Math.min(CHUNK_PAGES, pageCount - (chunk << CHUNK_SHIFT))];
+                Arrays.fill(t, -1);
+                chunks.put(chunk, t);
             }
+            int in = page & (CHUNK_PAGES - 1);
+            int n = Math.min(left, t.length - in);
+            for (int i = 0; i < n; i++) {
+                if (t[in + i] < 0) {
+                    mapped++;
+                }
+                t[in + i] = pfn + i;
+            }
+            page += n;
+            pfn += n;
+            left -= n;
         }
-        return n;
+    }
+
+    /** Unmaps every page and drops the chunk arrays. As's lock held. */
+    void clearPtes() {
+        chunks.clear();
+        mapped = 0;
+    }
+
+    /** A full copy of the entries, O(BO pages). As's lock held. */
+    int[] ptesCopy() {
+        int[] out = new int[pageCount];
+        Arrays.fill(out, -1);
+        for (Map.Entry<Integer, int[]> e : chunks.entrySet()) {
+            int[] t = e.getValue();
+            System.arraycopy(t, 0, out, e.getKey() << CHUNK_SHIFT, t.length);
+        }
+        return out;
+    }
+
+    /** A copy of the chunk arrays by chunk index, O(pages mapped). As's lock held. */
+    TreeMap<Integer, int[]> chunksCopy() {
+        TreeMap<Integer, int[]> out = new TreeMap<>();
+        for (Map.Entry<Integer, int[]> e : chunks.entrySet()) {
+            out.put(e.getKey(), e.getValue().clone());
+        }
+        return out;
+    }
+
+    /** The number of mapped pages. As's lock held. */
+    long mappedPagesUnlocked() {
+        return mapped;
     }
 
     @Override

@@ -29,7 +29,9 @@ import java.util.function.Supplier;
  * (its client closed the handle and no job still holds it).
  *
  * <p>Locking: reservation lock, then {@link #mappingsLock} (guards {@link #mappings}), then an address space's lock.
- * The fences and the chunk table are guarded by the reservation lock.
+ * The mapping list changes only with both the reservation lock and the mapping lock held, so either is enough to
+ * read it (the heap-fault path checks a mapping is still listed under the reservation lock alone). The fences and
+ * the chunk table are guarded by the reservation lock. The reference count is atomic and never rises from zero.
  */
 public final class PanfrostBo {
     static final int CHUNK_PAGES = (int) (GpuAddressSpace.SZ_2M >>> PagePool.PAGE_SHIFT);
@@ -345,68 +347,99 @@ public final class PanfrostBo {
         unref();
     }
 
+    /**
+     * Maps the BO in an address space: takes a BO reference (unless freed), reserves VA, makes a normal BO resident
+     * (the step that can fail: allocation or swap-in) and maps it, and only then lists the mapping. On any throwable
+     * the VA and the reference are released again and the throwable rethrown; the BO may stay resident.
+     *
+     * @throws GemException ENOENT when the BO is freed or the address space closed; ENOMEM when no VA is left or the
+     *                      BO cannot be made resident; EFAULT when its swap-in fails
+     */
     GpuMapping openIn(GpuAddressSpace as) {
         if (!tryRef()) {
             // Its last handle and mapping are gone (or going): it cannot be opened again.
             throw new GemException(Errno.ENOENT, name() + " is freed");
         }
-        GpuMapping m;
+        GpuMapping reserved = null;
         try {
-            m = as.reserve(this);
-        } catch (GemException e) {
-            unref();
-            throw e;
-        }
-        try {
+            GpuMapping m = as.reserve(this);
+            reserved = m;
             withResv(() -> {
                 ScatterList sg = isHeap() ? null : shmem.getPagesSgt();
                 mappingsLock.lock();
                 try {
-                    mappings.add(m);
                     if (sg != null) {
                         as.map(m, sg);
                     }
+                    mappings.add(m); // last: a mapping is listed only once it is complete
                 } finally {
                     mappingsLock.unlock();
                 }
                 return null;
             });
-        } catch (GemException e) {
-            as.release(m);
-            unref();
-            throw e;
-        }
-        return m;
-    }
-
-    /** The last reference of a mapping is gone: forget it and drop its BO reference. */
-    void unmapped(GpuMapping m) {
-        withResv(() -> {
-            mappingsLock.lock();
+            return m;
+        } catch (Throwable t) {
             try {
-                mappings.remove(m);
+                if (reserved != null) {
+                    as.release(reserved);
+                }
+            } catch (Throwable r) {
+                t.addSuppressed(r);
             } finally {
-                mappingsLock.unlock();
+                try {
+                    unref();
+                } catch (Throwable u) {
+                    t.addSuppressed(u);
+                }
             }
-            m.addressSpace().release(m);
-            return null;
-        });
-        unref();
+            throw t;
+        }
     }
 
-    /** Drops one reference (a mapping's, or the creator's); the last one frees the BO. */
-    void unref() {
-        if (refs.decrementAndGet() == 0) {
+    /**
+     * The last reference of a mapping is gone: unlist it, release its VA and drop its BO reference. The reference
+     * is dropped even when the teardown before it throws.
+     */
+    void unmapped(GpuMapping m) {
+        try {
             withResv(() -> {
-                if (chunks != null) {
-                    HeapChunkTable t = chunks;
-                    chunks = null;
-                    t.use.close();
+                mappingsLock.lock();
+                try {
+                    mappings.remove(m);
+                } finally {
+                    mappingsLock.unlock();
                 }
-                fences.clear();
-                shmem.free();
+                m.addressSpace().release(m);
                 return null;
             });
+        } finally {
+            unref();
+        }
+    }
+
+    /**
+     * Drops one reference (a mapping's, or the creator's); the last one frees the BO (the chunk table's page use,
+     * then the object) and the device forgets it, each step even when an earlier one throws.
+     */
+    void unref() {
+        if (refs.decrementAndGet() != 0) {
+            return;
+        }
+        try {
+            withResv(() -> {
+                HeapChunkTable t = chunks;
+                chunks = null;
+                fences.clear();
+                try {
+                    if (t != null) {
+                        t.use.close();
+                    }
+                } finally {
+                    shmem.free();
+                }
+                return null;
+            });
+        } finally {
             dev.forget(this);
         }
     }
@@ -460,10 +493,14 @@ public final class PanfrostBo {
 
     /**
      * The heap-fault callback: grows the heap by the 2 MiB chunk holding {@code va} and maps it in {@code m}. The
-     * page array appears on the first fault, owned by the chunk table. All or nothing: on ENOMEM nothing stays
-     * allocated or counted.
+     * page array appears on the first fault, owned by the chunk table. Under the reservation lock it first checks
+     * that {@code m} is still one of the BO's mappings (the page table walk that found it ran under another lock,
+     * and the mapping may have been released since): a released mapping gets nothing. All or nothing: on any
+     * throwable from the allocation nothing stays allocated or counted.
      *
      * @return true when a chunk was populated, false when it was already there
+     * @throws GemException EINVAL for a non-heap BO or an offset outside it; ENOENT when {@code m} is released;
+     *                      ENOMEM when the chunk cannot be allocated
      */
     boolean heapFault(GpuMapping m, long va) {
         if (!isHeap()) {
@@ -476,31 +513,51 @@ public final class PanfrostBo {
         }
         int chunk = (int) (offset / GpuAddressSpace.SZ_2M);
         return withResv(() -> {
-            boolean created = false;
-            if (chunks == null) {
-                chunks = new HeapChunkTable(shmem.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS),
-                        (int) (size() / GpuAddressSpace.SZ_2M));
-                created = true;
+            requireListedLocked(m);
+            HeapChunkTable t = chunks;
+            boolean created = t == null;
+            if (created) {
+                PagesRef use = shmem.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS);
+                try {
+                    t = new HeapChunkTable(use);
+                } catch (Throwable e) {
+                    use.close();
+                    throw e;
+                }
             }
-            boolean grew = false;
-            if (chunks.chunks[chunk] == null) {
+            ScatterList sg = t.get(chunk);
+            boolean grew = sg == null;
+            if (grew) {
                 int first = chunk * CHUNK_PAGES;
                 try {
-                    chunks.chunks[chunk] = shmem.populate(first, Math.min(CHUNK_PAGES, shmem.pageCount() - first));
-                } catch (GemException e) {
+                    sg = shmem.populate(first, Math.min(CHUNK_PAGES, shmem.pageCount() - first));
+                    t.put(chunk, sg);
+                } catch (Throwable e) {
                     if (created) {
-                        HeapChunkTable t = chunks;
-                        chunks = null;
-                        t.use.close();
+                        t.use.close(); // frees the sparse array and anything populated into it
                     }
                     throw e;
                 }
-                grew = true;
+            }
+            chunks = t;
+            if (grew) {
                 dev.countHeapChunk();
             }
-            m.addressSpace().map(m, chunks.chunks[chunk]);
+            m.addressSpace().map(m, sg);
             return grew;
         });
+    }
+
+    /** Throws ENOENT unless {@code m} is one of this BO's mappings. Resv held (which every removal holds too). */
+    private void requireListedLocked(GpuMapping m) {
+        mappingsLock.lock();
+        try {
+            if (!mappings.contains(m)) {
+                throw new GemException(Errno.ENOENT, m + " is released");
+            }
+        } finally {
+            mappingsLock.unlock();
+        }
     }
 
     // ------------------------------------------------------------------ eviction

@@ -26,8 +26,16 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Lock order of the driver: BO reservation locks (several only through an acquire context) -> a BO's mapping
  * lock -> an address space's lock -> the core's leaves (LRU lock, page pool, swap store). A client's handle-table
- * monitor is never held while calling into a BO. The GPU thread takes a reservation lock only in the heap-fault
- * callback, and never while holding an address space lock.
+ * monitor is a leaf too: under it a client only looks up, adds and removes handles and takes mapping references
+ * (an atomic get unless zero); it is never held while calling into a BO or an address space, and whoever removes a
+ * handle drops its reference after leaving it. The GPU's lifecycle monitor (queueing versus close) is a leaf. The
+ * GPU thread takes a reservation lock only in the heap-fault callback, and never while holding an address space
+ * lock. The device's sets of BOs, clients, address spaces and jobs in flight are concurrent sets.
+ *
+ * <p>Failures: every multi-step driver operation restores what it took on any throwable (an Error included) and
+ * rethrows it; a failed call changes no handle, reference, mapping, VA range or fence (a failed submit may leave
+ * BOs it swapped in resident, see {@link PanfrostClient#submit}). A job's work may throw anything: the job fails
+ * alone and the GPU thread goes on.
  */
 public final class PanfrostDevice implements AutoCloseable {
     private final GemDevice gem;
@@ -292,15 +300,7 @@ public final class PanfrostDevice implements AutoCloseable {
                 out.add(new Violation(bo.name(), "mapping-in-address-space", m + " is not in its address space"
                         + (there == null ? " (which the device no longer knows)" : "")));
             }
-            int[] ptes = m.ptes();
-            for (int i = 0; i < ptes.length; i++) {
-                int pfn = s.pfns() == null ? -1 : s.pfns()[i];
-                if (ptes[i] >= 0 && ptes[i] != pfn) {
-                    out.add(new Violation(bo.name(), "pte-matches-page", "page " + i + " is mapped to frame "
-                            + ptes[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + pfn));
-                    break;
-                }
-            }
+            checkPtes(bo, m, s.pfns(), out);
         }
         if (!bo.isHeap() && bo.isBusy() && s.pfns() == null && !s.freed()) {
             out.add(new Violation(bo.name(), "busy-is-resident", "busy on the GPU but not resident"));
@@ -310,6 +310,22 @@ public final class PanfrostDevice implements AutoCloseable {
             if (chunkUses != (bo.heapChunks() > 0 || s.pfns() != null ? 1 : 0)) {
                 out.add(new Violation(bo.name(), "heap-use-owned-by-chunk-table", chunkUses
                         + " chunk-table uses with " + bo.heapChunks() + " chunks"));
+            }
+        }
+    }
+
+    /** Every mapped page of a mapping points at the frame its BO holds (O(pages mapped)); reports the first. */
+    private static void checkPtes(PanfrostBo bo, GpuMapping m, int[] pfns, List<Violation> out) {
+        for (Map.Entry<Integer, int[]> e : m.addressSpace().chunksSnapshot(m).entrySet()) {
+            int[] t = e.getValue();
+            int first = e.getKey() << GpuMapping.CHUNK_SHIFT;
+            for (int i = 0; i < t.length; i++) {
+                int pfn = pfns == null ? -1 : pfns[first + i];
+                if (t[i] >= 0 && t[i] != pfn) {
+                    out.add(new Violation(bo.name(), "pte-matches-page", "page " + (first + i) + " is mapped to"
+                            + " frame " + t[i] + " in " + m.addressSpace().name() + " but the BO holds frame " + pfn));
+                    return;
+                }
             }
         }
     }

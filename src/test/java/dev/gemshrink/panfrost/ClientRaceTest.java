@@ -8,11 +8,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.core.Madv;
 import dev.gemshrink.locking.ResvLock;
 import dev.gemshrink.testing.ThreadStates;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,7 +44,7 @@ class ClientRaceTest {
         final AtomicReference<T> result = new AtomicReference<>();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Call(String name, java.util.function.Supplier<T> body) {
+        Call(String name, Supplier<T> body) {
             thread = new Thread(() -> {
                 try {
                     result.set(body.get());
@@ -53,7 +61,7 @@ class ClientRaceTest {
             assertThat(thread.isAlive()).as("%s finished", thread.getName()).isFalse();
         }
 
-        void parkOn(ResvLock lock) {
+        void parkOnAReservationLock() {
             ThreadStates.awaitParkedIn(thread, ResvLock.class, 10, TimeUnit.SECONDS);
         }
     }
@@ -77,7 +85,7 @@ class ClientRaceTest {
             Call<Job> submit;
             try {
                 submit = new Call<>("submitter", () -> c.submit("racing", List.of(a, b), GpuWork.NONE, false));
-                submit.parkOn(lockA);
+                submit.parkOnAReservationLock();
                 c.close(b);
             } finally {
                 lockA.unlock();
@@ -139,7 +147,7 @@ class ClientRaceTest {
             Call<GpuMapping> second;
             try {
                 first = new Call<>("open-1", () -> c.open(bo));
-                first.parkOn(lock);
+                first.parkOnAReservationLock();
                 second = new Call<>("open-2", () -> c.open(bo));
                 ThreadStates.awaitEndedOrParkedIn(second.thread, ResvLock.class, 10, TimeUnit.SECONDS);
             } finally {
@@ -152,7 +160,7 @@ class ClientRaceTest {
             Call<GpuMapping> loser = calls.stream().filter(x -> x.result.get() == null).findFirst().orElseThrow();
             assertThat(loser.failure.get()).isInstanceOf(GemException.class);
             assertThat(((GemException) loser.failure.get()).errno()).isEqualTo(Errno.EINVAL);
-            GpuMapping won = calls.stream().map(x -> x.result.get()).filter(java.util.Objects::nonNull)
+            GpuMapping won = calls.stream().map(x -> x.result.get()).filter(Objects::nonNull)
                     .findFirst().orElseThrow();
             assertThat(c.mapping(bo)).isSameAs(won);
             assertThat(c.addressSpace().mappings()).containsExactly(won);
@@ -180,7 +188,7 @@ class ClientRaceTest {
             Call<GpuMapping> open;
             try {
                 open = new Call<>("open", () -> c.open(bo));
-                open.parkOn(lock);
+                open.parkOnAReservationLock();
                 c.close();
             } finally {
                 lock.unlock();
@@ -236,7 +244,7 @@ class ClientRaceTest {
                     c.close();
                     return null;
                 });
-                close.parkOn(lockA); // releasing a's mapping waits for a's lock
+                close.parkOnAReservationLock(); // releasing a's mapping waits for a's lock
                 try {
                     c.close(b);
                 } catch (GemException e) {
@@ -249,6 +257,77 @@ class ClientRaceTest {
             assertThat(close.failure.get()).as("client close").isNull();
             assertThat(dev.clients()).doesNotContain(c);
             assertThat(d.refs()).isZero();
+            assertEmpty(dev);
+        }
+    }
+    /**
+     * A bounded stress run (at most 10 s; the seed is printed) of one client's opens, handle closes, submits and
+     * madvises on a few BOs from four threads; half way the opener closes the client while the others still run.
+     * Lost races must be GemExceptions (EINVAL, ENOENT), and once all is joined and closed the device holds nothing.
+     */
+    @Test
+    void openCloseSubmitAndClientCloseFromManyThreadsLeakNothing() throws Exception {
+        long seed = Long.getLong("gemshrink.race.seed", System.nanoTime());
+        System.out.println("ClientRaceTest stress seed: " + seed + " (-Dgemshrink.race.seed=" + seed + ")");
+        int iterations = 4_000;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient owner = dev.openClient("owner");
+            PanfrostClient c = dev.openClient("c");
+            List<PanfrostBo> bos = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                bos.add(owner.createBo("bo" + i, PAGE, NOEXEC));
+            }
+            Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+            Queue<Job> jobs = new ConcurrentLinkedQueue<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < 4; w++) {
+                Random rnd = new Random(seed + w);
+                int kind = w;
+                Thread t = new Thread(() -> {
+                    for (int i = 0; i < iterations && System.nanoTime() < deadline; i++) {
+                        PanfrostBo bo = bos.get(rnd.nextInt(bos.size()));
+                        try {
+                            switch (kind) {
+                                case 0 -> {
+                                    if (i == iterations / 2) {
+                                        c.close();
+                                    }
+                                    c.open(bo);
+                                }
+                                case 1 -> c.close(bo);
+                                case 2 -> jobs.add(c.submit("j", List.of(bo, bos.get(rnd.nextInt(bos.size()))),
+                                        GpuWork.NONE, false));
+                                default -> c.madvise(bo, Madv.WILLNEED);
+                            }
+                        } catch (GemException e) {
+                            if (e.errno() != Errno.EINVAL && e.errno() != Errno.ENOENT) {
+                                unexpected.add(e);
+                            }
+                        } catch (Throwable e) {
+                            unexpected.add(e);
+                        }
+                    }
+                }, "stress-" + w);
+                t.setDaemon(true);
+                threads.add(t);
+            }
+            threads.forEach(Thread::start);
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(15));
+                assertThat(t.isAlive()).as("%s finished", t.getName()).isFalse();
+            }
+            c.close(); // in case the deadline came before the opener's half way
+            for (Job j : jobs) {
+                await(j);
+            }
+            assertThat(unexpected).as("seed %d", seed).isEmpty();
+            assertThat(c.bos()).as("seed %d: nothing opened after close", seed).isEmpty();
+            for (PanfrostBo bo : bos) {
+                assertThat(bo.refs()).as("seed %d: %s", seed, bo).isEqualTo(1);
+            }
+            assertClean(dev);
+            owner.close();
             assertEmpty(dev);
         }
     }

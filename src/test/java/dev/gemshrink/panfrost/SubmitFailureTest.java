@@ -60,12 +60,15 @@ class SubmitFailureTest {
             second.evict();
             PanfrostBo pinned = c.createBo("pinned", 8 * PAGE, NOEXEC);
             long submitted = dev.stats().jobsSubmitted();
-            try (Pin pin = pinned.pin()) {
+            Pin pin = pinned.pin();
+            try {
                 assertErrno(Errno.ENOMEM, () -> c.submit("too-big", List.of(first, second), GpuWork.NONE, true));
                 assertThat(first.shmem().isResident()).as("swapped in before the failure: stays").isTrue();
                 assertThat(c.mapping(first).ptes()).as("and mapped").containsExactly(first.shmem().inspect().pfns());
                 assertThat(second.shmem().isEvicted()).as("the one that failed keeps its swap copy").isTrue();
                 assertNothingTaken(dev, c, submitted, first, second, pinned);
+            } finally {
+                pin.close();
             }
             // Once memory is available again the same job runs and sees both BOs' contents.
             first.evict();
