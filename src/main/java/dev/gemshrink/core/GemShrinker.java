@@ -47,8 +47,7 @@ final class GemShrinker implements Shrinker {
         long n = device.lru(Placement.PURGEABLE).pages();
         if (sc.canSwap()) {
             // Purging DONTNEED contents held in swap makes room for evictions: that room counts too.
-            long swapFree = device.swap().capacityPages() - device.swap().usedPages()
-                    + device.lru(Placement.EVICTED_PURGEABLE).pages();
+            long swapFree = swapFree() + device.lru(Placement.EVICTED_PURGEABLE).pages();
             n += Math.max(0, Math.min(device.lru(Placement.EVICTABLE).pages(), swapFree));
         }
         return n;

@@ -4,11 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.Invariants;
+import dev.gemshrink.testing.ThrowingSwapStore;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -43,7 +42,7 @@ class ChaosStressTest {
         }
     }
 
-    /** Throws, at seeded moments, an IOException, a RuntimeException or an InjectedError. */
+    /** Picks, at seeded moments, an IOException, a RuntimeException or an InjectedError to throw. */
     static final class Faults {
         private final SplittableRandom rnd;
         final AtomicLong injected = new AtomicLong();
@@ -53,68 +52,34 @@ class ChaosStressTest {
             this.rnd = new SplittableRandom(seed);
         }
 
-        void maybe(String where, boolean io) throws IOException {
+        /** The failure for this call of {@code where}, or null; an IOException only where one can be thrown. */
+        Throwable next(String where, boolean io) {
             int r;
             synchronized (this) {
                 r = rnd.nextInt(100);
             }
             if (!on || r >= 6) {
-                return;
+                return null;
             }
             injected.incrementAndGet();
             if (r < 2 && io) {
-                throw new IOException("injected " + where);
+                return new IOException("injected " + where);
             }
             if (r < 4) {
-                throw new IllegalStateException("injected " + where);
+                return new IllegalStateException("injected " + where);
             }
-            throw new InjectedError(where);
+            return new InjectedError(where);
         }
 
+        /** Throws this call's unchecked failure of {@code where}, if any. */
         void maybe(String where) {
-            try {
-                maybe(where, false);
-            } catch (IOException e) {
-                throw new AssertionError(e);
+            Throwable t = next(where, false);
+            if (t instanceof RuntimeException r) {
+                throw r;
             }
-        }
-    }
-
-    /** A swap store whose store and load fail on the faults' schedule, before reaching the real store. */
-    static final class FaultyStore implements SwapStore {
-        private final SwapStore inner;
-        private final Faults faults;
-
-        FaultyStore(SwapStore inner, Faults faults) {
-            this.inner = inner;
-            this.faults = faults;
-        }
-
-        @Override
-        public long capacityPages() {
-            return inner.capacityPages();
-        }
-
-        @Override
-        public long usedPages() {
-            return inner.usedPages();
-        }
-
-        @Override
-        public SwapSlots store(ByteBuffer[] pages) throws IOException {
-            faults.maybe("swap store", true);
-            return inner.store(pages);
-        }
-
-        @Override
-        public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-            faults.maybe("swap load", true);
-            inner.load(slots, into);
-        }
-
-        @Override
-        public void release(SwapSlots slots) {
-            inner.release(slots);
+            if (t != null) {
+                throw (Error) t;
+            }
         }
     }
 
@@ -181,8 +146,11 @@ class ChaosStressTest {
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> threads = new ArrayList<>();
         List<Slot[]> allSlots = new ArrayList<>();
-        try (GemDevice device = GemDevice.builder().name("chaos").ramPages(96)
-                .swap(new FaultyStore(SwapStore.inMemory(64), faults)).leakDetection(LeakDetection.SIMPLE).build()) {
+        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(64));
+        swap.failStoresWith(() -> faults.next("swap store", true));
+        swap.failLoadsWith(() -> faults.next("swap load", true));
+        try (GemDevice device = GemDevice.builder().name("chaos").ramPages(96).swap(swap)
+                .leakDetection(LeakDetection.SIMPLE).build()) {
             for (int w = 0; w < WORKERS; w++) {
                 Slot[] slots = new Slot[OBJECTS_PER_WORKER];
                 for (int i = 0; i < slots.length; i++) {

@@ -7,17 +7,16 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.Invariants;
-import java.io.IOException;
+import dev.gemshrink.testing.ThreadStates;
+import dev.gemshrink.testing.ThrowingSwapStore;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -131,11 +130,7 @@ class NothingLostTest {
         }, "closer");
         closer.start();
         // Either the closer finished (the bug) or it waits in close for the copy (the fix): then let the copy go.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (closer.isAlive() && closer.getState() != Thread.State.TIMED_WAITING
-                && closer.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        ThreadStates.awaitEndedOrParkedIn(closer, VMap.class, 10, TimeUnit.SECONDS);
         backing.release.countDown();
         writer.join(10_000);
         closer.join(10_000);
@@ -252,72 +247,20 @@ class NothingLostTest {
 
     // ------------------------------------------------------------------ defect 7 (core part): stores that throw
 
-    /** A swap store that throws what it is given on store or load, before reaching the store it wraps. */
-    private static final class ThrowingSwapStore implements SwapStore {
-        private final SwapStore inner;
-        volatile Supplier<Throwable> onStore;
-        volatile Supplier<Throwable> onLoad;
-
-        ThrowingSwapStore(SwapStore inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public long capacityPages() {
-            return inner.capacityPages();
-        }
-
-        @Override
-        public long usedPages() {
-            return inner.usedPages();
-        }
-
-        @Override
-        public SwapSlots store(ByteBuffer[] pages) throws IOException {
-            throwIfArmed(onStore);
-            return inner.store(pages);
-        }
-
-        @Override
-        public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-            throwIfArmed(onLoad);
-            inner.load(slots, into);
-        }
-
-        @Override
-        public void release(SwapSlots slots) {
-            inner.release(slots);
-        }
-
-        private static void throwIfArmed(Supplier<Throwable> s) throws IOException {
-            if (s == null) {
-                return;
-            }
-            Throwable t = s.get();
-            if (t instanceof IOException) {
-                throw (IOException) t;
-            }
-            if (t instanceof RuntimeException) {
-                throw (RuntimeException) t;
-            }
-            throw (Error) t;
-        }
-    }
-
     @Test
     void aSwapStoreThrowingAnyThrowableOnStoreLeavesTheObjectResidentAndIntact() {
         ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(8));
         device(PagePool.ofPages(8), swap);
         ShmemObject o = withSgt("o", 2, (byte) 7);
-        swap.onStore = () -> new NegativeArraySizeException("-2147483648");
+        swap.failStoresWith(() -> new NegativeArraySizeException("-2147483648"));
         assertThatThrownBy(o::evict).isInstanceOf(GemException.class)
                 .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.ENOMEM);
         Invariants.assertClean(device);
-        swap.onStore = () -> new OutOfMemoryError("injected");
+        swap.failStoresWith(() -> new OutOfMemoryError("injected"));
         assertThatThrownBy(o::evict).isInstanceOf(OutOfMemoryError.class);
         Invariants.assertClean(device);
         assertThat(o.isResident()).isTrue();
-        swap.onStore = null;
+        swap.heal();
         assertThat(contents(o)).containsOnly((byte) 7);
     }
 
@@ -327,12 +270,12 @@ class NothingLostTest {
         device(PagePool.ofPages(8), swap);
         ShmemObject o = withSgt("o", 2, (byte) 9);
         o.evict();
-        swap.onLoad = () -> new StackOverflowError("injected");
+        swap.failLoadsWithError(() -> new StackOverflowError("injected"));
         assertThatThrownBy(o::pin).isInstanceOf(StackOverflowError.class);
         Invariants.assertClean(device);
         assertThat(device.pool().usedPages()).isZero();
         assertThat(o.isEvicted()).isTrue();
-        swap.onLoad = null;
+        swap.heal();
         assertThat(contents(o)).containsOnly((byte) 9);
         Invariants.assertClean(device);
     }

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.locking.ResvLock;
+import dev.gemshrink.testing.ThreadStates;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -22,14 +24,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(30)
 class HandleRacesTest {
 
-    /** Waits (bounded) until a thread parks, i.e. blocks on the reservation lock the test holds. */
+    /** Waits (bounded) until a thread parks on the reservation lock the test holds. */
     private static void awaitBlocked(Thread t) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
-            assertThat(t.isAlive()).as("%s still running", t.getName()).isTrue();
-            assertThat(System.nanoTime()).as("%s blocked in time", t.getName()).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        ThreadStates.awaitParkedIn(t, ResvLock.class, 10, TimeUnit.SECONDS);
     }
 
     private static Thread start(String name, Runnable r, AtomicReference<Throwable> failed) {

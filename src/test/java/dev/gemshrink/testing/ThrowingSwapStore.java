@@ -8,15 +8,17 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * A {@link SwapStore} decorator for tests that makes loads fail with an unchecked throwable (a
- * {@link RuntimeException} or an {@link Error}) rather than an {@link IOException}: the failures a caller that only
- * catches checked or {@code GemException} failures would miss. When armed, each load throws before it reaches the
- * wrapped store, so the swap copy stays as it was.
+ * A {@link SwapStore} decorator for tests that makes stores and loads fail with any throwable (an
+ * {@link IOException}, a {@link RuntimeException} or an {@link Error}): also the failures a caller that only catches
+ * checked or {@code GemException} failures would miss. A failure is a supplier asked on every call; it returns the
+ * throwable to throw, or null to let that call through (so a seeded schedule fails chosen calls only). An armed call
+ * throws before it reaches the wrapped store, so a failed store holds nothing and a failed load keeps the swap copy.
  *
- * <p>Thread safety: as safe as the wrapped store; the switch is atomic.
+ * <p>Thread safety: as safe as the wrapped store and the suppliers; the switches are atomic.
  */
 public final class ThrowingSwapStore implements SwapStore {
     private final SwapStore inner;
+    private final AtomicReference<Supplier<? extends Throwable>> storeFailure = new AtomicReference<>();
     private final AtomicReference<Supplier<? extends Throwable>> loadFailure = new AtomicReference<>();
 
     /**
@@ -46,8 +48,27 @@ public final class ThrowingSwapStore implements SwapStore {
         loadFailure.set(failure);
     }
 
-    /** Makes loads work again. */
+    /**
+     * Makes the following stores throw what {@code failure} returns (nothing when it returns null).
+     *
+     * @param failure the throwable for each store call: an IOException, a RuntimeException, an Error, or null
+     */
+    public void failStoresWith(Supplier<? extends Throwable> failure) {
+        storeFailure.set(failure);
+    }
+
+    /**
+     * Makes the following loads throw what {@code failure} returns (nothing when it returns null).
+     *
+     * @param failure the throwable for each load call: an IOException, a RuntimeException, an Error, or null
+     */
+    public void failLoadsWith(Supplier<? extends Throwable> failure) {
+        loadFailure.set(failure);
+    }
+
+    /** Makes stores and loads work again. */
     public void heal() {
+        storeFailure.set(null);
         loadFailure.set(null);
     }
 
@@ -63,20 +84,28 @@ public final class ThrowingSwapStore implements SwapStore {
 
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
+        throwIfArmed(storeFailure.get());
         return inner.store(pages);
     }
 
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-        Supplier<? extends Throwable> f = loadFailure.get();
-        if (f != null) {
-            Throwable t = f.get();
-            if (t instanceof RuntimeException r) {
-                throw r;
-            }
-            throw (Error) t; // only runtime exceptions and errors can be armed
-        }
+        throwIfArmed(loadFailure.get());
         inner.load(slots, into);
+    }
+
+    private static void throwIfArmed(Supplier<? extends Throwable> failure) throws IOException {
+        Throwable t = failure == null ? null : failure.get();
+        if (t == null) {
+            return;
+        }
+        if (t instanceof IOException io) {
+            throw io;
+        }
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        throw (Error) t; // a checked throwable other than IOException cannot come through a store's signature
     }
 
     @Override
