@@ -7,10 +7,13 @@ import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.core.Placement;
 import dev.gemshrink.core.RefKind;
 import dev.gemshrink.core.ShmemObject;
+import dev.gemshrink.memory.SwapFinding;
+import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.reclaim.GemLru;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -25,7 +28,9 @@ import java.util.Map;
  * a purged one holds no pages, no sg table, no swap; a freed one holds nothing; the object sits on the LRU its
  * state implies (derived here again from the raw facts) with the right weight. Per device: RAM in use equals the
  * frames of the objects, no frame belongs to two objects or is both free and owned, swap in use equals the
- * objects' swapped pages, and each LRU's page total and size equal the sums over the objects on it.
+ * objects' swapped pages, the swap store's audit of the objects' receipts finds each receipt live and covering its
+ * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), and each LRU's page
+ * total and size equal the sums over the objects on it.
  */
 public final class InvariantChecker {
     private InvariantChecker() {
@@ -55,12 +60,20 @@ public final class InvariantChecker {
         BitSet owned = new BitSet(total);
         long resident = 0;
         long swapped = 0;
+        Map<SwapSlots, String> receipts = new IdentityHashMap<>();
         Map<Placement, long[]> onLru = new EnumMap<>(Placement.class);
         for (ShmemObject o : device.objects()) {
             ObjectState s = o.inspect();
             check(s, out);
             resident += s.residentPages();
             swapped += s.swappedPages();
+            if (s.swapSlots() != null) {
+                String other = receipts.putIfAbsent(s.swapSlots(), s.name());
+                if (other != null) {
+                    out.add(new Violation(s.name(), "swap-receipt-owned-once", "its swap receipt also belongs to "
+                            + other));
+                }
+            }
             long[] sum = onLru.computeIfAbsent(s.placement(), k -> new long[2]);
             sum[0] += s.lruWeight();
             sum[1]++;
@@ -105,9 +118,19 @@ public final class InvariantChecker {
         long swapUsed = device.swap().usedPages();
         if (swapUsed != swapped) {
             out.add(new Violation("device", "swap-used-equals-swapped", "swap has " + swapUsed
-                    + " pages in use but objects hold " + swapped));
+                    + " pages in use but objects hold " + swapped + " " + swapHolders(receipts)));
+        }
+        for (SwapFinding f : device.swap().audit(receipts)) {
+            out.add(new Violation(f.holder().equals("swap") ? "device" : f.holder(), f.rule(), f.detail()));
         }
         return out;
+    }
+
+    /** Names the objects holding swap and their pages, so a mismatch of totals points at the objects involved. */
+    private static String swapHolders(Map<SwapSlots, String> receipts) {
+        StringBuilder b = new StringBuilder("(held by:");
+        receipts.forEach((slots, holder) -> b.append(' ').append(holder).append('=').append(slots.pages()));
+        return b.append(receipts.isEmpty() ? " none)" : ")").toString();
     }
 
     private static void check(ObjectState s, List<Violation> out) {

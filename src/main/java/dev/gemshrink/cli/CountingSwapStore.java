@@ -1,9 +1,12 @@
 package dev.gemshrink.cli;
 
+import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /** A swap store that counts the pages written to it (evicted) and read back from it (swapped in). */
@@ -65,6 +68,12 @@ final class CountingSwapStore implements SwapStore {
     @Override
     public void release(SwapSlots slots) {
         inner.release(slots);
+    }
+
+    /** Passes the audit on to the wrapped store, which issued the receipts. */
+    @Override
+    public List<SwapFinding> audit(Map<SwapSlots, String> held) {
+        return inner.audit(held);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.gemshrink.core;
 
+import dev.gemshrink.memory.SwapSlots;
 import java.util.Map;
 
 /**
@@ -16,7 +17,7 @@ import java.util.Map;
  * @param freed         whether free() was called
  * @param pfns          a copy of the frame array (-1 for unpopulated pages), or null when there is none
  * @param residentPages the object's own count of frames held
- * @param swappedPages  pages held in swap (0 unless evicted)
+ * @param swapSlots     the swap store's receipt for the contents, or null unless evicted
  * @param sgtStored     whether the stored sg table's page use exists
  * @param pinUseHeld    whether the pins' page use exists
  * @param vmapPinHeld   whether the CPU mappings' pin exists
@@ -26,7 +27,7 @@ import java.util.Map;
  * @param lruWeight     the pages it counts for on that list
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
-        boolean freed, int[] pfns, int residentPages, int swappedPages, boolean sgtStored, boolean pinUseHeld,
+        boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, Placement placement,
         long lruWeight) {
 
@@ -42,7 +43,7 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param freed see the record component
      * @param pfns see the record component
      * @param residentPages see the record component
-     * @param swappedPages see the record component
+     * @param swapSlots see the record component
      * @param sgtStored see the record component
      * @param pinUseHeld see the record component
      * @param vmapPinHeld see the record component
@@ -53,6 +54,15 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      */
     public ObjectState {
         tally = Map.copyOf(tally);
+    }
+
+    /**
+     * Returns how many pages the object holds in swap.
+     *
+     * @return the receipt's pages, or 0 unless evicted
+     */
+    public int swappedPages() {
+        return swapSlots == null ? 0 : swapSlots.pages();
     }
 
     /**
@@ -87,6 +97,6 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @return true when evicted
      */
     public boolean evicted() {
-        return swappedPages > 0;
+        return swapSlots != null;
     }
 }

@@ -1122,7 +1122,7 @@ public final class ShmemObject extends LruNode {
             }
             int[] f = pfns;
             return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
-                    f == null ? null : f.clone(), residentPages, swapped == null ? 0 : swapped.pages(),
+                    f == null ? null : f.clone(), residentPages, swapped,
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     device.acquisitions() == null ? -1 : trackedOwners().size(), device.placementOf(this),
                     lruWeightLocked());

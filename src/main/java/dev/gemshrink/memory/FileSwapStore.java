@@ -9,7 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32;
 
@@ -108,6 +112,10 @@ public final class FileSwapStore implements SwapStore {
             super(FileSwapStore.this, pages);
             this.runs = runs;
             this.crcs = crcs;
+        }
+
+        FileSwapStore store() {
+            return FileSwapStore.this;
         }
     }
 
@@ -275,6 +283,57 @@ public final class FileSwapStore implements SwapStore {
                 idleBuffers.push(b);
             }
         }
+    }
+
+    /**
+     * Audits the receipts held against the slot map: each is a live receipt of this store whose runs cover its
+     * pages (with a checksum each), no slot belongs to two receipts, every slot in use belongs to one (none leaked),
+     * and together they hold the pages in use.
+     */
+    @Override
+    public List<SwapFinding> audit(Map<SwapSlots, String> held) {
+        List<SwapFinding> out = new ArrayList<>();
+        SwapSlots.auditReceipts(this, held, true, out);
+        BitSet covered = new BitSet();
+        Map<Integer, String> slotOwner = new HashMap<>();
+        for (Map.Entry<SwapSlots, String> e : held.entrySet()) {
+            if (!(e.getKey() instanceof Slots s) || s.store() != this || s.isReleased()) {
+                continue;
+            }
+            long n = 0;
+            for (int r = 0; r < s.runs.length; r += 2) {
+                n += s.runs[r + 1];
+                for (int slot = s.runs[r]; slot < s.runs[r] + s.runs[r + 1]; slot++) {
+                    if (covered.get(slot)) {
+                        out.add(new SwapFinding(e.getValue(), "swap-slot-owned-once", "slot " + slot
+                                + " also belongs to " + slotOwner.get(slot)));
+                    } else {
+                        covered.set(slot);
+                        slotOwner.put(slot, e.getValue());
+                    }
+                }
+            }
+            if (n != s.pages() || s.crcs.length != s.pages()) {
+                out.add(new SwapFinding(e.getValue(), "swap-slots-cover-pages", "receipt of " + s.pages()
+                        + " pages holds " + n + " slots and " + s.crcs.length + " checksums"));
+            }
+        }
+        BitSet leaked;
+        synchronized (slotLock) {
+            leaked = (BitSet) slots.clone();
+        }
+        BitSet freeButHeld = (BitSet) covered.clone();
+        freeButHeld.andNot(leaked);
+        for (int slot = freeButHeld.nextSetBit(0); slot >= 0; slot = freeButHeld.nextSetBit(slot + 1)) {
+            out.add(new SwapFinding(slotOwner.get(slot), "swap-slot-in-use", "holds slot " + slot
+                    + ", which the store counts as free"));
+        }
+        leaked.andNot(covered);
+        if (!leaked.isEmpty()) {
+            out.add(new SwapFinding("swap", "swap-slot-leaked", leaked.cardinality()
+                    + " slots in use belong to no receipt held: " + leaked));
+        }
+        return out;
     }
 
     /** Reserves {@code n} free slots, as runs (start, length, ...), or none. */

@@ -2,6 +2,10 @@ package dev.gemshrink.memory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
@@ -44,6 +48,10 @@ final class MemorySwapStore implements SwapStore {
         Slots(int pages, byte[][] chunks) {
             super(MemorySwapStore.this, pages);
             this.chunks = chunks;
+        }
+
+        MemorySwapStore store() {
+            return MemorySwapStore.this;
         }
     }
 
@@ -100,6 +108,36 @@ final class MemorySwapStore implements SwapStore {
         Slots s = SwapSlots.own(this, slots, Slots.class);
         s.markReleased();
         used.addAndGet(-s.pages());
+    }
+
+    /**
+     * Audits the receipts held: each is a live receipt of this store whose arrays hold its pages, no array belongs
+     * to two receipts, and together they hold the pages in use.
+     */
+    @Override
+    public List<SwapFinding> audit(Map<SwapSlots, String> held) {
+        List<SwapFinding> out = new ArrayList<>();
+        SwapSlots.auditReceipts(this, held, true, out);
+        Map<byte[], String> arrayOwner = new IdentityHashMap<>();
+        for (Map.Entry<SwapSlots, String> e : held.entrySet()) {
+            if (!(e.getKey() instanceof Slots s) || s.store() != this || s.isReleased()) {
+                continue;
+            }
+            long bytes = 0;
+            for (byte[] chunk : s.chunks) {
+                bytes += chunk == null ? 0 : chunk.length;
+                String other = chunk == null ? null : arrayOwner.putIfAbsent(chunk, e.getValue());
+                if (other != null) {
+                    out.add(new SwapFinding(e.getValue(), "swap-slot-owned-once", "a copy array also belongs to "
+                            + other));
+                }
+            }
+            if (bytes != (long) s.pages() * PagePool.PAGE_SIZE) {
+                out.add(new SwapFinding(e.getValue(), "swap-slots-cover-pages", "receipt of " + s.pages()
+                        + " pages holds " + bytes / PagePool.PAGE_SIZE + " pages of copies"));
+            }
+        }
+        return out;
     }
 
     @Override

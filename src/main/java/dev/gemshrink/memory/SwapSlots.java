@@ -1,6 +1,8 @@
 package dev.gemshrink.memory;
 
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A swap store's receipt for the pages of one object written to it: what {@link SwapStore#load} reads back and
@@ -87,6 +89,43 @@ public abstract class SwapSlots {
             throw new IllegalArgumentException("page " + i + " holds " + page.limit() + " bytes, not "
                     + PagePool.PAGE_SIZE);
         }
+    }
+
+    /**
+     * The audit every store makes of the receipts its users hold ({@link SwapStore#audit}): each is live (and, when
+     * {@code ownReceipts}, issued by {@code store}), and together they hold as many pages as the store has in use.
+     *
+     * @param store       the store audited
+     * @param held        the receipts held, each mapped to its holder's name
+     * @param ownReceipts whether every receipt must have been issued by {@code store} itself (false for a store
+     *                    that wraps another and hands out its receipts)
+     * @param out         where findings go
+     */
+    protected static void auditReceipts(SwapStore store, Map<SwapSlots, String> held, boolean ownReceipts,
+            List<SwapFinding> out) {
+        long pages = 0;
+        for (Map.Entry<SwapSlots, String> e : held.entrySet()) {
+            SwapSlots s = e.getKey();
+            if (s.released) {
+                out.add(new SwapFinding(e.getValue(), "swap-receipt-live", "holds a released receipt of "
+                        + s.pages + " pages"));
+            } else if (ownReceipts && s.issuer != store) {
+                out.add(new SwapFinding(e.getValue(), "swap-receipt-issued-here", "holds a receipt of "
+                        + s.issuer + ", not of " + store));
+            } else {
+                pages += s.pages;
+            }
+        }
+        long used = store.usedPages();
+        if (used != pages) {
+            out.add(new SwapFinding("swap", "swap-used-equals-held", "swap has " + used
+                    + " pages in use but the live receipts held cover " + pages));
+        }
+    }
+
+    /** Returns whether the receipt was released (its slots are no longer its own). */
+    final boolean isReleased() {
+        return released;
     }
 
     /** Marks the receipt released: any later use of it is refused. */

@@ -2,6 +2,9 @@ package dev.gemshrink.memory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Where evicted pages go. A store keeps whole objects: {@link #store} writes all pages of one object or none,
@@ -70,6 +73,21 @@ public interface SwapStore extends AutoCloseable {
      * @param slots the receipt from {@link #store}
      */
     void release(SwapSlots slots);
+
+    /**
+     * Audits the store against the receipts its users hold: every receipt is live and covers its pages, no slot
+     * belongs to two receipts, and every slot in use belongs to one of them (none leaked). Exact when nothing else
+     * runs. The default checks that each receipt is live and that the pages in use equal the receipts' pages; a
+     * store that keeps a slot map checks each slot, and a store that wraps another passes the audit on.
+     *
+     * @param held the receipts held, each mapped to its holder's name (receipts compare by identity)
+     * @return what does not add up, each naming its holder; empty when the store and the receipts agree
+     */
+    default List<SwapFinding> audit(Map<SwapSlots, String> held) {
+        List<SwapFinding> out = new ArrayList<>();
+        SwapSlots.auditReceipts(this, held, false, out);
+        return out;
+    }
 
     /** Releases the store's resources; the default does nothing. */
     @Override

@@ -1,9 +1,12 @@
 package dev.gemshrink.testing;
 
+import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -152,6 +155,12 @@ public final class FaultySwapStore implements SwapStore {
     public void release(SwapSlots slots) {
         inner.release(slots);
         releases.increment();
+    }
+
+    /** Passes the audit on to the wrapped store, which issued the receipts. */
+    @Override
+    public List<SwapFinding> audit(Map<SwapSlots, String> held) {
+        return inner.audit(held);
     }
 
     @Override
