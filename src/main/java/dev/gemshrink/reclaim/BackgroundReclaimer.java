@@ -15,6 +15,9 @@ import org.slf4j.LoggerFactory;
  * <p>Several reclaimers may watch one pool: each adds its own low-watermark hook and {@link #close()} removes only
  * that one.
  *
+ * <p>Failures: whatever a reclaim throws, an {@link Error} included, is logged and counted ({@link #failures()}) and
+ * the thread goes on serving; an interrupt of the thread is ignored. Only {@link #close()} ends it.
+ *
  * <p>Thread safety: all methods may be called from any thread; {@link #start()} and {@link #close()} are serialized by
  * a lifecycle monitor that guards the thread and the pool registration.
  */
@@ -33,6 +36,7 @@ public final class BackgroundReclaimer implements AutoCloseable {
     private boolean woken; // guarded by signal
     private final LongAdder wakeups = new LongAdder();
     private final LongAdder reclaimed = new LongAdder();
+    private final LongAdder failures = new LongAdder();
     private Thread thread; // guarded by lifecycle
 
     /**
@@ -110,6 +114,16 @@ public final class BackgroundReclaimer implements AutoCloseable {
     }
 
     /**
+     * Returns how many reclaims failed: a shrinker threw (an {@link Error} included). Each is logged; the thread
+     * keeps serving.
+     *
+     * @return failed reclaims so far
+     */
+    public long failures() {
+        return failures.sum();
+    }
+
+    /**
      * Stops the thread and waits for it to end, and removes this reclaimer's hook from the pool (hooks of other
      * reclaimers on the same pool stay). Idempotent.
      */
@@ -140,7 +154,7 @@ public final class BackgroundReclaimer implements AutoCloseable {
                     try {
                         TimeUnit.NANOSECONDS.timedWait(signal, POLL_NANOS);
                     } catch (InterruptedException e) {
-                        return;
+                        continue; // only close() stops the daemon; a stray interrupt is not a stop request
                     }
                 }
                 woken = false;
@@ -157,7 +171,10 @@ public final class BackgroundReclaimer implements AutoCloseable {
                     }
                     reclaimed.add(got);
                 }
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // The daemon serves every later low-watermark wake: whatever a shrinker throws (an Error included)
+                // is logged and counted, never allowed to end the thread while the reclaimer reports running.
+                failures.increment();
                 LOG.warn("background reclaim failed", e);
             }
         }
