@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.FaultSchedule;
+import dev.gemshrink.testing.InjectedError;
 import dev.gemshrink.testing.Invariants;
 import dev.gemshrink.testing.ThrowingSwapStore;
 import java.io.IOException;
@@ -33,61 +35,11 @@ class ChaosStressTest {
     private static final int WORKERS = 3;
     private static final int OBJECTS_PER_WORKER = 6;
 
-    /** An injected error: thrown by the fault injectors only, so the test can tell it from a real one. */
-    static final class InjectedError extends Error {
-        private static final long serialVersionUID = 1L;
-
-        InjectedError(String where) {
-            super("injected " + where, null, false, false);
-        }
-    }
-
-    /** Picks, at seeded moments, an IOException, a RuntimeException or an InjectedError to throw. */
-    static final class Faults {
-        private final SplittableRandom rnd;
-        final AtomicLong injected = new AtomicLong();
-        volatile boolean on = true;
-
-        Faults(long seed) {
-            this.rnd = new SplittableRandom(seed);
-        }
-
-        /** The failure for this call of {@code where}, or null; an IOException only where one can be thrown. */
-        Throwable next(String where, boolean io) {
-            int r;
-            synchronized (this) {
-                r = rnd.nextInt(100);
-            }
-            if (!on || r >= 6) {
-                return null;
-            }
-            injected.incrementAndGet();
-            if (r < 2 && io) {
-                return new IOException("injected " + where);
-            }
-            if (r < 4) {
-                return new IllegalStateException("injected " + where);
-            }
-            return new InjectedError(where);
-        }
-
-        /** Throws this call's unchecked failure of {@code where}, if any. */
-        void maybe(String where) {
-            Throwable t = next(where, false);
-            if (t instanceof RuntimeException r) {
-                throw r;
-            }
-            if (t != null) {
-                throw (Error) t;
-            }
-        }
-    }
-
     /** The default evictor, failing on the faults' schedule before it does anything. */
     static final class FaultyEvictor implements Evictor {
-        private final Faults faults;
+        private final FaultSchedule faults;
 
-        FaultyEvictor(Faults faults) {
+        FaultyEvictor(FaultSchedule faults) {
             this.faults = faults;
         }
 
@@ -138,7 +90,7 @@ class ChaosStressTest {
     private void runChaos() throws Exception {
         long seed = Long.getLong("gemshrink.chaos.seed", System.nanoTime());
         System.out.println("ChaosStressTest seed=" + seed + " (rerun with -Dgemshrink.chaos.seed=" + seed + ")");
-        Faults faults = new Faults(seed);
+        FaultSchedule faults = new FaultSchedule(seed, 6);
         FaultyEvictor evictor = new FaultyEvictor(faults);
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         AtomicLong freshChecked = new AtomicLong();
@@ -147,8 +99,8 @@ class ChaosStressTest {
         List<Thread> threads = new ArrayList<>();
         List<Slot[]> allSlots = new ArrayList<>();
         ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(64));
-        swap.failStoresWith(() -> faults.next("swap store", true));
-        swap.failLoadsWith(() -> faults.next("swap load", true));
+        swap.failStoresWith(faults.of("swap store"));
+        swap.failLoadsWith(faults.of("swap load"));
         try (GemDevice device = GemDevice.builder().name("chaos").ramPages(96).swap(swap)
                 .leakDetection(LeakDetection.SIMPLE).build()) {
             for (int w = 0; w < WORKERS; w++) {
@@ -193,7 +145,7 @@ class ChaosStressTest {
                 t.join(10_000);
                 assertThat(t.isAlive()).as("%s ended (seed %s)", t.getName(), seed).isFalse();
             }
-            faults.on = false;
+            faults.off();
             Thread.interrupted();
             assertThat(failures).as("failures (seed %s)", seed).isEmpty();
             Invariants.assertClean(device);
@@ -214,7 +166,7 @@ class ChaosStressTest {
             assertThat(verified.get()).as("verifications").isPositive();
             assertThat(freshChecked.get()).as("fresh objects checked").isPositive();
             System.out.println("ChaosStressTest seed=" + seed + ": " + verified + " verifications, " + freshChecked
-                    + " fresh objects read as zeros, " + faults.injected + " faults injected");
+                    + " fresh objects read as zeros, " + faults.injected() + " faults injected");
         }
     }
 

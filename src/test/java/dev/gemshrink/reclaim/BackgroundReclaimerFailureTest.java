@@ -109,9 +109,8 @@ class BackgroundReclaimerFailureTest {
     void anErrorFromAShrinkerIsLoggedAndCountedAndTheNextWakeIsStillServed() throws Exception {
         AtomicInteger failFirst = new AtomicInteger(1);
         CountDownLatch scanned = new CountDownLatch(1);
-        try (ShrinkerRegistry.Registration r = registry.register(
-                freeingShrinker(failFirst, new AssertionError("shrinker bug"), scanned));
-                BackgroundReclaimer kswapd = new BackgroundReclaimer(pool, registry, 16, 24).start()) {
+        registry.register(freeingShrinker(failFirst, new AssertionError("shrinker bug"), scanned));
+        try (BackgroundReclaimer kswapd = new BackgroundReclaimer(pool, registry, 16, 24).start()) {
             fill(7); // 8 pages free: below the low watermark; the first scan throws
             assertThat(await(() -> kswapd.failures() == 1)).as("the failure is counted").isTrue();
             assertThat(await(() -> pool.freePages() >= 24)).as("served after the failure: free=%d",
@@ -130,9 +129,9 @@ class BackgroundReclaimerFailureTest {
         AtomicInteger never = new AtomicInteger();
         CountDownLatch scanned = new CountDownLatch(1);
         Set<Thread> before = kswapdThreads();
-        try (ShrinkerRegistry.Registration r = registry.register(
-                freeingShrinker(never, new AssertionError("unused"), scanned));
-                BackgroundReclaimer kswapd = new BackgroundReclaimer(pool, registry, 16, 24).start()) {
+        registry.register(freeingShrinker(never, new AssertionError("unused"), scanned));
+        BackgroundReclaimer kswapd = new BackgroundReclaimer(pool, registry, 16, 24).start();
+        try {
             Set<Thread> mine = kswapdThreads();
             mine.removeAll(before);
             Thread daemon = mine.stream().reduce((a, b) -> {
@@ -142,6 +141,8 @@ class BackgroundReclaimerFailureTest {
             fill(7);
             assertThat(scanned.await(10, TimeUnit.SECONDS)).as("the interrupted daemon still wakes").isTrue();
             assertThat(await(() -> pool.freePages() >= 24)).isTrue();
+        } finally {
+            kswapd.close();
         }
         assertThat(warnings.list).isEmpty();
     }
