@@ -108,6 +108,39 @@ class ClientRaceTest {
         }
     }
 
+    /**
+     * The same race when the closed handle is the BO's only one: the close would free the BO, so a submit that won
+     * keeps it alive until its job finishes, and one that lost is ENOENT; either way nothing is left afterwards.
+     */
+    @Test
+    void closeOfTheOnlyHandleRacingSubmitLeaksNothing() throws Exception {
+        try (PanfrostDevice dev = device()) {
+            PanfrostClient c = dev.openClient("c");
+            PanfrostBo a = c.createBo("a", PAGE, NOEXEC);
+            PanfrostBo b = c.createBo("b", PAGE, NOEXEC);
+            ResvLock lockB = b.shmem().resv();
+            lockB.lock();
+            Call<Job> submit;
+            try {
+                submit = new Call<>("submitter", () -> c.submit("racing", List.of(a, b), GpuWork.NONE, false));
+                submit.parkOnAReservationLock(); // its mappings are looked up; it waits for b's lock
+                c.close(a);
+            } finally {
+                lockB.unlock();
+            }
+            submit.join();
+            Throwable f = submit.failure.get();
+            if (f != null) {
+                assertThat(f).as("a lost race is a GemException").isInstanceOf(GemException.class);
+                assertThat(((GemException) f).errno()).isEqualTo(Errno.ENOENT);
+            } else {
+                assertThat(await(submit.result.get()).status()).isEqualTo(Job.Status.DONE);
+            }
+            c.close();
+            assertEmpty(dev);
+        }
+    }
+
     /** The lost race itself: the handle is gone before submit looks; ENOENT, and the others' references are back. */
     @Test
     void submitListingAClosedHandleIsEnoentAndReleasesTheReferencesItTook() {
