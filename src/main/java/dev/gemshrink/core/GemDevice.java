@@ -46,10 +46,11 @@ public final class GemDevice implements AutoCloseable {
     private final ShrinkerRegistry.Registration shrinker;
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
 
-    private GemDevice(Builder b) {
-        this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
-        this.swap = b.swap != null ? b.swap : SwapStore.none();
-        this.leakDetection = b.leakDetection != null ? b.leakDetection : LeakDetection.fromSystemProperty();
+    GemDevice(DeviceBuilder<?> settings, PagePool sharedPool, ShrinkerRegistry sharedRegistry) {
+        this.pool = sharedPool != null ? sharedPool : PagePool.ofPages(settings.ramPages());
+        this.swap = settings.swap() != null ? settings.swap() : SwapStore.none();
+        this.leakDetection = settings.leakDetection() != null ? settings.leakDetection()
+                : LeakDetection.fromSystemProperty();
         this.acquisitions = leakDetection == LeakDetection.PARANOID ? new java.util.concurrent.ConcurrentHashMap<>()
                 : null;
         for (Placement p : Placement.values()) {
@@ -57,8 +58,8 @@ public final class GemDevice implements AutoCloseable {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
             }
         }
-        this.registry = b.registry != null ? b.registry : new ShrinkerRegistry();
-        this.shrinker = registry.register(new GemShrinker(this, b.name));
+        this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
+        this.shrinker = registry.register(new GemShrinker(this, settings.name()));
         this.reclaimHook = pool.addReclaimHook(registry);
     }
 
@@ -280,27 +281,16 @@ public final class GemDevice implements AutoCloseable {
         }
     }
 
-    /** Builds a {@link GemDevice}. */
-    public static final class Builder {
-        private int ramPages = 64 * 256;
+    /**
+     * Builds a {@link GemDevice}: the settings every device has (see {@link DeviceBuilder}; the default name is
+     * {@code gem}) and, for devices that share memory or reclaim, an existing pool and shrinker registry.
+     */
+    public static final class Builder extends DeviceBuilder<Builder> {
         private PagePool pool;
-        private SwapStore swap;
-        private LeakDetection leakDetection;
         private ShrinkerRegistry registry;
-        private String name = "gem";
 
         private Builder() {
-        }
-
-        /**
-         * Names the device; its shrinker is registered under this name (default {@code gem}).
-         *
-         * @param name the name
-         * @return this builder
-         */
-        public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
+            super("gem");
         }
 
         /**
@@ -315,18 +305,7 @@ public final class GemDevice implements AutoCloseable {
         }
 
         /**
-         * Sets the RAM budget in pages (a heap-backed pool).
-         *
-         * @param pages the budget
-         * @return this builder
-         */
-        public Builder ramPages(int pages) {
-            this.ramPages = pages;
-            return this;
-        }
-
-        /**
-         * Uses an existing pool instead of a heap-backed one.
+         * Uses an existing pool instead of a heap-backed one of its own ({@link #ramPages} is then not used).
          *
          * @param pool the pool
          * @return this builder
@@ -337,34 +316,12 @@ public final class GemDevice implements AutoCloseable {
         }
 
         /**
-         * Sets the swap store (default: none, so nothing is ever evicted).
-         *
-         * @param swap the store
-         * @return this builder
-         */
-        public Builder swap(SwapStore swap) {
-            this.swap = swap;
-            return this;
-        }
-
-        /**
-         * Sets the leak detection level.
-         *
-         * @param level the level
-         * @return this builder
-         */
-        public Builder leakDetection(LeakDetection level) {
-            this.leakDetection = level;
-            return this;
-        }
-
-        /**
          * Builds the device.
          *
          * @return the device
          */
         public GemDevice build() {
-            return new GemDevice(this);
+            return new GemDevice(this, pool, registry);
         }
     }
 }
