@@ -47,7 +47,7 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
 
     GemDevice(DeviceBuilder<?> settings, PagePool sharedPool, ShrinkerRegistry sharedRegistry) {
-        this.pool = sharedPool != null ? sharedPool : PagePool.ofPages(settings.ramPages());
+        this.pool = sharedPool != null ? sharedPool : newPool(settings.ramPages());
         this.swap = settings.swap() != null ? settings.swap() : SwapStore.none();
         this.leakDetection = settings.leakDetection() != null ? settings.leakDetection()
                 : LeakDetection.fromSystemProperty();
@@ -61,6 +61,16 @@ public final class GemDevice implements AutoCloseable {
         this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
         this.shrinker = registry.register(new GemShrinker(this, settings.name()));
         this.reclaimHook = pool.addReclaimHook(registry);
+    }
+
+    /** A pool of its own; its frame table is the step that can fail (nothing else is taken yet). */
+    private static PagePool newPool(int ramPages) {
+        try {
+            return PagePool.ofPages(ramPages);
+        } catch (OutOfMemoryError e) {
+            throw new GemException(Errno.ENOMEM, "ramPages " + ramPages + ": no memory for the frame table of the"
+                    + " page pool", e);
+        }
     }
 
     /**
@@ -319,6 +329,7 @@ public final class GemDevice implements AutoCloseable {
          * Builds the device.
          *
          * @return the device
+         * @throws GemException ENOMEM when there is no memory for the frame table of a pool of its own
          */
         public GemDevice build() {
             return new GemDevice(this, pool, registry);
