@@ -2,13 +2,14 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import java.util.Objects;
 
 /**
- * The settings every device builder shares: the device's name, its RAM budget, its swap store and its leak
- * detection level. {@link GemDevice.Builder} adds what only the core device has (a shared pool, a shared shrinker
+ * The settings every device builder shares: the device's name, its RAM budget and where its bytes live, its swap
+ * store and its leak detection level. {@link GemDevice.Builder} adds what only the core device has (a shared pool, a shared shrinker
  * registry); a driver's builder (such as the Panfrost one) adds its own settings and builds its core device with
  * {@link #buildGemDevice()}.
  *
@@ -22,11 +23,12 @@ import java.util.Objects;
 public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private String name;
     private int ramPages = 64 * 256;
+    private PageBacking.Kind backing = PageBacking.Kind.HEAP;
     private SwapStore swap; // null: none
     private LeakDetection leakDetection; // null: from the system property
 
     /**
-     * Creates the settings with their defaults: 64 MiB of RAM, no swap, leak detection from the system property.
+     * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system property.
      *
      * @param defaultName the device's name unless {@link #name} sets another
      */
@@ -88,6 +90,23 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     }
 
     /**
+     * Sets where the bytes of the RAM budget live (default {@link PageBacking.Kind#HEAP}); {@link
+     * PageBacking.Kind#DIRECT} keeps them off the Java heap, in direct buffers a file swap store writes and reads
+     * without copying.
+     *
+     * @param kind the kind of backing
+     * @return this builder
+     * @throws GemException EINVAL when kind is null
+     */
+    public B backing(PageBacking.Kind kind) {
+        if (kind == null) {
+            throw invalid("backing", "choose HEAP or DIRECT", null);
+        }
+        this.backing = kind;
+        return self();
+    }
+
+    /**
      * Sets the swap store (default: none, so nothing is ever evicted).
      *
      * @param swap the store
@@ -142,6 +161,11 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     /** The RAM budget in pages. */
     final int ramPages() {
         return ramPages;
+    }
+
+    /** Where the bytes of the RAM budget live. */
+    final PageBacking.Kind backing() {
+        return backing;
     }
 
     /** The swap store, or null for none. */

@@ -2,6 +2,7 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.GemLru;
@@ -47,7 +48,7 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
 
     GemDevice(DeviceBuilder<?> settings, PagePool sharedPool, ShrinkerRegistry sharedRegistry) {
-        this.pool = sharedPool != null ? sharedPool : newPool(settings.ramPages());
+        this.pool = sharedPool != null ? sharedPool : newPool(settings.ramPages(), settings.backing());
         this.swap = settings.swap() != null ? settings.swap() : SwapStore.none();
         this.leakDetection = settings.leakDetection() != null ? settings.leakDetection()
                 : LeakDetection.fromSystemProperty();
@@ -64,9 +65,9 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /** A pool of its own; its frame table is the step that can fail (nothing else is taken yet). */
-    private static PagePool newPool(int ramPages) {
+    private static PagePool newPool(int ramPages, PageBacking.Kind backing) {
         try {
-            return PagePool.ofPages(ramPages);
+            return new PagePool(backing.create(ramPages));
         } catch (OutOfMemoryError e) {
             throw new GemException(Errno.ENOMEM, "ramPages " + ramPages + ": no memory for the frame table of the"
                     + " page pool", e);
@@ -315,7 +316,7 @@ public final class GemDevice implements AutoCloseable {
         }
 
         /**
-         * Uses an existing pool instead of a heap-backed one of its own ({@link #ramPages} is then not used).
+         * Uses an existing pool instead of one of its own ({@link #ramPages} and {@link #backing} are then not used).
          *
          * @param pool the pool
          * @return this builder

@@ -8,6 +8,7 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.core.DeviceBuilder;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
@@ -124,13 +125,14 @@ class DeviceBuilderTest {
 
     @ParameterizedTest
     @MethodSource("builders")
-    void aMissingOrNegativeSwapAndAMissingNameAreRefused(Kind kind) throws Exception {
+    void aMissingOrNegativeSwapAMissingNameOrBackingAreRefused(Kind kind) throws Exception {
         SwapStore swap = SwapStore.inMemory(4);
         DeviceBuilder<?> b = kind.builder().swap(swap).name("dev-a");
         assertInvalid(() -> b.swap(null), "swap");
         assertInvalid(() -> b.swap(new NegativeCapacityStore()), "swap");
         assertInvalid(() -> b.name(null), "name");
         assertInvalid(() -> b.name(""), "name");
+        assertInvalid(() -> b.backing(null), "backing");
         buildAndCheck(kind, b.ramPages(4), gem -> {
             assertThat(gem.swap()).isSameAs(swap);
             assertThat(gem.shrinker().stats().name()).isEqualTo("dev-a");
@@ -141,12 +143,20 @@ class DeviceBuilderTest {
     @MethodSource("builders")
     void theSharedSettingsReachTheCoreDevice(Kind kind) throws Exception {
         DeviceBuilder<?> b = kind.builder().ramPages(16).swap(SwapStore.inMemory(32))
-                .leakDetection(LeakDetection.PARANOID).name("settings");
+                .leakDetection(LeakDetection.PARANOID).name("settings").backing(PageBacking.Kind.DIRECT);
         buildAndCheck(kind, b, gem -> {
+            int[] pfns = gem.pool().allocate(1, "probe");
+            assertThat(gem.pool().frame(pfns[0]).isDirect()).as("a direct frame").isTrue();
+            gem.pool().free(pfns);
             assertThat(gem.pool().totalPages()).isEqualTo(16);
             assertThat(gem.swap().capacityPages()).isEqualTo(32);
             assertThat(gem.leakDetection()).isEqualTo(LeakDetection.PARANOID);
             assertThat(gem.shrinker().stats().name()).isEqualTo("settings");
+        });
+        buildAndCheck(kind, kind.builder().ramPages(1), gem -> {
+            int[] pfns = gem.pool().allocate(1, "probe");
+            assertThat(gem.pool().frame(pfns[0]).isDirect()).as("heap frames by default").isFalse();
+            gem.pool().free(pfns);
         });
     }
 
