@@ -1,7 +1,6 @@
 package dev.gemshrink.memory;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Frames in direct (off-heap) memory: slabs of {@link #SLAB_FRAMES} frames (2 MiB) taken with
@@ -11,35 +10,20 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * buffers with their owner); {@code -XX:MaxDirectMemorySize} bounds them, and running out is an
  * {@link OutOfMemoryError} of {@link #frame}, which the pool turns into ENOMEM.
  */
-final class DirectPageBacking implements PageBacking {
+final class DirectPageBacking extends LazyPageBacking {
     /** Frames per slab: 2 MiB of direct memory per allocation. */
     static final int SLAB_FRAMES = 512;
 
-    // The frame slices, set once per slab; an AtomicReferenceArray so a slice set by one thread is seen whole by
-    // any other (safe publication), read without the lock.
-    private final AtomicReferenceArray<ByteBuffer> frames;
-    private final Object slabLock = new Object(); // a leaf: guards the creation of slabs, so each is made once
+    // A leaf lock: guards the creation of slabs, so each is made once (frames are set under it, read without it).
+    private final Object slabLock = new Object();
 
     DirectPageBacking(int frames) {
-        if (frames < 0) {
-            throw new IllegalArgumentException("frames must be >= 0: " + frames);
-        }
-        this.frames = new AtomicReferenceArray<>(frames);
-    }
-
-    @Override
-    public int frames() {
-        return frames.length();
-    }
-
-    @Override
-    public ByteBuffer frame(int pfn) {
-        ByteBuffer f = frames.get(pfn);
-        return f != null ? f : createSlab(pfn);
+        super(frames);
     }
 
     /** Allocates the slab holding {@code pfn} (unless another thread just did) and returns that frame. */
-    private ByteBuffer createSlab(int pfn) {
+    @Override
+    ByteBuffer create(int pfn) {
         synchronized (slabLock) {
             ByteBuffer f = frames.get(pfn);
             if (f != null) {
