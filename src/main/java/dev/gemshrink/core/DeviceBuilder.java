@@ -9,9 +9,9 @@ import java.util.Objects;
 
 /**
  * The settings every device builder shares: the device's name, its RAM budget and where its bytes live, its swap
- * store and its leak detection level. {@link GemDevice.Builder} adds what only the core device has (a shared pool, a shared shrinker
- * registry); a driver's builder (such as the Panfrost one) adds its own settings and builds its core device with
- * {@link #buildGemDevice()}.
+ * store and its leak detection level. {@link GemDevice.Builder} adds what only the core device has (a shared pool,
+ * a shared shrinker registry); a driver's builder (such as the Panfrost one) adds its own settings and builds its
+ * core device with {@link #buildGemDevice()}.
  *
  * <p>Validation: a setter refuses an impossible value at once with a {@link GemException} (EINVAL) naming the
  * parameter, so the failure points at the call that made it and a builder never holds an impossible setting (no
@@ -28,7 +28,8 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private LeakDetection leakDetection; // null: from the system property
 
     /**
-     * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system property.
+     * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system
+     * property.
      *
      * @param defaultName the device's name unless {@link #name} sets another
      */

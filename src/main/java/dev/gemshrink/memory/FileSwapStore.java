@@ -237,7 +237,7 @@ public final class FileSwapStore implements SwapStore {
         void run(int page, long slot, int count) throws IOException;
     }
 
-    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, clearing {@code buf} (if any) before each. */
+    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, clearing {@code buf} (if any) first. */
     private static void forEachChunk(Slots s, ByteBuffer buf, ChunkIo io) throws IOException {
         int page = 0;
         for (int r = 0; r < s.runs.length; r += 2) {

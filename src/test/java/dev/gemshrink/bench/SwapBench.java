@@ -34,7 +34,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Swap throughput: 256 MiB (256 objects of 1 MiB, random contents, real frames of either backing: {@code backing}
  * HEAP or DIRECT) evicted to a {@link FileSwapStore} and swapped back in, against a raw {@link FileChannel} writing
  * and reading the same bytes (heap frames, gathered 1 MiB at a time into one direct buffer and moved with one
- * positional call) in the same run. Files live in a temporary directory under /tmp (page cache; nothing is fsync'ed on either side).
+ * positional call) in the same run. Files live in a temporary directory under /tmp (page cache; nothing is fsync'ed
+ * on either side).
  *
  * <ul>
  *   <li>{@code swapOut}: the device shrinker's scan asked for all 65,536 pages: it evicts every object (a CRC32 per

@@ -44,9 +44,9 @@ import org.slf4j.LoggerFactory;
  * lists, so a failure shrinks to a short sequence) on three small objects of one {@link GemDevice} with a tiny RAM
  * budget and a tiny in-memory swap, so allocation failures and swap-full evictions happen. The shared
  * {@link ObjectModel} (here without reclaim: an allocation that does not fit fails) predicts every outcome: the
- * result of a successful call or the exact {@link Errno} of the {@link GemException}. After every step the test asserts the outcome, every count and
- * state query, the RAM and swap accounting, the object's bytes in RAM and the {@link InvariantChecker}; at the end
- * it closes and frees everything and asserts the device is empty.
+ * result of a successful call or the exact {@link Errno} of the {@link GemException}. After every step the test
+ * asserts the outcome, every count and state query, the RAM and swap accounting, the object's bytes in RAM and the
+ * {@link InvariantChecker}; at the end it closes and frees everything and asserts the device is empty.
  */
 class ShmemObjectPropertyTest {
     private static final int EXAMPLES = 3000;
