@@ -19,12 +19,17 @@ class DirectFramesSwapStoreTest extends SwapStoreTest {
         return PageBacking.Kind.DIRECT;
     }
 
+    /** A file store whose channel adds the buffer of every positional transfer to {@code transfers}. */
+    private FileSwapStore recordingStore(long capacityPages, List<ByteBuffer> transfers) throws Exception {
+        FaultyChannel ch = FaultyChannel.open(tempDir.resolve("swap"));
+        ch.onTransfer = transfers::add;
+        return new FileSwapStore(tempDir.resolve("swap"), ch, capacityPages);
+    }
+
     @Test
     void directPagesAreWrittenAndReadInPlaceWithoutAnIoBuffer() throws Exception {
-        FaultyChannel ch = FaultyChannel.open(tempDir.resolve("swap"));
         List<ByteBuffer> transfers = new CopyOnWriteArrayList<>();
-        ch.onTransfer = transfers::add;
-        try (FileSwapStore store = new FileSwapStore(tempDir.resolve("swap"), ch, 200)) {
+        try (FileSwapStore store = recordingStore(200, transfers)) {
             ByteBuffer[] pages = randomPages(new Random(81), 150); // more than two chunks of the copying path
             SwapSlots s = store.store(pages);
             assertThat(transfers).as("one transfer per page").hasSize(150);
@@ -41,10 +46,8 @@ class DirectFramesSwapStoreTest extends SwapStoreTest {
 
     @Test
     void aStoreOfMixedPagesGoesThroughAnIoBufferAndALoadIntoDirectPagesDoesNot() throws Exception {
-        FaultyChannel ch = FaultyChannel.open(tempDir.resolve("swap"));
         List<ByteBuffer> transfers = new CopyOnWriteArrayList<>();
-        ch.onTransfer = transfers::add;
-        try (FileSwapStore store = new FileSwapStore(tempDir.resolve("swap"), ch, 8)) {
+        try (FileSwapStore store = recordingStore(8, transfers)) {
             ByteBuffer[] pages = randomPages(new Random(82), 3);
             byte[] heap = new byte[PagePool.PAGE_SIZE];
             pages[1].get(0, heap);
