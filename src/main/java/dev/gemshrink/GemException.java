@@ -9,6 +9,7 @@ import java.util.Objects;
 public class GemException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The error code (part of the serialized form). */
     private final Errno errno;
 
     /**

@@ -2,6 +2,7 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.GemLru;
@@ -46,10 +47,11 @@ public final class GemDevice implements AutoCloseable {
     private final ShrinkerRegistry.Registration shrinker;
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
 
-    private GemDevice(Builder b) {
-        this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
-        this.swap = b.swap != null ? b.swap : SwapStore.none();
-        this.leakDetection = b.leakDetection != null ? b.leakDetection : LeakDetection.fromSystemProperty();
+    GemDevice(DeviceBuilder<?> settings, PagePool sharedPool, ShrinkerRegistry sharedRegistry) {
+        this.pool = sharedPool != null ? sharedPool : newPool(settings.ramPages(), settings.backing());
+        this.swap = settings.swap() != null ? settings.swap() : SwapStore.none();
+        this.leakDetection = settings.leakDetection() != null ? settings.leakDetection()
+                : LeakDetection.fromSystemProperty();
         this.acquisitions = leakDetection == LeakDetection.PARANOID ? new java.util.concurrent.ConcurrentHashMap<>()
                 : null;
         for (Placement p : Placement.values()) {
@@ -57,9 +59,19 @@ public final class GemDevice implements AutoCloseable {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
             }
         }
-        this.registry = b.registry != null ? b.registry : new ShrinkerRegistry();
-        this.shrinker = registry.register(new GemShrinker(this, b.name));
+        this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
+        this.shrinker = registry.register(new GemShrinker(this, settings.name()));
         this.reclaimHook = pool.addReclaimHook(registry);
+    }
+
+    /** A pool of its own; its frame table is the step that can fail (nothing else is taken yet). */
+    private static PagePool newPool(int ramPages, PageBacking.Kind backing) {
+        try {
+            return new PagePool(backing.create(ramPages));
+        } catch (OutOfMemoryError e) {
+            throw new GemException(Errno.ENOMEM, "ramPages " + ramPages + ": no memory for the frame table of the"
+                    + " page pool", e);
+        }
     }
 
     /**
@@ -280,27 +292,16 @@ public final class GemDevice implements AutoCloseable {
         }
     }
 
-    /** Builds a {@link GemDevice}. */
-    public static final class Builder {
-        private int ramPages = 64 * 256;
+    /**
+     * Builds a {@link GemDevice}: the settings every device has (see {@link DeviceBuilder}; the default name is
+     * {@code gem}) and, for devices that share memory or reclaim, an existing pool and shrinker registry.
+     */
+    public static final class Builder extends DeviceBuilder<Builder> {
         private PagePool pool;
-        private SwapStore swap;
-        private LeakDetection leakDetection;
         private ShrinkerRegistry registry;
-        private String name = "gem";
 
         private Builder() {
-        }
-
-        /**
-         * Names the device; its shrinker is registered under this name (default {@code gem}).
-         *
-         * @param name the name
-         * @return this builder
-         */
-        public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
+            super("gem");
         }
 
         /**
@@ -315,18 +316,7 @@ public final class GemDevice implements AutoCloseable {
         }
 
         /**
-         * Sets the RAM budget in pages (a heap-backed pool).
-         *
-         * @param pages the budget
-         * @return this builder
-         */
-        public Builder ramPages(int pages) {
-            this.ramPages = pages;
-            return this;
-        }
-
-        /**
-         * Uses an existing pool instead of a heap-backed one.
+         * Uses an existing pool instead of one of its own ({@link #ramPages} and {@link #backing} are then not used).
          *
          * @param pool the pool
          * @return this builder
@@ -337,34 +327,13 @@ public final class GemDevice implements AutoCloseable {
         }
 
         /**
-         * Sets the swap store (default: none, so nothing is ever evicted).
-         *
-         * @param swap the store
-         * @return this builder
-         */
-        public Builder swap(SwapStore swap) {
-            this.swap = swap;
-            return this;
-        }
-
-        /**
-         * Sets the leak detection level.
-         *
-         * @param level the level
-         * @return this builder
-         */
-        public Builder leakDetection(LeakDetection level) {
-            this.leakDetection = level;
-            return this;
-        }
-
-        /**
          * Builds the device.
          *
          * @return the device
+         * @throws GemException ENOMEM when there is no memory for the frame table of a pool of its own
          */
         public GemDevice build() {
-            return new GemDevice(this);
+            return new GemDevice(this, pool, registry);
         }
     }
 }

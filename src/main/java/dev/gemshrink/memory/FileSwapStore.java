@@ -23,9 +23,12 @@ import java.util.zip.CRC32;
  * every load (a mismatch fails the load and keeps the swap copy). The file is created (it must not exist) when the
  * store opens and deleted when it closes.
  *
- * <p>Resources: the channel is the store's one file handle, shared by every thread. I/O goes through direct buffers
- * of 256 KiB taken from a small pool of the store's own (at most {@link #MAX_IDLE_BUFFERS} kept idle); no thread
- * keeps a buffer of its own, and a closed store holds no buffer and no file.
+ * <p>Resources: the channel is the store's one file handle, shared by every thread. Pages that are direct buffers
+ * (the frames of a {@link PageBacking#direct} pool) are written and read in place, one positional transfer per
+ * page, with no copy. Any other call goes through direct buffers of 256 KiB taken from a small pool of the store's
+ * own (at most {@link #MAX_IDLE_BUFFERS} kept idle), one transfer per chunk, so the JDK never copies a heap page
+ * into a temporary direct buffer of the calling thread; no thread keeps a buffer of its own, and a closed store
+ * holds no buffer and no file.
  *
  * <p>Interrupts: a {@link FileChannel} closes itself when a thread blocked in I/O on it is interrupted, which would
  * break every other thread's swap I/O. So a transfer clears the caller's interrupt status for its duration and
@@ -35,7 +38,8 @@ import java.util.zip.CRC32;
  * the closed channel wrote is in the file. Only {@link #close()} closes the store for good.
  *
  * <p>Failures: see {@link SwapStore}. The page checks and the store's own allocations come before the slots are
- * reserved; a failure after that frees the slots again.
+ * reserved; a failure after that frees the slots again. A failed load may have written into its target pages
+ * (direct pages are read into in place); the swap copy and the receipt are kept.
  *
  * <p>Thread safety: safe for concurrent use. The slot lock (a leaf) guards the slot map and the used count; the I/O
  * lock guards the idle buffers, the closed flag and the replacement of the channel (no transfer runs under it).
@@ -150,15 +154,25 @@ public final class FileSwapStore implements SwapStore {
         } catch (OutOfMemoryError e) {
             throw new IOException("no memory for the checksums of " + n + " pages", e);
         }
-        ByteBuffer buf = takeBuffer();
+        boolean direct = allDirect(pages);
+        ByteBuffer buf = takeBuffer(!direct);
         try {
             int[] runs = allocate(n);
             try {
                 Slots s = new Slots(n, runs, crcs);
                 forEachChunk(s, buf, (page, slot, count) -> {
                     for (int i = 0; i < count; i++) {
-                        buf.put(i * PagePool.PAGE_SIZE, pages[page + i], 0, PagePool.PAGE_SIZE);
                         crcs[page + i] = crc(pages[page + i]);
+                    }
+                    if (direct) {
+                        for (int i = 0; i < count; i++) {
+                            transfer(pages[page + i].slice(0, PagePool.PAGE_SIZE),
+                                    (slot + i) * PagePool.PAGE_SIZE, true);
+                        }
+                        return;
+                    }
+                    for (int i = 0; i < count; i++) {
+                        buf.put(i * PagePool.PAGE_SIZE, pages[page + i], 0, PagePool.PAGE_SIZE);
                     }
                     buf.limit(count * PagePool.PAGE_SIZE);
                     transfer(buf, slot * PagePool.PAGE_SIZE, true);
@@ -177,21 +191,35 @@ public final class FileSwapStore implements SwapStore {
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
         Slots s = SwapSlots.own(this, slots, Slots.class);
         s.checkLoadTarget(into);
-        ByteBuffer buf = takeBuffer();
+        boolean direct = allDirect(into);
+        ByteBuffer buf = takeBuffer(!direct);
         try {
             forEachChunk(s, buf, (page, slot, count) -> {
-                buf.limit(count * PagePool.PAGE_SIZE);
-                transfer(buf, slot * PagePool.PAGE_SIZE, false);
+                ByteBuffer[] read = new ByteBuffer[count];
+                if (direct) {
+                    for (int i = 0; i < count; i++) {
+                        read[i] = into[page + i].slice(0, PagePool.PAGE_SIZE);
+                        transfer(read[i], (slot + i) * PagePool.PAGE_SIZE, false);
+                    }
+                } else {
+                    buf.limit(count * PagePool.PAGE_SIZE);
+                    transfer(buf, slot * PagePool.PAGE_SIZE, false);
+                    for (int i = 0; i < count; i++) {
+                        read[i] = buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                    }
+                }
                 for (int i = 0; i < count; i++) {
-                    int c = crc(buf.slice(i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE));
+                    int c = crc(read[i]);
                     if (c != s.crcs[page + i]) {
                         throw new IOException("swap page " + (page + i) + " in slot " + (slot + i) + " of " + path
                                 + " failed its CRC32 check (stored " + Integer.toHexString(s.crcs[page + i])
                                 + ", read " + Integer.toHexString(c) + ")");
                     }
                 }
-                for (int i = 0; i < count; i++) {
-                    into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                if (!direct) {
+                    for (int i = 0; i < count; i++) {
+                        into[page + i].put(0, buf, i * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE);
+                    }
                 }
             });
         } catch (Throwable t) {
@@ -201,13 +229,23 @@ public final class FileSwapStore implements SwapStore {
         }
     }
 
+    /** Whether every page is a direct buffer, so the transfers can use the pages themselves. */
+    private static boolean allDirect(ByteBuffer[] pages) {
+        for (ByteBuffer p : pages) {
+            if (!p.isDirect()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** One chunk of a receipt: {@code count} pages from object page {@code page}, at file slot {@code slot}. */
     @FunctionalInterface
     private interface ChunkIo {
         void run(int page, long slot, int count) throws IOException;
     }
 
-    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, clearing {@code buf} before each. */
+    /** Walks a receipt's slot runs in chunks of at most {@link #CHUNK_PAGES}, clearing {@code buf} (if any) first. */
     private static void forEachChunk(Slots s, ByteBuffer buf, ChunkIo io) throws IOException {
         int page = 0;
         for (int r = 0; r < s.runs.length; r += 2) {
@@ -215,7 +253,9 @@ public final class FileSwapStore implements SwapStore {
             int len = s.runs[r + 1];
             for (int done = 0; done < len; ) {
                 int count = Math.min(CHUNK_PAGES, len - done);
-                buf.clear();
+                if (buf != null) {
+                    buf.clear();
+                }
                 io.run(page, slot + done, count);
                 done += count;
                 page += count;
@@ -258,11 +298,17 @@ public final class FileSwapStore implements SwapStore {
         }
     }
 
-    /** Takes an idle I/O buffer, or allocates one; the caller gives it back with {@link #giveBack}. */
-    private ByteBuffer takeBuffer() throws IOException {
+    /**
+     * Takes an idle I/O buffer, or allocates one, or returns null when none is {@code needed} (direct pages); fails
+     * when the store is closed. The caller gives the buffer back with {@link #giveBack}.
+     */
+    private ByteBuffer takeBuffer(boolean needed) throws IOException {
         synchronized (ioLock) {
             if (closed) {
                 throw closedStore(null);
+            }
+            if (!needed) {
+                return null;
             }
             ByteBuffer b = idleBuffers.poll();
             if (b != null) {
@@ -276,8 +322,11 @@ public final class FileSwapStore implements SwapStore {
         }
     }
 
-    /** Keeps a buffer for the next transfer, unless the store is closed or keeps enough already. */
+    /** Keeps a buffer for the next transfer, unless the store is closed or keeps enough already; null is none. */
     private void giveBack(ByteBuffer b) {
+        if (b == null) {
+            return;
+        }
         synchronized (ioLock) {
             if (!closed && idleBuffers.size() < MAX_IDLE_BUFFERS) {
                 idleBuffers.push(b);

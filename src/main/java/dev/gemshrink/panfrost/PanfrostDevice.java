@@ -3,11 +3,10 @@ package dev.gemshrink.panfrost;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.DeviceBuilder;
 import dev.gemshrink.core.GemDevice;
-import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
-import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -54,13 +53,9 @@ public final class PanfrostDevice implements AutoCloseable {
     private final LongAdder heapChunks = new LongAdder();
     private volatile BackgroundReclaimer reclaimer;
 
-    private PanfrostDevice(Builder b) {
-        GemDevice.Builder g = GemDevice.builder().name(b.name).ramPages(b.ramPages).swap(b.swap);
-        if (b.leakDetection != null) {
-            g.leakDetection(b.leakDetection);
-        }
-        this.gem = g.build();
-        this.gpu = new Gpu(this, b.name);
+    private PanfrostDevice(GemDevice gem, String name) {
+        this.gem = gem;
+        this.gpu = new Gpu(this, name);
     }
 
     /**
@@ -366,58 +361,13 @@ public final class PanfrostDevice implements AutoCloseable {
         gem.close();
     }
 
-    /** Builds a {@link PanfrostDevice}. */
-    public static final class Builder {
-        private int ramPages = 64 * 256;
-        private SwapStore swap = SwapStore.none();
-        private LeakDetection leakDetection;
-        private String name = "panfrost";
-
+    /**
+     * Builds a {@link PanfrostDevice}: the settings every device has (see {@link DeviceBuilder}; the default name is
+     * {@code panfrost}, which also names the GPU thread).
+     */
+    public static final class Builder extends DeviceBuilder<Builder> {
         private Builder() {
-        }
-
-        /**
-         * Sets the RAM budget.
-         *
-         * @param pages pages of 4 KiB
-         * @return this builder
-         */
-        public Builder ramPages(int pages) {
-            this.ramPages = pages;
-            return this;
-        }
-
-        /**
-         * Sets the swap store.
-         *
-         * @param swap the store (default none: nothing is evicted)
-         * @return this builder
-         */
-        public Builder swap(SwapStore swap) {
-            this.swap = swap;
-            return this;
-        }
-
-        /**
-         * Sets the leak detection level.
-         *
-         * @param level the level
-         * @return this builder
-         */
-        public Builder leakDetection(LeakDetection level) {
-            this.leakDetection = level;
-            return this;
-        }
-
-        /**
-         * Names the device (its shrinker and GPU thread).
-         *
-         * @param name the name
-         * @return this builder
-         */
-        public Builder name(String name) {
-            this.name = name;
-            return this;
+            super("panfrost");
         }
 
         /**
@@ -426,7 +376,7 @@ public final class PanfrostDevice implements AutoCloseable {
          * @return the device
          */
         public PanfrostDevice build() {
-            return new PanfrostDevice(this);
+            return new PanfrostDevice(buildGemDevice(), name());
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.gemshrink.bench;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.FileSwapStore;
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,17 +31,19 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Swap throughput: 256 MiB (256 objects of 1 MiB, random contents, real heap frames) evicted to a
- * {@link FileSwapStore} and swapped back in, against a raw {@link FileChannel} writing and reading the same bytes
- * (the same heap frames, gathered 1 MiB at a time into one direct buffer and moved with one positional call) in the
- * same run. Files live in a temporary directory under /tmp (page cache; nothing is fsync'ed on either side).
+ * Swap throughput: 256 MiB (256 objects of 1 MiB, random contents, real frames of either backing: {@code backing}
+ * HEAP or DIRECT) evicted to a {@link FileSwapStore} and swapped back in, against a raw {@link FileChannel} writing
+ * and reading the same bytes (heap frames, gathered 1 MiB at a time into one direct buffer and moved with one
+ * positional call) in the same run. Files live in a temporary directory under /tmp (page cache; nothing is fsync'ed
+ * on either side).
  *
  * <ul>
- *   <li>{@code swapOut}: the device shrinker's scan asked for all 65,536 pages: it evicts every object (the store
- *       copies each page into its chunk buffer, computes a CRC32 per page, writes 256 KiB per call; the pool takes
- *       the frames back).</li>
- *   <li>{@code swapIn}: pin + unpin of every object: the pin swaps it in (new frames from the pool, zero-filled,
- *       read 256 KiB per call, CRC32 verified, copied into the frames).</li>
+ *   <li>{@code swapOut}: the device shrinker's scan asked for all 65,536 pages: it evicts every object (a CRC32 per
+ *       page; heap frames are copied into the store's chunk buffer and written 256 KiB per call, direct frames are
+ *       written in place, 4 KiB per call; the pool takes the frames back).</li>
+ *   <li>{@code swapIn}: pin + unpin of every object: the pin swaps it in (new frames from the pool, zero-filled;
+ *       heap frames: read 256 KiB per call and copied in, direct frames: read in place 4 KiB per call; CRC32
+ *       verified).</li>
  *   <li>{@code rawWrite} / {@code rawRead}: the same 256 MiB through one FileChannel, 1 MiB per call.</li>
  * </ul>
  * Single-shot: the score is the time of one whole 256 MiB pass; MiB/s = 256 / seconds. The opposite operation runs
@@ -58,6 +62,9 @@ public class SwapBench {
 
     @State(Scope.Benchmark)
     public static class Store {
+        /** Where the device's frames live: a {@link PageBacking.Kind}. */
+        @Param({"HEAP", "DIRECT"})
+        public String backing;
         Path dir;
         GemDevice dev;
         ShmemObject[] objs;
@@ -67,6 +74,7 @@ public class SwapBench {
             dir = Files.createTempDirectory(Path.of("/tmp"), "gemshrink-bench-");
             dev = GemDevice.builder().name("swap")
                     .ramPages(TOTAL_PAGES + 1024)
+                    .backing(PageBacking.Kind.valueOf(backing))
                     .swap(FileSwapStore.open(dir.resolve("swap"), TOTAL_PAGES + 1024))
                     .build();
             objs = new ShmemObject[OBJECTS];

@@ -28,6 +28,20 @@ import org.junit.jupiter.api.Test;
 /** {@link PagePool} accounting, zero-filling, all-or-nothing allocation and direct reclaim; {@link MemorySwapStore}. */
 class PagePoolTest {
 
+    /**
+     * Where the pools' bytes live: heap frames here, direct frames in {@link DirectFramesPagePoolTest}, which runs
+     * every test of this class again.
+     *
+     * @return the kind of backing of every pool the tests create
+     */
+    PageBacking.Kind frames() {
+        return PageBacking.Kind.HEAP;
+    }
+
+    private PagePool pool(int pages) {
+        return new PagePool(frames().create(pages));
+    }
+
     private static void assertErrno(Errno errno, ThrowingCallable call) {
         assertThatThrownBy(call).isInstanceOf(GemException.class)
                 .satisfies(e -> assertThat(((GemException) e).errno()).as("errno of %s", e).isEqualTo(errno));
@@ -64,7 +78,7 @@ class PagePoolTest {
 
     @Test
     void accountsUsedAndFreePages() {
-        PagePool pool = PagePool.ofPages(16);
+        PagePool pool = pool(16);
         List<int[]> held = new ArrayList<>();
         assertThat(pool.totalPages()).isEqualTo(16);
         assertAccounting(pool, held);
@@ -93,17 +107,17 @@ class PagePoolTest {
 
     @Test
     void allocatingZeroPagesTakesNothing() {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         assertThat(pool.allocate(0, "none")).isEmpty();
         assertThat(pool.usedPages()).isZero();
-        PagePool empty = PagePool.ofPages(0);
+        PagePool empty = pool(0);
         assertThat(empty.allocate(0, "none")).isEmpty();
         assertErrno(Errno.ENOMEM, () -> empty.allocate(1, "one"));
     }
 
     @Test
     void freeSkipsUnpopulatedSlots() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(3, "sparse");
         int[] sparse = {a[0], -1, a[1], -1, a[2]};
         assertThat(pool.free(sparse)).isEqualTo(3);
@@ -112,7 +126,7 @@ class PagePoolTest {
 
     @Test
     void freeingAFrameThatIsNotHandedOutIsEinvalAndFreesNothing() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(3, "a");
         int[] freeBefore = pool.freeFrames();
         int free = pool.freeFrames()[0];
@@ -133,7 +147,7 @@ class PagePoolTest {
 
     @Test
     void pagesAreZeroFilledAfterReuse() {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         int[] a = pool.allocate(4, "a");
         assertZero(pool, a);
         fill(pool, a, (byte) 0xff);
@@ -151,7 +165,7 @@ class PagePoolTest {
 
     @Test
     void enomemIsAllOrNothing() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(6, "a");
         fill(pool, a, (byte) 0x11);
         int[] freeBefore = pool.freeFrames();
@@ -176,7 +190,7 @@ class PagePoolTest {
 
     @Test
     void negativeCountIsInvalid() {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         assertErrno(Errno.EINVAL, () -> pool.allocate(-1, "neg"));
         assertErrno(Errno.EINVAL, () -> pool.allocate(Integer.MIN_VALUE, "neg"));
         assertAccounting(pool, List.of());
@@ -184,21 +198,22 @@ class PagePoolTest {
 
     @Test
     void negativeBackingIsRejected() {
-        assertThatThrownBy(() -> PageBacking.heap(-1)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(PageBacking.heap(3).frames()).isEqualTo(3);
-        assertThat(PageBacking.heap(3).frame(2).capacity()).isEqualTo(PagePool.PAGE_SIZE);
+        assertThatThrownBy(() -> frames().create(-1)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(frames().create(3).frames()).isEqualTo(3);
+        assertThat(frames().create(3).frame(2).capacity()).isEqualTo(PagePool.PAGE_SIZE);
+        assertThat(frames().create(3).frame(2).isDirect()).isEqualTo(frames() == PageBacking.Kind.DIRECT);
     }
 
     // ------------------------------------------------------------------ failures of the backing
 
-    /** A heap backing whose {@code frame()} throws a chosen failure on one call (counted from when it is armed). */
+    /** A backing whose {@code frame()} throws a chosen failure on one call (counted from when it is armed). */
     private static final class FailingBacking implements PageBacking {
-        private final PageBacking heap;
+        private final PageBacking inner;
         private final AtomicInteger callsBeforeFailure = new AtomicInteger(-1);
         private volatile Throwable failure;
 
-        FailingBacking(int frames) {
-            this.heap = PageBacking.heap(frames);
+        FailingBacking(PageBacking inner) {
+            this.inner = inner;
         }
 
         /** The next {@code okCalls} calls work, the one after throws {@code t} (an Error or RuntimeException). */
@@ -209,7 +224,7 @@ class PagePoolTest {
 
         @Override
         public int frames() {
-            return heap.frames();
+            return inner.frames();
         }
 
         @Override
@@ -221,13 +236,13 @@ class PagePoolTest {
                 }
                 throw (RuntimeException) t;
             }
-            return heap.frame(pfn);
+            return inner.frame(pfn);
         }
     }
 
     @Test
     void outOfMemoryInTheBackingFailsWithEnomemAndLeavesNothingCounted() {
-        FailingBacking backing = new FailingBacking(8);
+        FailingBacking backing = new FailingBacking(frames().create(8));
         PagePool pool = new PagePool(backing);
         int[] a = pool.allocate(2, "a");
         OutOfMemoryError oom = new OutOfMemoryError("Java heap space (injected)");
@@ -245,7 +260,7 @@ class PagePoolTest {
 
     @Test
     void otherFailuresOfTheBackingAreRethrownAfterRestoring() {
-        FailingBacking backing = new FailingBacking(8);
+        FailingBacking backing = new FailingBacking(frames().create(8));
         PagePool pool = new PagePool(backing);
         int[] a = pool.allocate(1, "a");
         for (Throwable t : List.of(new StackOverflowError("injected"), new AssertionError("injected"),
@@ -278,7 +293,7 @@ class PagePoolTest {
 
     @Test
     void eachDeviceOnASharedPoolKeepsItsDirectReclaim() {
-        PagePool pool = PagePool.ofPages(64);
+        PagePool pool = pool(64);
         GemDevice first = deviceOn(pool, "first");
         GemDevice second = deviceOn(pool, "second");
         try {
@@ -315,7 +330,7 @@ class PagePoolTest {
 
     @Test
     void reclaimHookIsNotCalledWhenThePagesFit() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         AtomicInteger calls = new AtomicInteger();
         pool.addReclaimHook(n -> {
             calls.incrementAndGet();
@@ -328,7 +343,7 @@ class PagePoolTest {
 
     @Test
     void reclaimHookRunsWhenShortAndTheAllocationSucceedsWhenItFreesPages() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] victim = pool.allocate(6, "victim");
         List<Long> asked = new ArrayList<>();
         pool.addReclaimHook(n -> {
@@ -345,7 +360,7 @@ class PagePoolTest {
 
     @Test
     void reclaimHookMayFreeInSeveralSteps() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] victim = pool.allocate(8, "victim");
         AtomicInteger next = new AtomicInteger();
         List<Long> asked = new ArrayList<>();
@@ -361,7 +376,7 @@ class PagePoolTest {
 
     @Test
     void reclaimThatFreesNothingFailsAfterOneTry() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(7, "a");
         AtomicInteger calls = new AtomicInteger();
         pool.addReclaimHook(n -> {
@@ -375,7 +390,7 @@ class PagePoolTest {
 
     @Test
     void reclaimRetriesAreBoundedEvenWhenTheHookClaimsProgress() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(7, "a");
         AtomicInteger calls = new AtomicInteger();
         pool.addReclaimHook(n -> {
@@ -389,7 +404,7 @@ class PagePoolTest {
 
     @Test
     void closingTheRegistrationStopsReclaim() {
-        PagePool pool = PagePool.ofPages(2);
+        PagePool pool = pool(2);
         int[] a = pool.allocate(2, "a");
         AtomicInteger calls = new AtomicInteger();
         PagePool.HookRegistration hook = pool.addReclaimHook(n -> {
@@ -404,7 +419,7 @@ class PagePoolTest {
 
     @Test
     void severalReclaimHooksAreAskedRoundRobinUntilTheShortfallIsMet() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(4, "a");
         int[] b = pool.allocate(4, "b");
         List<String> asked = new ArrayList<>();
@@ -435,7 +450,7 @@ class PagePoolTest {
 
     @Test
     void closingOneReclaimHookKeepsTheOthers() {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         int[] victim = pool.allocate(4, "victim");
         AtomicInteger firstCalls = new AtomicInteger();
         PagePool.HookRegistration first = pool.addReclaimHook(n -> {
@@ -457,7 +472,7 @@ class PagePoolTest {
     @Test
     @SuppressWarnings("deprecation")
     void setReclaimHookReplacesEveryHook() {
-        PagePool pool = PagePool.ofPages(2);
+        PagePool pool = pool(2);
         pool.addReclaimHook(n -> 0);
         pool.addReclaimHook(n -> 0);
         pool.setReclaimHook(n -> 0);
@@ -468,7 +483,7 @@ class PagePoolTest {
 
     @Test
     void aFailingReclaimHookFailsTheAllocationAndTakesNothing() {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         int[] a = pool.allocate(3, "a");
         IllegalStateException boom = new IllegalStateException("injected");
         pool.addReclaimHook(n -> {
@@ -482,7 +497,7 @@ class PagePoolTest {
 
     @Test
     void lowWatermarkHooksRunBelowTheirOwnMarksAndCloseIndependently() {
-        PagePool pool = PagePool.ofPages(16);
+        PagePool pool = pool(16);
         AtomicInteger high = new AtomicInteger();
         AtomicInteger low = new AtomicInteger();
         PagePool.HookRegistration rh = pool.addLowWatermarkHook(8, high::incrementAndGet);
@@ -508,7 +523,7 @@ class PagePoolTest {
 
     @Test
     void aFailingLowWatermarkHookUndoesTheAllocation() {
-        PagePool pool = PagePool.ofPages(8);
+        PagePool pool = pool(8);
         int[] a = pool.allocate(2, "a");
         AssertionError boom = new AssertionError("injected");
         PagePool.HookRegistration r = pool.addLowWatermarkHook(4, () -> {
@@ -523,7 +538,7 @@ class PagePoolTest {
 
     @Test
     void closingOneBackgroundReclaimerKeepsTheOthersWakeUp() {
-        PagePool pool = PagePool.ofPages(32);
+        PagePool pool = pool(32);
         ShrinkerRegistry registry = new ShrinkerRegistry();
         BackgroundReclaimer first = new BackgroundReclaimer(pool, registry, 8, 16);
         BackgroundReclaimer second = new BackgroundReclaimer(pool, registry, 8, 16);
@@ -546,7 +561,7 @@ class PagePoolTest {
 
     @Test
     void reclaimHookIsCalledWithoutThePoolLock() throws Exception {
-        PagePool pool = PagePool.ofPages(4);
+        PagePool pool = pool(4);
         int[] victim = pool.allocate(4, "victim");
         // The hook frees from another thread and waits for it: it would deadlock if the pool's lock were held.
         pool.addReclaimHook(n -> {

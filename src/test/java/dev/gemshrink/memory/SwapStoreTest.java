@@ -3,6 +3,7 @@ package dev.gemshrink.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
@@ -67,30 +68,52 @@ class SwapStoreTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private static ByteBuffer[] randomPages(Random rnd, int n) {
+    /**
+     * Where the pages the tests store and load live, and the frames of their devices: heap buffers here, direct
+     * buffers in {@link DirectFramesSwapStoreTest}, which runs every test of this class again.
+     *
+     * @return the kind of page buffers and device backing
+     */
+    PageBacking.Kind frames() {
+        return PageBacking.Kind.HEAP;
+    }
+
+    /** A page buffer of the kind {@link #frames()} names. */
+    private ByteBuffer newPage() {
+        return frames() == PageBacking.Kind.DIRECT ? ByteBuffer.allocateDirect(PAGE) : ByteBuffer.allocate(PAGE);
+    }
+
+    ByteBuffer[] randomPages(Random rnd, int n) {
         ByteBuffer[] out = new ByteBuffer[n];
         for (int i = 0; i < n; i++) {
             byte[] b = new byte[PAGE];
             rnd.nextBytes(b);
-            out[i] = ByteBuffer.wrap(b);
+            out[i] = newPage().put(0, b);
         }
         return out;
     }
 
-    private static ByteBuffer[] blankPages(int n) {
+    private ByteBuffer[] blankPages(int n) {
         ByteBuffer[] out = new ByteBuffer[n];
         for (int i = 0; i < n; i++) {
-            out[i] = ByteBuffer.allocate(PAGE);
+            out[i] = newPage();
         }
         return out;
+    }
+
+    /** The 4 KiB of a page. */
+    private static byte[] bytes(ByteBuffer page) {
+        byte[] b = new byte[PAGE];
+        page.get(0, b);
+        return b;
     }
 
     /** Loads a receipt into fresh buffers and compares every page with the originals. */
-    private static void assertLoadsBack(SwapStore store, SwapSlots slots, ByteBuffer[] expected) throws IOException {
+    void assertLoadsBack(SwapStore store, SwapSlots slots, ByteBuffer[] expected) throws IOException {
         ByteBuffer[] got = blankPages(expected.length);
         store.load(slots, got);
         for (int i = 0; i < expected.length; i++) {
-            assertThat(got[i].array()).as("page %d of %d", i, expected.length).isEqualTo(expected[i].array());
+            assertThat(bytes(got[i])).as("page %d of %d", i, expected.length).isEqualTo(bytes(expected[i]));
         }
     }
 
@@ -344,9 +367,9 @@ class SwapStoreTest {
         assertThat(arrays.sizes).as("every array a valid size").allSatisfy(n -> assertThat(n).isPositive());
         assertThat(arrays.sizes.stream().mapToLong(Integer::longValue).sum()).as("bytes held")
                 .isEqualTo((long) HUGE_PAGES * PAGE);
-        ByteBuffer into = ByteBuffer.allocate(PAGE);
+        ByteBuffer into = newPage();
         store.load(s, samePage(HUGE_PAGES, into));
-        assertThat(into.array()).isEqualTo(page.array());
+        assertThat(bytes(into)).isEqualTo(bytes(page));
         store.release(s);
         assertThat(store.usedPages()).isZero();
     }
@@ -494,6 +517,8 @@ class SwapStoreTest {
         /** When set, the first positional read (write) to arrive waits in its gate before it reaches the channel. */
         volatile Gate readGate;
         volatile Gate writeGate;
+        /** When set, sees the buffer of every positional read and write before it reaches the channel. */
+        volatile java.util.function.Consumer<ByteBuffer> onTransfer;
 
         /**
          * Holds the first call that passes it until {@link #release} is counted down; the call then goes on to the
@@ -529,6 +554,13 @@ class SwapStoreTest {
             this.d = d;
         }
 
+        private void seen(ByteBuffer b) {
+            java.util.function.Consumer<ByteBuffer> c = onTransfer;
+            if (c != null) {
+                c.accept(b);
+            }
+        }
+
         static FaultyChannel open(Path file) throws IOException {
             return new FaultyChannel(FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
@@ -561,6 +593,7 @@ class SwapStoreTest {
             if (g != null) {
                 g.pass();
             }
+            seen(src);
             maybeFailWrite();
             ByteBuffer part = cut(src);
             int n = d.write(part, position);
@@ -576,6 +609,7 @@ class SwapStoreTest {
             if (g != null) {
                 g.pass();
             }
+            seen(dst);
             if (failReads) {
                 throw new IOException("injected read error (EIO)");
             }
@@ -907,6 +941,7 @@ class SwapStoreTest {
 
     @Test
     void aFileStoreKeepsFewIoBuffersAndNoneOnceClosed() throws Exception {
+        assumeTrue(frames() == PageBacking.Kind.HEAP, "direct pages take no I/O buffer (DirectFramesSwapStoreTest)");
         Random rnd = new Random(55);
         FileSwapStore store = FileSwapStore.open(tempDir.resolve("swap"), 400);
         assertThat(store.idleBufferCount()).isZero();
@@ -1027,8 +1062,8 @@ class SwapStoreTest {
         }
     }
 
-    private static GemDevice device(SwapStore swap, int ramPages) {
-        return GemDevice.builder().name("swaptest").ramPages(ramPages).swap(swap)
+    private GemDevice device(SwapStore swap, int ramPages) {
+        return GemDevice.builder().name("swaptest").ramPages(ramPages).backing(frames()).swap(swap)
                 .leakDetection(LeakDetection.SIMPLE).build();
     }
 

@@ -1,0 +1,181 @@
+package dev.gemshrink.core;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import dev.gemshrink.memory.PageBacking;
+import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.memory.SwapStore;
+import java.util.Objects;
+
+/**
+ * The settings every device builder shares: the device's name, its RAM budget and where its bytes live, its swap
+ * store and its leak detection level. {@link GemDevice.Builder} adds what only the core device has (a shared pool,
+ * a shared shrinker registry); a driver's builder (such as the Panfrost one) adds its own settings and builds its
+ * core device with {@link #buildGemDevice()}.
+ *
+ * <p>Validation: a setter refuses an impossible value at once with a {@link GemException} (EINVAL) naming the
+ * parameter, so the failure points at the call that made it and a builder never holds an impossible setting (no
+ * setting depends on another, so nothing is left to check at build time). Building fails only when the memory for
+ * the device cannot be had (ENOMEM).
+ *
+ * @param <B> the concrete builder, which every setter returns
+ */
+public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
+    private String name;
+    private int ramPages = 64 * 256;
+    private PageBacking.Kind backing = PageBacking.Kind.HEAP;
+    private SwapStore swap; // null: none
+    private LeakDetection leakDetection; // null: from the system property
+
+    /**
+     * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system
+     * property.
+     *
+     * @param defaultName the device's name unless {@link #name} sets another
+     */
+    protected DeviceBuilder(String defaultName) {
+        this.name = Objects.requireNonNull(defaultName, "defaultName");
+    }
+
+    @SuppressWarnings("unchecked") // B is this builder's own class: see the type parameter's bound
+    private B self() {
+        return (B) this;
+    }
+
+    /**
+     * Names the device; its shrinker is registered under this name.
+     *
+     * @param name the name
+     * @return this builder
+     * @throws GemException EINVAL when the name is null or empty
+     */
+    public B name(String name) {
+        if (name == null || name.isEmpty()) {
+            throw invalid("name", "a device needs a name", name);
+        }
+        this.name = name;
+        return self();
+    }
+
+    /**
+     * Sets the RAM budget in pages of 4 KiB (at most {@link Integer#MAX_VALUE}: a frame number is an int).
+     *
+     * @param pages the budget
+     * @return this builder
+     * @throws GemException EINVAL when pages is not positive
+     */
+    public B ramPages(int pages) {
+        if (pages <= 0) {
+            throw invalid("ramPages", "the RAM budget must be at least 1 page", pages);
+        }
+        this.ramPages = pages;
+        return self();
+    }
+
+    /**
+     * Sets the RAM budget in bytes, rounded up to whole pages of 4 KiB.
+     *
+     * @param bytes the budget
+     * @return this builder
+     * @throws GemException EINVAL when bytes is not positive, or more than {@link Integer#MAX_VALUE} pages (frame
+     *                      numbers are ints, so a pool cannot address more)
+     */
+    public B ramBytes(long bytes) {
+        long pages = bytes <= 0 ? 0 : ((bytes - 1) >>> PagePool.PAGE_SHIFT) + 1;
+        if (pages <= 0 || pages > Integer.MAX_VALUE) {
+            throw invalid("ramBytes", "the RAM budget must be 1 byte to " + Integer.MAX_VALUE + " pages of "
+                    + PagePool.PAGE_SIZE + " bytes", bytes);
+        }
+        this.ramPages = (int) pages;
+        return self();
+    }
+
+    /**
+     * Sets where the bytes of the RAM budget live (default {@link PageBacking.Kind#HEAP}); {@link
+     * PageBacking.Kind#DIRECT} keeps them off the Java heap, in direct buffers a file swap store writes and reads
+     * without copying.
+     *
+     * @param kind the kind of backing
+     * @return this builder
+     * @throws GemException EINVAL when kind is null
+     */
+    public B backing(PageBacking.Kind kind) {
+        if (kind == null) {
+            throw invalid("backing", "choose HEAP or DIRECT", null);
+        }
+        this.backing = kind;
+        return self();
+    }
+
+    /**
+     * Sets the swap store (default: none, so nothing is ever evicted).
+     *
+     * @param swap the store
+     * @return this builder
+     * @throws GemException EINVAL when the store is null or reports a negative capacity
+     */
+    public B swap(SwapStore swap) {
+        if (swap == null) {
+            throw invalid("swap", "use SwapStore.none() for no swap", null);
+        }
+        if (swap.capacityPages() < 0) {
+            throw invalid("swap", "its capacity is " + swap.capacityPages() + " pages", swap);
+        }
+        this.swap = swap;
+        return self();
+    }
+
+    /**
+     * Sets the leak detection level (default: from the system property, see {@link LeakDetection}).
+     *
+     * @param level the level
+     * @return this builder
+     */
+    public B leakDetection(LeakDetection level) {
+        this.leakDetection = level;
+        return self();
+    }
+
+    private static GemException invalid(String parameter, String why, Object value) {
+        return new GemException(Errno.EINVAL, "invalid " + parameter + " " + value + ": " + why);
+    }
+
+    /**
+     * Builds a core device with these settings, a pool of its own and a shrinker registry of its own.
+     *
+     * @return the core device
+     * @throws GemException ENOMEM when there is no memory for the pool's frame table
+     */
+    protected final GemDevice buildGemDevice() {
+        return new GemDevice(this, null, null);
+    }
+
+    /**
+     * Returns the device's name.
+     *
+     * @return the name set, or the default name
+     */
+    protected final String name() {
+        return name;
+    }
+
+    /** The RAM budget in pages. */
+    final int ramPages() {
+        return ramPages;
+    }
+
+    /** Where the bytes of the RAM budget live. */
+    final PageBacking.Kind backing() {
+        return backing;
+    }
+
+    /** The swap store, or null for none. */
+    final SwapStore swap() {
+        return swap;
+    }
+
+    /** The leak detection level, or null to read it from the system property. */
+    final LeakDetection leakDetection() {
+        return leakDetection;
+    }
+}
