@@ -54,7 +54,7 @@ class TraceReplayTest {
         assertThat(traces()).contains(SYNTAX_ERROR, "kunit-create.trace", "kunit-pin.trace", "kunit-vmap.trace",
                 "kunit-get-sg-table.trace", "kunit-get-pages-sgt.trace", "kunit-madvise.trace", "kunit-purge.trace",
                 "madvise-retained.trace", "zero-fill.trace", "heap-fault-seed.trace", "evict-swapin.trace",
-                "enomem-no-swap.trace", "enomem-with-swap.trace", "error-codes.trace");
+                "enomem-no-swap.trace", "enomem-with-swap.trace", "error-codes.trace", "fdinfo-gems.trace");
     }
 
     @ParameterizedTest(name = "{0}")
