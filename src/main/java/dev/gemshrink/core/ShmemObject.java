@@ -1098,7 +1098,7 @@ public final class ShmemObject extends LruNode {
         });
     }
 
-    /** Which LRU the current state implies (reference section 3). Resv held. */
+    /** Which LRU the current state implies (docs/kernel-model.md section 3). Resv held. */
     Placement placement() {
         if (freed || madv == Madv.PURGED) {
             return Placement.NONE;

@@ -16,8 +16,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The shrinkers of a system and the reclaim that drives them, the way Linux's {@code shrink_slab} does
- * (reference section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work plus
- * what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
+ * (docs/kernel-model.md section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work
+ * plus what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
  * deferred to the next call. One deliberate difference: a scan call never asks for more than the reclaim's
  * remaining target, so a small allocation does not empty a small shrinker. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
  * until enough is freed.

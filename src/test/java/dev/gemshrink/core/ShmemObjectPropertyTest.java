@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * Model-based property test of {@link ShmemObject}: QuickTheories generates random sequences of operations (as
  * lists, so a failure shrinks to a short sequence) on three small objects of one {@link GemDevice} with a tiny RAM
  * budget and a tiny in-memory swap, so allocation failures and swap-full evictions happen. A plain model written
- * here from the spec (kernel-model.md section 1) predicts every outcome: the result of a successful call or the
+ * here from the spec (docs/kernel-model.md section 1) predicts every outcome: the result of a successful call or the
  * exact {@link Errno} of the {@link GemException}. After every step the test asserts the outcome, every count and
  * state query, the RAM and swap accounting, the object's bytes in RAM and the {@link InvariantChecker}; at the end
  * it closes and frees everything and asserts the device is empty.

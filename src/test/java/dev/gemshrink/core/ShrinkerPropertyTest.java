@@ -36,7 +36,7 @@ import org.quicktheories.generators.Generate;
 import org.slf4j.LoggerFactory;
 
 /**
- * Model-based property test of the LRU lists and the device shrinker (kernel-model.md sections 1, 3 and 4), in the
+ * Model-based property test of the LRU lists and the device shrinker (docs/kernel-model.md sections 1, 3 and 4), in the
  * style of {@link ShmemObjectPropertyTest}: QuickTheories generates random operation sequences (lists, so a failure
  * shrinks to a short sequence) on six small objects of one {@link GemDevice} with a tiny RAM budget and a tiny
  * in-memory swap. Besides the object operations there are reclaim operations: {@code SHRINK(n)}, the debugfs-like
@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * evicts other objects. {@code LOCK_RESV}/{@code UNLOCK_RESV} hold one object's reservation lock across the
  * following operations, so reclaim meets a locked object (it must skip it and rotate it to the tail).
  *
- * <p>The model, written from the reference, predicts everything exactly, direct reclaim included:
+ * <p>The model, written from docs/kernel-model.md, predicts everything exactly, direct reclaim included:
  * <ul>
  *   <li>the LRU lists and their order: every slow-path call (one that goes through the object's locked state
  *   change, failing ones included) moves the object to the tail of the list its state implies; the lock-free fast
@@ -392,7 +392,7 @@ class ShrinkerPropertyTest {
             return madv == Madv.WILLNEED && pin == 0 && sgt && resident && exports == 0;
         }
 
-        /** The list the state implies (reference section 3). */
+        /** The list the state implies (docs/kernel-model.md section 3). */
         Placement placement() {
             if (freed || madv == Madv.PURGED) {
                 return Placement.NONE;
