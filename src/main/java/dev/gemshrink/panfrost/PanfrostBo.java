@@ -245,7 +245,9 @@ public final class PanfrostBo {
         return withResv(() -> {
             ObjectState s = shmem.inspect();
             boolean busy = busyLocked();
-            boolean reclaimable = !isHeap() && !busy && (shmem.isPurgeable() || shmem.isEvictable());
+            // Eviction needs a swap store; whether it has room now is the scan's question, not the BO's.
+            boolean reclaimable = !isHeap() && !busy && (shmem.isPurgeable()
+                    || shmem.isEvictable() && dev.gem().swap().capacityPages() > 0);
             BoState state = s.madv() == Madv.PURGED ? BoState.PURGED
                     : s.swappedPages() > 0 ? BoState.EVICTED : BoState.RESIDENT;
             GemsTable.Row row = new GemsTable.Row(name(), creator, size(), flagWords(), s.madv().name()

@@ -46,7 +46,8 @@ public record GemsTable(List<Row> rows, long lastScanReclaimed) {
      * @param vmaps          CPU mappings ({@code vmap_use_count})
      * @param mappings       GPU mappings, one per client holding a handle to it
      * @param timesReclaimed purges and evictions so far (a saturating counter: it stops at its maximum)
-     * @param reclaimable    whether the shrinker could reclaim it now (idle, unpinned, purgeable or evictable)
+     * @param reclaimable    whether the shrinker could reclaim it now: idle, unpinned, and purgeable, or evictable
+     *                       with a swap store to evict to
      */
     public record Row(String name, String client, long size, String flags, String madv, BoState state,
             int residentPages, int swappedPages, int pins, int vmaps, int mappings, int timesReclaimed,

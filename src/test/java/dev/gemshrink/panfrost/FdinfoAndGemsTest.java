@@ -6,6 +6,7 @@ import static dev.gemshrink.panfrost.PanfrostTesting.assertClean;
 import static dev.gemshrink.panfrost.PanfrostTesting.assertEmpty;
 import static dev.gemshrink.panfrost.PanfrostTesting.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.gemshrink.core.Export;
 import dev.gemshrink.core.Madv;
@@ -120,6 +121,24 @@ class FdinfoAndGemsTest {
                             + "reclaimed by the last scan: 4 pages\n");
             app.close();
             other.close();
+            assertEmpty(dev);
+        }
+    }
+
+    @Test
+    void withoutSwapOnlyPurgeableBosAreReclaimable() {
+        try (PanfrostDevice dev = PanfrostDevice.builder().ramPages(256).build()) {
+            PanfrostClient app = dev.openClient("app");
+            PanfrostBo keep = app.createBo("keep", 4 * PAGE, 0);
+            PanfrostBo drop = app.createBo("drop", 2 * PAGE, 0);
+            app.madvise(drop, Madv.DONTNEED);
+            GemsTable t = dev.gems();
+            assertThat(t.rows()).extracting(GemsTable.Row::name, GemsTable.Row::reclaimable)
+                    .containsExactly(tuple("drop", true),
+                            tuple("keep", false));
+            assertThat(t.reclaimableBytes()).isEqualTo(2 * PAGE);
+            assertThat(keep.isResident()).isTrue();
+            app.close();
             assertEmpty(dev);
         }
     }
