@@ -241,4 +241,18 @@ class TraceReplayTest {
         assertThat(replayText("device ram=0").err()).startsWith("line 1: ");
         assertThat(replayText("device color=blue").err()).startsWith("line 1: ");
     }
+
+    @Test
+    void fdinfoAndGemsTakeTheirWordsAndAnUnknownClientIsEnoent() throws Exception {
+        CliRun bad = replayText("ctx c", "fdinfo", "gems c");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("line 2: wrong number of words: fdinfo C",
+                "line 3: wrong number of words: gems");
+        CliRun r = replayText("gems", "ctx c", "fdinfo c", "fdinfo nowhere", "expect error ENOENT");
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.outLines()).startsWith("1: gems -> total=0 reclaimable=0 last_scan=0", "2: ctx c -> ok",
+                "3: fdinfo c -> drm-total-memory=0 drm-shared-memory=0 drm-resident-memory=0 drm-purgeable-memory=0"
+                        + " drm-active-memory=0 drm-evicted-memory=0",
+                "4: fdinfo nowhere -> error ENOENT: no ctx nowhere");
+    }
 }
