@@ -13,4 +13,5 @@ module dev.gemshrink {
     exports dev.gemshrink.checking;
     exports dev.gemshrink.reclaim;
     exports dev.gemshrink.panfrost;
+    exports dev.gemshrink.stats;
 }

@@ -214,7 +214,7 @@ public final class InvariantChecker {
         return out;
     }
 
-    /** The LRU an object's state implies, derived from the raw facts (reference section 3). */
+    /** The LRU an object's state implies, derived from the raw facts (docs/kernel-model.md section 3). */
     private static Placement expectedPlacement(ObjectState s) {
         if (s.freed() || s.madv() == Madv.PURGED) {
             return Placement.NONE;

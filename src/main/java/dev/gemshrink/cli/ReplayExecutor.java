@@ -13,6 +13,8 @@ import dev.gemshrink.panfrost.Job;
 import dev.gemshrink.panfrost.PanfrostBo;
 import dev.gemshrink.panfrost.PanfrostClient;
 import dev.gemshrink.panfrost.PanfrostDevice;
+import dev.gemshrink.stats.Fdinfo;
+import dev.gemshrink.stats.GemsTable;
 import java.io.PrintStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 
@@ -248,6 +251,10 @@ final class ReplayExecutor {
             return state(bo(((TraceCommand.State) c).bo()));
         } else if (c instanceof TraceCommand.Mem) {
             return "ram_used=" + dev.gem().pool().usedPages() + " swap_used=" + dev.gem().swap().usedPages();
+        } else if (c instanceof TraceCommand.FdinfoOf) {
+            return fdinfo(client(((TraceCommand.FdinfoOf) c).ctx()).fdinfo());
+        } else if (c instanceof TraceCommand.Gems) {
+            return gems(dev.gems());
         } else if (c instanceof TraceCommand.Check) {
             return check();
         } else if (c instanceof TraceCommand.Device) {
@@ -410,6 +417,27 @@ final class ReplayExecutor {
         return "madv=" + s.madv().name().toLowerCase(Locale.ROOT) + " pages_use=" + s.pagesUse() + " pin="
                 + s.pinCount() + " vmap=" + s.vmapCount() + " resident=" + s.residentPages() + " swapped="
                 + s.swappedPages() + " sgt=" + (b.bo.hasSgt() ? "yes" : "no");
+    }
+
+    /** The memory keys as plain byte counts, in the order the trace format fixes. */
+    static String fdinfo(Fdinfo f) {
+        return "drm-total-memory=" + f.total() + " drm-shared-memory=" + f.shared() + " drm-resident-memory="
+                + f.resident() + " drm-purgeable-memory=" + f.purgeable() + " drm-active-memory=" + f.active()
+                + " drm-evicted-memory=" + f.evicted();
+    }
+
+    /** One {@code NAME key=value...} part per row, then the footer, separated by {@code "; "}. */
+    static String gems(GemsTable t) {
+        StringJoiner j = new StringJoiner("; ");
+        for (GemsTable.Row r : t.rows()) {
+            j.add(r.name() + " client=" + r.client() + " size=" + r.size() + " flags=" + r.flags() + " madv="
+                    + r.madv() + " state=" + r.state().label() + " resident=" + r.residentPages() + " swapped="
+                    + r.swappedPages() + " pins=" + r.pins() + " vmaps=" + r.vmaps() + " mappings=" + r.mappings()
+                    + " reclaimed=" + r.timesReclaimed());
+        }
+        j.add("total=" + t.totalBytes() + " reclaimable=" + t.reclaimableBytes() + " last_scan="
+                + t.lastScanReclaimed());
+        return j.toString();
     }
 
     private String check() {

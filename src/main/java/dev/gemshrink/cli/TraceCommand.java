@@ -110,6 +110,14 @@ sealed interface TraceCommand {
     record Mem(int line, String text) implements TraceCommand {
     }
 
+    /** {@code fdinfo C}: client C's fdinfo memory statistics, in bytes. */
+    record FdinfoOf(int line, String text, String ctx) implements TraceCommand {
+    }
+
+    /** {@code gems}: the device's table of BOs with its footer. */
+    record Gems(int line, String text) implements TraceCommand {
+    }
+
     /** {@code check}: runs the invariant checker. */
     record Check(int line, String text) implements TraceCommand {
     }

@@ -125,6 +125,12 @@ final class TraceParser {
             case "mem":
                 arity(w, 1, "mem");
                 return new TraceCommand.Mem(n, t);
+            case "fdinfo":
+                arity(w, 2, "fdinfo C");
+                return new TraceCommand.FdinfoOf(n, t, name(w[1]));
+            case "gems":
+                arity(w, 1, "gems");
+                return new TraceCommand.Gems(n, t);
             case "check":
                 arity(w, 1, "check");
                 return new TraceCommand.Check(n, t);

@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A device's shrinker (reference section 3): count is the pages on the purgeable and evictable LRUs (the latter only
- * while swap has room); scan purges DONTNEED objects least recently used first, then, if still short and swapping is
- * allowed, evicts idle WILLNEED ones, stopping once the target is met. Whole objects only.
+ * A device's shrinker (docs/kernel-model.md section 3): count is the pages on the purgeable and evictable LRUs (the
+ * latter only while swap has room); scan purges DONTNEED objects least recently used first, then, if still short and
+ * swapping is allowed, evicts idle WILLNEED ones, stopping once the target is met. Whole objects only.
  *
  * <p>The scan follows the kernel's {@code drm_gem_lru_scan}: it parks the head object on a private "still in LRU"
  * list, drops the LRU lock, try-locks the object's reservation lock (a lock the calling thread already holds fails

@@ -11,7 +11,8 @@ import dev.gemshrink.GemException;
  *
  * <p>A permit is used from the callback's thread, with the object's reservation lock held (the core holds it for
  * the whole callback). It expires when the callback returns and can do one reclaim at most; using it after that is
- * {@code EINVAL}. The number of pages it freed, not the callback's answer, is what the caller counts as freed.
+ * {@code EINVAL}. The number of pages it freed, not the callback's answer, is what the caller counts as freed; each
+ * reclaim it does is counted in the object's {@link ShmemObject#timesReclaimed()}.
  */
 public final class ReclaimPermit {
     private final ShmemObject obj;
@@ -104,6 +105,7 @@ public final class ReclaimPermit {
 
     private int done(int pages) {
         freedPages = pages;
+        obj.countReclaim();
         return pages;
     }
 

@@ -54,6 +54,8 @@ public final class ShmemObject extends LruNode {
     private static final VarHandle VMAP_HANDLES;
     private static final VarHandle EXPORT_HANDLES;
     private static final OwnerKind[] KINDS = OwnerKind.values();
+    /** The largest value {@link #timesReclaimed()} reaches: the counter saturates there. */
+    public static final int RECLAIM_COUNT_MAX = 255;
 
     static {
         try {
@@ -109,6 +111,9 @@ public final class ShmemObject extends LruNode {
     private volatile Madv madv = Madv.WILLNEED;
     // Written under resv; volatile so the fast paths see a free that raced with them (they then back out).
     private volatile boolean freed;
+    // Guarded by resv: successful purges and evictions, saturating at RECLAIM_COUNT_MAX. A byte: it fits in the
+    // object's alignment padding, so the statistic costs no memory per object.
+    private byte timesReclaimed;
 
     ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
         this.evictor = evictor;
@@ -267,6 +272,23 @@ public final class ShmemObject extends LruNode {
      */
     public int swappedPages() {
         return locked(() -> swapped == null ? 0 : swapped.pages());
+    }
+
+    /**
+     * Returns how many times the object was purged or evicted (each successful reclaim through a
+     * {@link ReclaimPermit}), saturating at {@link #RECLAIM_COUNT_MAX}. Takes the lock.
+     *
+     * @return reclaims so far, 0 to {@link #RECLAIM_COUNT_MAX}
+     */
+    public int timesReclaimed() {
+        return locked(() -> timesReclaimed & 0xff);
+    }
+
+    /** Counts one successful reclaim (a permit's). Resv held. */
+    void countReclaim() {
+        if ((timesReclaimed & 0xff) < RECLAIM_COUNT_MAX) {
+            timesReclaimed++;
+        }
     }
 
     /**
@@ -1076,7 +1098,7 @@ public final class ShmemObject extends LruNode {
         });
     }
 
-    /** Which LRU the current state implies (reference section 3). Resv held. */
+    /** Which LRU the current state implies (docs/kernel-model.md section 3). Resv held. */
     Placement placement() {
         if (freed || madv == Madv.PURGED) {
             return Placement.NONE;

@@ -13,8 +13,12 @@ import dev.gemshrink.core.ScatterList;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.core.VMap;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.stats.BoState;
+import dev.gemshrink.stats.GemsTable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.StringJoiner;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -37,6 +41,7 @@ public final class PanfrostBo {
     static final int CHUNK_PAGES = (int) (GpuAddressSpace.SZ_2M >>> PagePool.PAGE_SHIFT);
 
     private final PanfrostDevice dev;
+    private final String creator; // the name of the client that created it
     private final int flags;
     private final ShmemObject shmem;
     private final ReentrantLock mappingsLock = new ReentrantLock();
@@ -48,13 +53,14 @@ public final class PanfrostBo {
     private final List<Fence> fences = new ArrayList<>(); // guarded by resv
     private HeapChunkTable chunks; // guarded by resv; heap BOs only, null until the first fault
 
-    private PanfrostBo(PanfrostDevice dev, String name, long size, int flags) {
+    private PanfrostBo(PanfrostDevice dev, String creator, String name, long size, int flags) {
         this.dev = dev;
+        this.creator = creator;
         this.flags = flags;
         this.shmem = dev.gem().createObject(name, size, new BoEvictor());
     }
 
-    static PanfrostBo create(PanfrostDevice dev, String name, long size, int flags) {
+    static PanfrostBo create(PanfrostDevice dev, String creator, String name, long size, int flags) {
         if (size <= 0) {
             throw new GemException(Errno.EINVAL, "BO size must be positive: " + size);
         }
@@ -70,7 +76,7 @@ public final class PanfrostBo {
             throw new GemException(Errno.EINVAL, "BO size too large: " + size);
         }
         long rounded = (size + unit - 1) / unit * unit;
-        return new PanfrostBo(dev, name, rounded, flags);
+        return new PanfrostBo(dev, creator, name, rounded, flags);
     }
 
     /**
@@ -80,6 +86,15 @@ public final class PanfrostBo {
      */
     public String name() {
         return shmem.name();
+    }
+
+    /**
+     * Returns the name of the client that created the BO.
+     *
+     * @return the creator's name
+     */
+    public String creator() {
+        return creator;
     }
 
     /**
@@ -213,6 +228,47 @@ public final class PanfrostBo {
      */
     public int heapChunks() {
         return withResv(() -> chunks == null ? 0 : chunks.populated());
+    }
+
+    /**
+     * One BO's facts for the {@code gems} table and fdinfo, read together under its reservation lock.
+     *
+     * @param row      its row of the table
+     * @param exported whether it is exported to another device
+     * @param busy     whether it has unsignalled fences
+     */
+    record Usage(GemsTable.Row row, boolean exported, boolean busy) {
+    }
+
+    /** Reads the BO's facts under its reservation lock (then its mapping lock, for the mapping count). */
+    Usage usage() {
+        return withResv(() -> {
+            ObjectState s = shmem.inspect();
+            boolean busy = busyLocked();
+            // Eviction needs a swap store; whether it has room now is the scan's question, not the BO's.
+            boolean reclaimable = !isHeap() && !busy && (shmem.isPurgeable()
+                    || shmem.isEvictable() && dev.gem().swap().capacityPages() > 0);
+            BoState state = s.madv() == Madv.PURGED ? BoState.PURGED
+                    : s.swappedPages() > 0 ? BoState.EVICTED : BoState.RESIDENT;
+            GemsTable.Row row = new GemsTable.Row(name(), creator, size(), flagWords(), s.madv().name()
+                    .toLowerCase(Locale.ROOT), state, s.residentPages(), s.swappedPages(), s.pinCount(),
+                    s.vmapCount(), mappings().size(), shmem.timesReclaimed(), reclaimable);
+            return new Usage(row, s.owners(OwnerKind.EXPORT_HANDLE) > 0, busy);
+        });
+    }
+
+    private String flagWords() {
+        if (flags == 0) {
+            return "-";
+        }
+        StringJoiner j = new StringJoiner("|");
+        if ((flags & BoFlags.HEAP) != 0) {
+            j.add("heap");
+        }
+        if ((flags & BoFlags.NOEXEC) != 0) {
+            j.add("noexec");
+        }
+        return j.toString();
     }
 
     // ------------------------------------------------------------------ CPU-side calls (not for heap BOs)

@@ -5,6 +5,9 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.locking.AcquireContext;
 import dev.gemshrink.locking.ResvLock;
+import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.stats.Fdinfo;
+import dev.gemshrink.stats.GemsTable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -25,14 +28,16 @@ import java.util.Set;
  */
 public final class PanfrostClient implements AutoCloseable {
     private final PanfrostDevice dev;
+    private final long id;
     private final String name;
     private final GpuAddressSpace as;
     private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by this
     private final Set<PanfrostBo> opening = new HashSet<>(); // guarded by this: slots of opens in progress
     private boolean closed; // guarded by this: once set, no handle is added again
 
-    PanfrostClient(PanfrostDevice dev, String name) {
+    PanfrostClient(PanfrostDevice dev, long id, String name) {
         this.dev = dev;
+        this.id = id;
         this.name = name;
         this.as = new GpuAddressSpace(dev, name);
     }
@@ -44,6 +49,35 @@ public final class PanfrostClient implements AutoCloseable {
      */
     public String name() {
         return name;
+    }
+
+    /**
+     * Returns the client's id, unique on its device (fdinfo's {@code drm-client-id}); clients are numbered from 1
+     * in the order they were opened.
+     *
+     * @return the id
+     */
+    public long id() {
+        return id;
+    }
+
+    /**
+     * Returns this client's fdinfo memory statistics over the BOs it holds a handle to: shared are those open in
+     * another client too (or exported), resident counts the pages in RAM (a heap BO's populated chunks), active the
+     * resident bytes of BOs busy on the GPU, purgeable the resident bytes of idle DONTNEED BOs, evicted the bytes in
+     * swap. Each BO is read under its reservation lock (so the caller must hold none), one after the other.
+     *
+     * @return the statistics; {@link Fdinfo#text()} prints them as the kernel does
+     */
+    public Fdinfo fdinfo() {
+        Fdinfo.Builder b = Fdinfo.builder(PanfrostDevice.DRIVER_NAME, id);
+        for (PanfrostBo bo : bos()) {
+            PanfrostBo.Usage u = bo.usage();
+            GemsTable.Row r = u.row();
+            b.add(r.size(), r.mappings() > 1 || u.exported(), (long) r.residentPages() * PagePool.PAGE_SIZE,
+                    r.madv().equals("dontneed"), u.busy(), (long) r.swappedPages() * PagePool.PAGE_SIZE);
+        }
+        return b.build();
     }
 
     /**
@@ -76,7 +110,7 @@ public final class PanfrostClient implements AutoCloseable {
      *                      resident; ENOENT when this client is closed (the new BO is freed again)
      */
     public PanfrostBo createBo(String name, long size, int flags) {
-        PanfrostBo bo = dev.newBo(name, size, flags);
+        PanfrostBo bo = dev.newBo(this, name, size, flags);
         try {
             open(bo);
         } finally {

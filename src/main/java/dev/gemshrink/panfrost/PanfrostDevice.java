@@ -8,8 +8,10 @@ import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
+import dev.gemshrink.stats.GemsTable;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +39,9 @@ import java.util.concurrent.atomic.LongAdder;
  * alone and the GPU thread goes on.
  */
 public final class PanfrostDevice implements AutoCloseable {
+    /** The driver's name, as fdinfo prints it ({@code drm-driver}). */
+    public static final String DRIVER_NAME = "panfrost";
+
     private final GemDevice gem;
     private final Gpu gpu;
     private final Set<PanfrostBo> bos = ConcurrentHashMap.newKeySet();
@@ -46,6 +51,7 @@ public final class PanfrostDevice implements AutoCloseable {
     // Jobs from queueing until they have dropped their references (each holds one per mapping meanwhile).
     private final Set<Job> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicLong boIds = new AtomicLong();
+    private final AtomicLong clientIds = new AtomicLong();
     private final LongAdder jobsSubmitted = new LongAdder();
     private final LongAdder jobsDone = new LongAdder();
     private final LongAdder jobsFaulted = new LongAdder();
@@ -83,7 +89,7 @@ public final class PanfrostDevice implements AutoCloseable {
      * @return the client
      */
     public PanfrostClient openClient(String name) {
-        PanfrostClient c = new PanfrostClient(this, name);
+        PanfrostClient c = new PanfrostClient(this, clientIds.incrementAndGet(), name);
         spaces.add(c.addressSpace());
         clients.add(c);
         return c;
@@ -103,8 +109,9 @@ public final class PanfrostDevice implements AutoCloseable {
         return reclaimer;
     }
 
-    PanfrostBo newBo(String name, long size, int flags) {
-        PanfrostBo bo = PanfrostBo.create(this, name != null ? name : "bo#" + boIds.incrementAndGet(), size, flags);
+    PanfrostBo newBo(PanfrostClient creator, String name, long size, int flags) {
+        PanfrostBo bo = PanfrostBo.create(this, creator.name(), name != null ? name : "bo#" + boIds.incrementAndGet(),
+                size, flags);
         bos.add(bo);
         return bo;
     }
@@ -172,6 +179,22 @@ public final class PanfrostDevice implements AutoCloseable {
      */
     public List<PanfrostClient> clients() {
         return List.copyOf(clients);
+    }
+
+    /**
+     * Returns the device's table of BOs (debugfs {@code gems}): one row per live BO, sorted by name, and the pages
+     * the device's shrinker reclaimed in its last scan. Each row is read under its BO's reservation lock (so the
+     * caller must hold none), the rows one after the other.
+     *
+     * @return the table
+     */
+    public GemsTable gems() {
+        List<GemsTable.Row> rows = new ArrayList<>();
+        for (PanfrostBo bo : bos()) {
+            rows.add(bo.usage().row());
+        }
+        rows.sort(Comparator.comparing(GemsTable.Row::name));
+        return new GemsTable(rows, gem.shrinker().lastScanFreed());
     }
 
     /**

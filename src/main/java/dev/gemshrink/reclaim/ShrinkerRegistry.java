@@ -16,8 +16,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The shrinkers of a system and the reclaim that drives them, the way Linux's {@code shrink_slab} does
- * (reference section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work plus
- * what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
+ * (docs/kernel-model.md section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work
+ * plus what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
  * deferred to the next call. One deliberate difference: a scan call never asks for more than the reclaim's
  * remaining target, so a small allocation does not empty a small shrinker. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
  * until enough is freed.
@@ -225,6 +225,8 @@ public final class ShrinkerRegistry implements ReclaimHook {
         private final LongAdder evicted = new LongAdder();
         private final LongAdder skipped = new LongAdder();
         private final LongAdder stops = new LongAdder();
+        // Pages freed by the most recent scan call; plain volatile: a reader wants the latest value, not a sum.
+        private volatile long lastScanFreed;
 
         private Registration(Shrinker shrinker) {
             this.shrinker = shrinker;
@@ -285,6 +287,16 @@ public final class ShrinkerRegistry implements ReclaimHook {
         public ShrinkerStats stats() {
             return new ShrinkerStats(shrinker.name(), scans.sum(), scanned.sum(), freed.sum(), purged.sum(),
                     evicted.sum(), skipped.sum(), stops.sum(), deferred.get());
+        }
+
+        /**
+         * Returns the pages the most recent scan call freed (a debugfs {@code shrink} read), whether it came from
+         * {@link #scan(long)} or from a reclaim of the registry.
+         *
+         * @return pages freed by the last scan, 0 before the first and after one that stopped
+         */
+        public long lastScanFreed() {
+            return lastScanFreed;
         }
 
         /**
@@ -357,6 +369,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
                 r = Shrinker.STOP; // any negative result reads as STOP, so freed totals never go down
             }
             scans.increment();
+            lastScanFreed = Math.max(r, 0);
             scanned.add(sc.nrScanned());
             purged.add(sc.nrPurged());
             evicted.add(sc.nrEvicted());

@@ -54,7 +54,7 @@ class TraceReplayTest {
         assertThat(traces()).contains(SYNTAX_ERROR, "kunit-create.trace", "kunit-pin.trace", "kunit-vmap.trace",
                 "kunit-get-sg-table.trace", "kunit-get-pages-sgt.trace", "kunit-madvise.trace", "kunit-purge.trace",
                 "madvise-retained.trace", "zero-fill.trace", "heap-fault-seed.trace", "evict-swapin.trace",
-                "enomem-no-swap.trace", "enomem-with-swap.trace", "error-codes.trace");
+                "enomem-no-swap.trace", "enomem-with-swap.trace", "error-codes.trace", "fdinfo-gems.trace");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -240,5 +240,19 @@ class TraceReplayTest {
                 "line 3: device must be the first command", "line 5: device must be the first command");
         assertThat(replayText("device ram=0").err()).startsWith("line 1: ");
         assertThat(replayText("device color=blue").err()).startsWith("line 1: ");
+    }
+
+    @Test
+    void fdinfoAndGemsTakeTheirWordsAndAnUnknownClientIsEnoent() throws Exception {
+        CliRun bad = replayText("ctx c", "fdinfo", "gems c");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("line 2: wrong number of words: fdinfo C",
+                "line 3: wrong number of words: gems");
+        CliRun r = replayText("gems", "ctx c", "fdinfo c", "fdinfo nowhere", "expect error ENOENT");
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.outLines()).startsWith("1: gems -> total=0 reclaimable=0 last_scan=0", "2: ctx c -> ok",
+                "3: fdinfo c -> drm-total-memory=0 drm-shared-memory=0 drm-resident-memory=0 drm-purgeable-memory=0"
+                        + " drm-active-memory=0 drm-evicted-memory=0",
+                "4: fdinfo nowhere -> error ENOENT: no ctx nowhere");
     }
 }

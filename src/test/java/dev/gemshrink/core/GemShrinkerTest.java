@@ -23,9 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The device shrinker (reference section 3) through its registration's debugfs-like {@code count()}/{@code scan(n)}
- * and through direct reclaim from page allocations: purge before evict, LRU order, whole objects, try-lock only
- * (locked objects, including ones the reclaiming thread holds, are skipped and rotated), BUSY evictors, swap limits.
+ * The device shrinker (docs/kernel-model.md section 3) through its registration's debugfs-like {@code count()}/{@code
+ * scan(n)} and through direct reclaim from page allocations: purge before evict, LRU order, whole objects, try-lock
+ * only (locked objects, including ones the reclaiming thread holds, are skipped and rotated), BUSY evictors, swap
+ * limits.
  */
 class GemShrinkerTest {
     private static final int PAGE = PagePool.PAGE_SIZE;

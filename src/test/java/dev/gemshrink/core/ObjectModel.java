@@ -258,7 +258,7 @@ abstract class ObjectModel {
             return madv == Madv.WILLNEED && pin == 0 && sgt && resident && exports == 0;
         }
 
-        /** The list the state implies (reference section 3). */
+        /** The list the state implies (docs/kernel-model.md section 3). */
         Placement placement() {
             if (freed || madv == Madv.PURGED) {
                 return Placement.NONE;

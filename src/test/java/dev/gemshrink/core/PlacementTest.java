@@ -18,8 +18,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The LRU an object sits on for every state (reference section 3), as seen through {@link GemDevice#placementOf},
- * the move back when a state reverts, and LRU order: the object changed last is at the tail of its list.
+ * The LRU an object sits on for every state (docs/kernel-model.md section 3), as seen through {@link
+ * GemDevice#placementOf}, the move back when a state reverts, and LRU order: the object changed last is at the tail of
+ * its list.
  */
 class PlacementTest {
     private static final int PAGE = PagePool.PAGE_SIZE;

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * one starts evictable, one purgeable and one evicted.
  * The scan ({@code device.shrinker().scan(8)}, the debugfs {@code scan} file) purges DONTNEED objects and evicts
  * WILLNEED ones while other threads change their advice, pin them (swapping them back in) and free them, which
- * is the race the reference's section 3 warns about (an object freed while the scanner has it parked).
+ * is the race section 3 of docs/kernel-model.md warns about (an object freed while the scanner has it parked).
  *
  * <p>Results are coarse so that a sequential specification exists even though a scan is not atomic across
  * objects (it skips an object whose reservation lock is held, so whether it purged a DONTNEED object depends on

@@ -44,7 +44,7 @@ import org.quicktheories.generators.Generate;
 import org.slf4j.LoggerFactory;
 
 /**
- * Model-based property test of the LRU lists and the device shrinker (kernel-model.md sections 1, 3 and 4), in the
+ * Model-based property test of the LRU lists and the device shrinker (docs/kernel-model.md sections 1, 3 and 4), in the
  * style of {@link ShmemObjectPropertyTest}: QuickTheories generates random operation sequences (lists, so a failure
  * shrinks to a short sequence) on six small objects of one {@link GemDevice} with a tiny RAM budget and a tiny
  * in-memory swap. Besides the object operations there are reclaim operations: {@code SHRINK(n)}, the debugfs-like

@@ -71,7 +71,7 @@ class DriverCheckTest {
             bo.unref();
             assertClean(dev);
             // A BO being created holds its creator's reference and no mapping yet: no violation.
-            PanfrostBo creating = dev.newBo("creating", PAGE, NOEXEC);
+            PanfrostBo creating = dev.newBo(c, "creating", PAGE, NOEXEC);
             assertClean(dev);
             creating.dropCreatorRef();
             assertThat(dev.bos()).containsExactly(bo);

@@ -24,11 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The seed scenario (reference section 2) as a regression test: the Panfrost heap-fault handler built the page array
- * by hand and free then skipped the put, leaving {@code pages_use_count != 0} at free (seen under glmark2). Here the
- * chunk table is the visible owner of the heap's page use, so growth by faults inside running jobs, madvise, shrink,
- * job completion and close must leave page use balanced, the invariant checker clean and the pool empty. Also: a
- * heap fault that fails half way leaves nothing allocated or counted.
+ * The seed scenario (docs/kernel-model.md section 2) as a regression test: the Panfrost heap-fault handler built the
+ * page array by hand and free then skipped the put, leaving {@code pages_use_count != 0} at free (seen under glmark2).
+ * Here the chunk table is the visible owner of the heap's page use, so growth by faults inside running jobs, madvise,
+ * shrink, job completion and close must leave page use balanced, the invariant checker clean and the pool empty. Also:
+ * a heap fault that fails half way leaves nothing allocated or counted.
  */
 @Timeout(60)
 class HeapFaultSeedTest {

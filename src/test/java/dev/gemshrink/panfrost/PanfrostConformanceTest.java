@@ -29,9 +29,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Conformance of the Panfrost-like driver with reference sections 5 and 6: creation rules, the VA allocator, heap
- * BOs, the madvise/retained table, submission rules, zeroed pages, GPU faults, busy BOs, eviction and remapping, and
- * mapping lifetimes. The invariant checker (the driver's and the core's) runs after every meaningful step.
+ * Conformance of the Panfrost-like driver with docs/kernel-model.md sections 5 and 6: creation rules, the VA allocator,
+ * heap BOs, the madvise/retained table, submission rules, zeroed pages, GPU faults, busy BOs, eviction and remapping,
+ * and mapping lifetimes. The invariant checker (the driver's and the core's) runs after every meaningful step.
  */
 @Timeout(60)
 class PanfrostConformanceTest {

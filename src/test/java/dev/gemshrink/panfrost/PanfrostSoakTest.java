@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 
 /**
- * A multi-threaded soak of the driver (reference section 6, last point): several clients, each on its own thread,
- * submit GPU jobs that write and read known byte patterns in their BOs, grow heap BOs by GPU faults, and churn
+ * A multi-threaded soak of the driver (docs/kernel-model.md section 6, last point): several clients, each on its own
+ * thread, submit GPU jobs that write and read known byte patterns in their BOs, grow heap BOs by GPU faults, and churn
  * madvise like Mesa's BO cache (idle BOs DONTNEED, WILLNEED when reused, recreated when not retained), while a
  * kswapd-like background reclaimer and a thread writing to the shrinker's {@code scan} purge and evict, under a RAM
  * budget about a third of the clients' WILLNEED data, with swap.
