@@ -5,6 +5,7 @@ module dev.gemshrink {
     requires org.slf4j;
     requires jdk.jfr;
     requires java.management;
+    requires static info.picocli;
 
     exports dev.gemshrink;
     exports dev.gemshrink.core;
@@ -13,4 +14,7 @@ module dev.gemshrink {
     exports dev.gemshrink.checking;
     exports dev.gemshrink.reclaim;
     exports dev.gemshrink.panfrost;
+
+    // The command line tool's options are read and set by picocli by reflection.
+    opens dev.gemshrink.cli to info.picocli;
 }

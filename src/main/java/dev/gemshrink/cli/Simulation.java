@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Runs {@code simulate}: builds a device under the RAM budget, runs the workload's workers, samples memory,
@@ -34,9 +36,15 @@ final class Simulation {
     private static final int SAMPLES_DETERMINISTIC = 200;
     private static final int CHECKS_DETERMINISTIC = 10;
 
+    private static final int SHUTDOWN_WAIT_SECONDS = 30;
+
     private final SimulateOptions o;
     private final PrintStream out;
     private final PrintStream err;
+    /** Set by the shutdown hook; the workers and the sampling loop stop when they see it. */
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+    /** Counted down once the run has printed everything and removed its swap file. */
+    private final CountDownLatch finished = new CountDownLatch(1);
 
     Simulation(SimulateOptions options, PrintStream out, PrintStream err) {
         this.o = options;
@@ -45,12 +53,43 @@ final class Simulation {
     }
 
     /**
-     * Runs the simulation.
+     * Runs the simulation. A shutdown (Ctrl-C, SIGTERM) while it runs stops the workers; the summary and the report
+     * of what ran are still written and the swap file is removed before the JVM exits.
      *
-     * @return 0 when no integrity failure and no invariant violation was found, else 1
-     * @throws UsageException when the swap file cannot be opened
+     * @return 0 when no integrity failure and no invariant violation was found, 1 when some was, 3 when the
+     *         report could not be written
+     * @throws UsageException when the swap file cannot be created
      */
     int run() throws UsageException {
+        Thread hook = new Thread(this::stopAndWait, "gemshrink-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runWithSwap();
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it waits for the latch below
+            }
+            out.flush();
+            finished.countDown();
+        }
+    }
+
+    /** The shutdown hook: asks the workers to stop, then waits (bounded) until the run has reported. */
+    private void stopAndWait() {
+        interrupted.set(true);
+        try {
+            finished.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (o.swapFile != null && finished.getCount() > 0) {
+            deleteCreated(o.swapFile);
+        }
+    }
+
+    private int runWithSwap() throws UsageException {
         Workload workload = Workload.of(o.workload);
         SwapStore base;
         if (o.swapPages() == 0) {
@@ -59,24 +98,15 @@ final class Simulation {
             try {
                 base = FileSwapStore.open(o.swapFile, o.swapPages());
             } catch (FileAlreadyExistsException e) {
-                throw new UsageException("simulate: --swap-file " + o.swapFile
+                throw new UsageException("--swap-file " + o.swapFile
                         + " already exists; refusing to overwrite it");
             } catch (IOException | RuntimeException e) {
-                throw new UsageException("simulate: cannot create swap file " + o.swapFile + ": " + e.getMessage());
+                throw new UsageException("cannot create swap file " + o.swapFile + ": " + e.getMessage());
             }
-            // The file is ours (created new): remove it however the run ends, Ctrl-C included.
-            Path created = o.swapFile;
-            Thread hook = new Thread(() -> deleteCreated(created), "gemshrink-swap-file-cleanup");
-            Runtime.getRuntime().addShutdownHook(hook);
             try {
                 return runWith(workload, base);
             } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is running or will run: it deletes the file
-                }
-                deleteCreated(created);
+                deleteCreated(o.swapFile);
             }
         } else {
             base = SwapStore.inMemory(o.swapPages());
@@ -107,7 +137,7 @@ final class Simulation {
         }
         TimedShrinker.Installed timed = TimedShrinker.install(dev.gem().shrinkers(), dev.gem().shrinker());
         ShrinkerRegistry.Registration shrinkerReg = timed.registration();
-        SimContext ctx = new SimContext(dev, swap, shrinkerReg, o, budget);
+        SimContext ctx = new SimContext(dev, swap, shrinkerReg, o, budget, interrupted);
         out.println("simulate: " + o + (det ? " (deterministic: " + budget + " operations)" : ""));
         long t0 = System.nanoTime();
         List<SimWorker> workers = new ArrayList<>();
@@ -158,6 +188,9 @@ final class Simulation {
             s.timing("background reclaimer pages", Long.toString(bgReclaimed));
         }
         s.failures.addAll(ctx.messages());
+        if (interrupted.get()) {
+            out.println("simulate: stopped by a signal; the summary covers what ran");
+        }
         s.print(out);
         for (String m : ctx.messages()) {
             err.println(m);
@@ -170,8 +203,8 @@ final class Simulation {
                 HtmlReport.write(o.report, "gemshrink simulate: " + o.workload, timeline, s);
                 out.println("report: " + o.report);
             } catch (IOException | RuntimeException e) {
-                err.println("simulate: cannot write report " + o.report + ": " + e.getMessage());
-                return 1;
+                err.println("gemshrink: simulate: cannot write report " + o.report + ": " + e.getMessage());
+                return Main.FAILURE;
             }
         }
         return bad == 0 ? 0 : 1;
@@ -204,8 +237,8 @@ final class Simulation {
                 nextCheck = ops + checkEvery;
             }
             if (ops >= nextProgress && ops < budget) {
-                progress.show(status(ctx, String.format(Locale.ROOT, "%d%% of %d ops", ops * 100 / budget,
-                        budget)));
+                progress.show(status(ctx, String.format(Locale.ROOT, "%d%% of %d operations",
+                        ops * 100 / budget, budget)));
                 nextProgress = ops + progressEvery;
             }
         }
@@ -244,14 +277,14 @@ final class Simulation {
         long nextProgress = t0 + (progress.live() ? TimeUnit.MILLISECONDS.toNanos(200) : TimeUnit.SECONDS.toNanos(1));
         while (true) {
             long now = System.nanoTime();
-            if (now >= deadline) {
+            if (now >= deadline || ctx.done()) {
                 break;
             }
             TimeUnit.NANOSECONDS.sleep(Math.min(SAMPLE_NANOS, deadline - now));
             now = System.nanoTime();
             timeline.sample((now - t0) / 1e9, ctx);
             if (now >= nextProgress) {
-                progress.show(status(ctx, String.format(Locale.ROOT, "%.1fs/%ss", (now - t0) / 1e9,
+                progress.show(status(ctx, String.format(Locale.ROOT, "%.1f s of %s s", (now - t0) / 1e9,
                         trim(o.seconds))));
                 nextProgress = now + (progress.live() ? TimeUnit.MILLISECONDS.toNanos(200)
                         : TimeUnit.SECONDS.toNanos(1));
@@ -317,9 +350,15 @@ final class Simulation {
 
     private static String status(SimContext ctx, String when) {
         PanfrostDevice dev = ctx.dev;
-        return String.format(Locale.ROOT, "[%s] ops=%d jobs=%d resident=%d swapped=%d free=%d scans=%d enomem=%d",
-                when, ctx.ops.get(), ctx.jobs.sum(), dev.gem().pool().usedPages(), dev.gem().swap().usedPages(),
-                dev.gem().pool().freePages(), ctx.shrinker.stats().scans(), ctx.enomem.sum());
+        return String.format(Locale.ROOT, "[%s] %d ops, %d jobs, resident %s, swapped %s, free %s, %d scans, "
+                + "%d ENOMEM", when, ctx.ops.get(), ctx.jobs.sum(), mib(dev.gem().pool().usedPages()),
+                mib(dev.gem().swap().usedPages()), mib(dev.gem().pool().freePages()), ctx.shrinker.stats().scans(),
+                ctx.enomem.sum());
+    }
+
+    /** Pages as MiB with one decimal (for the status line). */
+    private static String mib(long pages) {
+        return String.format(Locale.ROOT, "%.1f MiB", pages * 4096.0 / (1 << 20));
     }
 
     private static String millis(long nanos) {
