@@ -14,6 +14,7 @@ module dev.gemshrink {
     exports dev.gemshrink.checking;
     exports dev.gemshrink.reclaim;
     exports dev.gemshrink.panfrost;
+    exports dev.gemshrink.sim;
 
     // The command line tool's options are read and set by picocli by reflection.
     opens dev.gemshrink.cli to info.picocli;

@@ -1,11 +1,22 @@
 package dev.gemshrink.cli;
 
+import dev.gemshrink.sim.HtmlReport;
+import dev.gemshrink.sim.ReportHeader;
+import dev.gemshrink.sim.Simulation;
+import dev.gemshrink.sim.SimulationConfig;
+import dev.gemshrink.sim.SimulationResult;
+import dev.gemshrink.sim.Workload;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -25,6 +36,8 @@ import picocli.CommandLine.TypeConversionException;
             "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
         footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
 final class SimulateCommand implements Callable<Integer> {
+    private static final int SHUTDOWN_WAIT_SECONDS = 30;
+
     private final Console io;
 
     @Spec
@@ -71,52 +84,126 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws UsageException {
-        return new Simulation(options(), io.out(), io.err()).run();
+        SimulationConfig config = options();
+        Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
+        Simulation sim = new Simulation(config, progress);
+        CountDownLatch reported = new CountDownLatch(1);
+        // Ctrl-C or SIGTERM: stop the workers, then let this thread print the summary, write the report and remove
+        // the swap file before the JVM exits (bounded, so a stuck run cannot keep it alive).
+        Thread hook = new Thread(() -> {
+            sim.stop();
+            try {
+                if (!reported.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    config.swapFile().ifPresent(SimulateCommand::deleteQuietly);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "gemshrink-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runAndReport(config, sim, progress);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it waits for the latch
+            }
+            io.out().flush();
+            io.err().flush();
+            reported.countDown();
+        }
+    }
+
+    private int runAndReport(SimulationConfig config, Simulation sim, Progress progress) throws UsageException {
+        io.out().println("simulate: " + config + (config.deterministic() ? " (deterministic: "
+                + config.operations() + " operations)" : ""));
+        SimulationResult r;
+        try {
+            r = sim.run();
+        } catch (FileAlreadyExistsException e) {
+            throw new UsageException("--swap-file " + e.getFile() + " already exists; refusing to overwrite it");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create swap file " + config.swapFile().orElseThrow() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            progress.end();
+        }
+        if (r.stoppedEarly()) {
+            io.out().println("simulate: stopped by a signal; the summary covers what ran");
+        }
+        r.summary().print(io.out());
+        for (String m : r.failures()) {
+            io.err().println(m);
+        }
+        io.out().println("simulate: " + (r.ok() ? "ok" : "FAILED (" + r.integrityFailures()
+                + " integrity failures, " + r.invariantViolations() + " invariant violations)"));
+        if (report != null) {
+            Path path = Path.of(report);
+            try {
+                HtmlReport.write(path, ReportHeader.of("gemshrink simulate: " + config.workload().id())
+                        .withCommand(commandLine(), BuildInfo.version() + " (" + BuildInfo.commit() + ")"),
+                        List.of(r));
+                io.out().println("report: " + report);
+            } catch (IOException | RuntimeException e) {
+                io.error("simulate: cannot write report " + report + ": " + e.getMessage());
+                return Main.FAILURE;
+            }
+        }
+        return r.ok() ? Main.OK : Main.PROBLEM;
+    }
+
+    /** The command line as typed (arguments with spaces quoted). */
+    private String commandLine() {
+        StringBuilder b = new StringBuilder("gemshrink simulate");
+        for (String a : spec.commandLine().getParseResult().originalArgs()) {
+            boolean plain = !a.isEmpty() && a.matches("[A-Za-z0-9_./=:,+-]+");
+            b.append(' ').append(plain ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return b.toString();
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("gemshrink: could not delete swap file " + p + ": " + e.getMessage());
+        }
     }
 
     /** Checks the values and the output paths; a problem is a usage error, found before anything runs. */
-    private SimulateOptions options() {
-        if (ramBytes < SimulateOptions.MIN_RAM || ramBytes > SimulateOptions.MAX_RAM) {
-            throw bad("--ram must be 4MiB..16GiB, not " + Sizes.format(ramBytes));
-        }
-        if (swapBytes / 4096 > Integer.MAX_VALUE) {
-            throw bad("--swap is too large: " + Sizes.format(swapBytes));
-        }
-        if (!(seconds > 0 && seconds <= 86_400)) {
-            throw bad("--seconds must be above 0 and at most 86400, not " + seconds);
-        }
-        if (threads < 1 || threads > 64) {
-            throw bad("--threads must be 1..64, not " + threads);
-        }
-        SimulateOptions o = new SimulateOptions();
-        o.workload = workload.name().toLowerCase(Locale.ROOT);
-        o.ramBytes = ramBytes;
-        o.swapBytes = swapBytes;
-        o.seconds = seconds;
-        o.threads = threads;
-        o.seedGiven = seed != null;
-        o.seed = seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000);
-        if (swapFile != null) {
-            if (swapBytes == 0) {
-                throw bad("--swap-file needs --swap above 0");
+    private SimulationConfig options() {
+        SimulationConfig.Builder b = SimulationConfig.builder().workload(workload)
+                .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
+        Path swapPath = null;
+        try {
+            b.ramBytes(ramBytes).swapBytes(swapBytes).seconds(seconds).threads(threads);
+            if (swapFile != null) {
+                if (swapBytes == 0) {
+                    throw bad("--swap-file needs --swap above 0");
+                }
+                swapPath = outputPath("--swap-file", swapFile);
+                if (Files.exists(swapPath)) {
+                    throw bad("--swap-file " + swapFile + " already exists; refusing to overwrite it");
+                }
+                b.swapFile(swapPath);
             }
-            o.swapFile = outputPath("--swap-file", swapFile);
-            if (Files.exists(o.swapFile)) {
-                throw bad("--swap-file " + swapFile + " already exists; refusing to overwrite it");
-            }
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage().replace("RAM must", "--ram must").replace("swap must", "--swap must")
+                    .replace("seconds must", "--seconds must").replace("threads must", "--threads must"));
         }
         if (report != null) {
-            o.report = outputPath("--report", report);
-            if (Files.isDirectory(o.report)) {
+            Path p = outputPath("--report", report);
+            if (Files.isDirectory(p)) {
                 throw bad("--report " + report + ": is a directory");
             }
         }
-        String heap = HeapBudget.check(o.ramBytes, o.swapFile == null ? o.swapBytes : 0,
-                Runtime.getRuntime().maxMemory(), "--ram " + Sizes.format(o.ramBytes));
+        String heap = HeapBudget.check(ramBytes, swapPath == null ? swapBytes : 0,
+                Runtime.getRuntime().maxMemory(), "--ram " + Sizes.format(ramBytes));
         if (heap != null) {
             throw bad(heap);
         }
-        return o;
+        return b.build();
     }
 
     /** A path the run will create: its directory must exist and be writable. */
@@ -165,7 +252,7 @@ final class SimulateCommand implements Callable<Integer> {
             if (!NAMES.contains(value)) {
                 throw new TypeConversionException("unknown workload '" + value + "' (glmark2, browser or compute)");
             }
-            return Workload.of(value);
+            return Workload.valueOf(value.toUpperCase(Locale.ROOT));
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,11 +9,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Writes the {@code simulate --report} page: one self-contained, well-formed (XHTML-compatible) HTML file with no
+ * Writes the report of a {@link Simulation}: one self-contained, well-formed (XHTML-compatible) HTML file with no
  * external resources. It charts resident, swapped and free pages over time as inline SVG polylines with the
  * reclaim events marked, charts the pages purged and evicted per interval, and repeats the summary and timings.
  */
-final class HtmlReport {
+public final class HtmlReport {
     private static final int W = 960;
     private static final int H = 360;
     private static final int LEFT = 70;
@@ -31,19 +31,32 @@ final class HtmlReport {
     }
 
     /**
-     * Writes the report.
+     * Writes the report of one or more runs (several are shown side by side).
      *
-     * @param path     where
-     * @param title    the page title
-     * @param timeline the samples
-     * @param summary  the summary and timings
+     * @param path   where
+     * @param header the title and how the runs were made
+     * @param runs   the results, at least one
      * @throws IOException when the file cannot be written
      */
-    static void write(Path path, String title, Timeline timeline, Summary summary) throws IOException {
-        Files.writeString(path, render(title, timeline, summary), StandardCharsets.UTF_8);
+    public static void write(Path path, ReportHeader header, List<SimulationResult> runs) throws IOException {
+        Files.writeString(path, render(header, runs), StandardCharsets.UTF_8);
     }
 
-    static String render(String title, Timeline timeline, Summary summary) {
+    /**
+     * Renders the report of one or more runs.
+     *
+     * @param header the title and how the runs were made
+     * @param runs   the results, at least one
+     * @return the whole HTML page
+     * @throws IllegalArgumentException when there is no run
+     */
+    public static String render(ReportHeader header, List<SimulationResult> runs) {
+        if (runs.isEmpty()) {
+            throw new IllegalArgumentException("a report needs at least one run");
+        }
+        String title = header.title();
+        Timeline timeline = runs.get(0).timeline();
+        Summary summary = runs.get(0).summary();
         StringBuilder b = new StringBuilder(64 * 1024);
         b.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n")
                 .append("<meta charset=\"utf-8\"/>\n<title>").append(esc(title)).append("</title>\n")
@@ -57,7 +70,7 @@ final class HtmlReport {
                 .append(".note { color: #666; font-size: 0.9em; }\n")
                 .append("</style>\n</head>\n<body>\n");
         b.append("<h1>").append(esc(title)).append("</h1>\n");
-        b.append("<p>").append(esc(summary.title)).append("</p>\n");
+        b.append("<p>").append(esc(summary.title())).append("</p>\n");
         List<Timeline.Sample> samples = timeline.samples();
         List<Timeline.ReclaimEvent> events = timeline.events();
         b.append("<h2>Memory over time</h2>\n");
@@ -68,13 +81,13 @@ final class HtmlReport {
         b.append("<h2>Reclaim activity</h2>\n");
         reclaimChart(b, timeline, events);
         b.append("<h2>Summary</h2>\n");
-        table(b, "summary", summary.rows);
+        table(b, "summary", summary.rows());
         b.append("<h2>Timings</h2>\n<p class=\"note\">Wall-clock figures: they differ from run to run, so they "
                 + "are kept out of the summary.</p>\n");
-        table(b, "timings", summary.timings);
-        if (!summary.failures.isEmpty()) {
+        table(b, "timings", summary.timings());
+        if (!summary.failures().isEmpty()) {
             b.append("<h2>Failures</h2>\n<ul class=\"failures\">\n");
-            for (String f : summary.failures) {
+            for (String f : summary.failures()) {
                 b.append("<li>").append(esc(f)).append("</li>\n");
             }
             b.append("</ul>\n");

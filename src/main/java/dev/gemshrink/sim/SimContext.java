@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
@@ -22,7 +22,7 @@ final class SimContext {
     final PanfrostDevice dev;
     final CountingSwapStore swap;
     final ShrinkerRegistry.Registration shrinker;
-    final SimulateOptions options;
+    final SimulationConfig config;
     final AtomicLong ops = new AtomicLong();
     final LongAdder jobs = new LongAdder();
     final LongAdder jobsFaulted = new LongAdder();
@@ -38,11 +38,11 @@ final class SimContext {
     private volatile boolean stop;
 
     SimContext(PanfrostDevice dev, CountingSwapStore swap, ShrinkerRegistry.Registration shrinker,
-            SimulateOptions options, long opBudget, AtomicBoolean interrupted) {
+            SimulationConfig config, long opBudget, AtomicBoolean interrupted) {
         this.dev = dev;
         this.swap = swap;
         this.shrinker = shrinker;
-        this.options = options;
+        this.config = config;
         this.opBudget = opBudget;
         this.interrupted = interrupted;
     }
@@ -124,7 +124,7 @@ final class SimContext {
             Thread.currentThread().interrupt();
             return false;
         }
-        if (options.deterministic()) {
+        if (config.deterministic()) {
             awaitAllFinished();
         }
         if (job.status() == Job.Status.FAULTED) {

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.reclaim.ShrinkerStats;
@@ -6,12 +6,22 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Samples of the device's memory over a simulation (resident, swapped and free pages, and the shrinker's
+ * Samples of the device's memory over a {@link Simulation} (resident, swapped and free pages, and the shrinker's
  * cumulative activity), and the reclaim events derived from them: each interval in which the shrinker scanned.
  */
-final class Timeline {
-    /** One sample. The x coordinate is seconds, or operations in deterministic mode. */
-    record Sample(double x, long resident, long swapped, long free, long scans, long purged, long evicted) {
+public final class Timeline {
+    /**
+     * One sample.
+     *
+     * @param x        seconds since the start, or operations in the deterministic mode
+     * @param resident pages of RAM holding BO contents
+     * @param swapped  pages held in swap
+     * @param free     RAM pages not in use
+     * @param scans    shrinker scans so far
+     * @param purged   pages purged by the shrinker so far
+     * @param evicted  pages evicted by the shrinker so far
+     */
+    public record Sample(double x, long resident, long swapped, long free, long scans, long purged, long evicted) {
     }
 
     /** The shrinker ran between the previous sample and this one. */
@@ -27,11 +37,21 @@ final class Timeline {
         this.ramPages = ramPages;
     }
 
-    String xLabel() {
+    /**
+     * Returns what the samples' x coordinate counts.
+     *
+     * @return {@code seconds}, or {@code operations} in the deterministic mode
+     */
+    public String xLabel() {
         return xLabel;
     }
 
-    long ramPages() {
+    /**
+     * Returns the RAM budget of the device.
+     *
+     * @return pages
+     */
+    public long ramPages() {
         return ramPages;
     }
 
@@ -46,7 +66,12 @@ final class Timeline {
         }
     }
 
-    synchronized List<Sample> samples() {
+    /**
+     * Returns the samples so far.
+     *
+     * @return the samples, in order (a copy)
+     */
+    public synchronized List<Sample> samples() {
         return List.copyOf(samples);
     }
 
