@@ -153,9 +153,9 @@ final class SimulateCommand implements Callable<Integer> {
         return r.ok() ? Main.OK : Main.PROBLEM;
     }
 
-    /** The command line as typed (arguments with spaces quoted). */
+    /** The whole command line as typed (arguments other than plain words quoted for a shell). */
     private String commandLine() {
-        StringBuilder b = new StringBuilder("gemshrink simulate");
+        StringBuilder b = new StringBuilder("gemshrink");
         for (String a : spec.commandLine().getParseResult().originalArgs()) {
             boolean plain = !a.isEmpty() && a.matches("[A-Za-z0-9_./=:,+-]+");
             b.append(' ').append(plain ? a : "'" + a.replace("'", "'\\''") + "'");

@@ -6,8 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Samples of the device's memory over a {@link Simulation} (resident, swapped and free pages, and the shrinker's
- * cumulative activity), and the reclaim events derived from them: each interval in which the shrinker scanned.
+ * Samples of the device's memory over a {@link Simulation}: resident, swapped and free pages, each client's memory,
+ * and the cumulative counts of shrinker scans, pages purged and evicted, and ENOMEMs (so the activity between any
+ * two samples is the difference of their counts).
  */
 public final class Timeline {
     /**
@@ -20,12 +21,17 @@ public final class Timeline {
      * @param scans    shrinker scans so far
      * @param purged   pages purged by the shrinker so far
      * @param evicted  pages evicted by the shrinker so far
+     * @param enomem   calls and jobs that failed with ENOMEM so far
+     * @param clients  the memory of each open client
      */
-    public record Sample(double x, long resident, long swapped, long free, long scans, long purged, long evicted) {
-    }
-
-    /** The shrinker ran between the previous sample and this one. */
-    record ReclaimEvent(double x, long scans, long purged, long evicted) {
+    public record Sample(double x, long resident, long swapped, long free, long scans, long purged, long evicted,
+            long enomem, List<ClientUsage> clients) {
+        /**
+         * Copies the client list.
+         */
+        public Sample {
+            clients = List.copyOf(clients);
+        }
     }
 
     private final String xLabel;
@@ -60,7 +66,8 @@ public final class Timeline {
         PanfrostDevice dev = ctx.dev;
         ShrinkerStats s = ctx.shrinker.stats();
         Sample sample = new Sample(x, dev.gem().pool().usedPages(), dev.gem().swap().usedPages(),
-                dev.gem().pool().freePages(), s.scans(), s.purged(), s.evicted());
+                dev.gem().pool().freePages(), s.scans(), s.purged(), s.evicted(), ctx.enomem.sum(),
+                ClientMemoryProbe.FROM_BOS.probe(dev));
         synchronized (this) {
             samples.add(sample);
         }
@@ -73,24 +80,5 @@ public final class Timeline {
      */
     public synchronized List<Sample> samples() {
         return List.copyOf(samples);
-    }
-
-    /**
-     * Returns the intervals in which the shrinker scanned, at the sample that ends them.
-     *
-     * @return the events, in order
-     */
-    List<ReclaimEvent> events() {
-        List<Sample> all = samples();
-        List<ReclaimEvent> out = new ArrayList<>();
-        for (int i = 1; i < all.size(); i++) {
-            Sample a = all.get(i - 1);
-            Sample b = all.get(i);
-            if (b.scans() > a.scans()) {
-                out.add(new ReclaimEvent(b.x(), b.scans() - a.scans(), b.purged() - a.purged(),
-                        b.evicted() - a.evicted()));
-            }
-        }
-        return out;
     }
 }
