@@ -116,7 +116,9 @@ final class SimulateCommand implements Callable<Integer> {
     }
 
     private int runAndReport(SimulationConfig config, Simulation sim, Progress progress) throws UsageException {
-        io.out().println("simulate: " + config + (config.deterministic() ? " (deterministic: "
+        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s threads=%d seed=%d ram=%s swap=%s%s",
+                config.workload().id(), config.threads(), config.seed(), Sizes.format(config.ramBytes()),
+                Sizes.format(config.swapBytes()), config.deterministic() ? " (deterministic: "
                 + config.operations() + " operations)" : ""));
         SimulationResult r;
         try {

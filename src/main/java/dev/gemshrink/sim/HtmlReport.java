@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 
 /**
@@ -191,12 +192,7 @@ public final class HtmlReport {
 
     private static void reclaimChart(StringBuilder b, String id, Timeline tl, List<Timeline.Sample> coarse,
             Rate rate) {
-        double peak = 0;
-        for (int i = 1; i < coarse.size(); i++) {
-            Timeline.Sample a = coarse.get(i - 1);
-            Timeline.Sample c = coarse.get(i);
-            peak = Math.max(peak, rate.of(mib(c.purged() - a.purged() + c.evicted() - a.evicted()), a, c));
-        }
+        double peak = rate.peak(coarse, s -> mib(s.purged() + s.evicted()));
         Scale sc = new Scale(Axis.of(xMax(coarse)), Axis.of(peak));
         open(b, "reclaim-chart" + id, "reclaim-chart", "Pages reclaimed by the shrinker, MiB " + rate.label);
         axes(b, sc, tl.xLabel(), "MiB reclaimed " + rate.label);
@@ -275,14 +271,8 @@ public final class HtmlReport {
 
     private static void enomemChart(StringBuilder b, String id, Timeline tl, List<Timeline.Sample> coarse,
             Rate rate) {
-        double peak = 0;
-        long total = 0;
-        for (int i = 1; i < coarse.size(); i++) {
-            Timeline.Sample a = coarse.get(i - 1);
-            Timeline.Sample c = coarse.get(i);
-            peak = Math.max(peak, rate.of(c.enomem() - a.enomem(), a, c));
-            total += c.enomem() - a.enomem();
-        }
+        double peak = rate.peak(coarse, Timeline.Sample::enomem);
+        long total = coarse.isEmpty() ? 0 : coarse.get(coarse.size() - 1).enomem() - coarse.get(0).enomem();
         Scale sc = new Scale(Axis.of(xMax(coarse)), Axis.of(peak));
         open(b, "enomem-chart" + id, "enomem-chart", "Calls and jobs failing with ENOMEM, " + rate.label + " ("
                 + total + " in all)");
@@ -365,6 +355,17 @@ public final class HtmlReport {
         double of(double amount, Timeline.Sample a, Timeline.Sample c) {
             double dx = c.x() - a.x();
             return dx <= 0 ? 0 : amount / dx * perUnits;
+        }
+
+        /** The highest rate of a cumulative count between consecutive samples. */
+        double peak(List<Timeline.Sample> samples, ToDoubleFunction<Timeline.Sample> cumulative) {
+            double peak = 0;
+            for (int i = 1; i < samples.size(); i++) {
+                Timeline.Sample a = samples.get(i - 1);
+                Timeline.Sample c = samples.get(i);
+                peak = Math.max(peak, of(cumulative.applyAsDouble(c) - cumulative.applyAsDouble(a), a, c));
+            }
+            return peak;
         }
     }
 

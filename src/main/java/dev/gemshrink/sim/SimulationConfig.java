@@ -146,17 +146,13 @@ public final class SimulationConfig {
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "workload=%s threads=%d seed=%d ram=%s swap=%s", workload.id(), threads,
-                seed, size(ramBytes), size(swapBytes));
+                seed, mib(ramBytes), mib(swapBytes));
     }
 
-    private static String size(long bytes) {
-        if (bytes > 0 && bytes % (1L << 30) == 0) {
-            return (bytes >> 30) + "GiB";
-        }
-        if (bytes > 0 && bytes % (1L << 20) == 0) {
-            return (bytes >> 20) + "MiB";
-        }
-        return bytes % (1L << 10) == 0 && bytes > 0 ? (bytes >> 10) + "KiB" : Long.toString(bytes);
+    /** Bytes as MiB, with decimals only when needed. */
+    private static String mib(long bytes) {
+        double m = bytes / (double) (1 << 20);
+        return (m == Math.rint(m) ? Long.toString((long) m) : String.format(Locale.ROOT, "%.2f", m)) + " MiB";
     }
 
     /** Builds a {@link SimulationConfig}; every setter checks its value. */
@@ -194,7 +190,7 @@ public final class SimulationConfig {
          */
         public Builder ramBytes(long bytes) {
             if (bytes < MIN_RAM || bytes > MAX_RAM) {
-                throw new IllegalArgumentException("RAM must be 4MiB..16GiB, not " + size(bytes));
+                throw new IllegalArgumentException("RAM must be 4MiB..16GiB, not " + bytes + " bytes");
             }
             this.ramBytes = bytes - bytes % PagePool.PAGE_SIZE;
             return this;
@@ -209,8 +205,8 @@ public final class SimulationConfig {
          */
         public Builder swapBytes(long bytes) {
             if (bytes < 0 || bytes / PagePool.PAGE_SIZE > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("swap must be 0.." + Integer.MAX_VALUE + " pages, not "
-                        + size(bytes));
+                throw new IllegalArgumentException("swap must be 0.." + Integer.MAX_VALUE + " pages, not " + bytes
+                        + " bytes");
             }
             this.swapBytes = bytes - bytes % PagePool.PAGE_SIZE;
             return this;
