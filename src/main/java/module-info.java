@@ -5,6 +5,7 @@ module dev.gemshrink {
     requires org.slf4j;
     requires jdk.jfr;
     requires java.management;
+    requires static info.picocli;
 
     exports dev.gemshrink;
     exports dev.gemshrink.core;
@@ -14,4 +15,8 @@ module dev.gemshrink {
     exports dev.gemshrink.reclaim;
     exports dev.gemshrink.panfrost;
     exports dev.gemshrink.stats;
+    exports dev.gemshrink.sim;
+
+    // The command line tool's options are read and set by picocli by reflection.
+    opens dev.gemshrink.cli to info.picocli;
 }

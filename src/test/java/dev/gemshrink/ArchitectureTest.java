@@ -1,8 +1,14 @@
 package dev.gemshrink;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideOutsideOfPackage;
+import static com.tngtech.archunit.core.domain.properties.HasModifiers.Predicates.modifier;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.junit.AnalyzeClasses;
@@ -13,11 +19,16 @@ import java.util.regex.Pattern;
 /**
  * The package layering of the library. The lower layers (core, memory, locking, checking, reclaim) never know the
  * driver model ({@code panfrost}) or the command line tool ({@code cli}); memory and locking are leaves below core;
- * and the top-level packages form no cycle. Rules about packages that do not exist yet pass vacuously.
+ * the tool uses only public classes of exported packages and nothing in the library uses the tool; and the
+ * top-level packages form no cycle. Rules about packages that do not exist yet pass vacuously.
  */
 @AnalyzeClasses(packages = "dev.gemshrink",
         importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureTest.DoNotIncludeTestClassesDirs.class})
 class ArchitectureTest {
+    /** The packages the module exports: the public API. */
+    private static final String[] EXPORTED = {"dev.gemshrink", "dev.gemshrink.core", "dev.gemshrink.memory",
+        "dev.gemshrink.locking", "dev.gemshrink.checking", "dev.gemshrink.reclaim", "dev.gemshrink.panfrost",
+        "dev.gemshrink.sim"};
 
     /**
      * {@link ImportOption.DoNotIncludeTests} recognises Maven test classes only under {@code .../target/test-classes/}.
@@ -52,6 +63,21 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("dev.gemshrink.core..")
             .because("pages, swap and locks are the leaves the buffer objects are built on")
             .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule theToolUsesOnlyThePublicApi = classes()
+            .that().resideInAPackage("dev.gemshrink.cli..")
+            .should().onlyDependOnClassesThat(resideOutsideOfPackage("dev.gemshrink..")
+                    .or(resideInAPackage("dev.gemshrink.cli.."))
+                    .or(resideInAnyPackage(EXPORTED).and(modifier(JavaModifier.PUBLIC))))
+            .because("the command line is argument parsing and printing over the library's public API, simulations "
+                    + "included (dev.gemshrink.sim)");
+
+    @ArchTest
+    static final ArchRule theLibraryDoesNotDependOnTheTool = noClasses()
+            .that().resideOutsideOfPackage("dev.gemshrink.cli..")
+            .should().dependOnClassesThat().resideInAPackage("dev.gemshrink.cli..")
+            .because("simulations are a feature of the library, usable without the command line");
 
     @ArchTest
     static final ArchRule topLevelPackagesAreFreeOfCycles = slices()

@@ -1,40 +1,47 @@
 package dev.gemshrink.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
- * The {@code gemshrink} command: {@code --help}, {@code replay FILE} and {@code simulate [options]}.
+ * The {@code gemshrink} command: {@code replay FILE}, {@code simulate [options]}, {@code help}, and on every
+ * command {@code -h}/{@code --help} and {@code -V}/{@code --version}.
  *
- * <p>Exit status: 0 on success; 1 when a replay has a failed expect or a failing final check, or a simulation
- * found integrity failures or invariant violations; 2 for a usage error (unknown command or option, bad value,
- * missing or unreadable file, trace syntax error). No Java exception escapes as a stack trace.
+ * <p>Exit status: {@value #OK} success; {@value #PROBLEM} the model found a problem (a failed expect, an integrity
+ * failure, an invariant violation, a leak); {@value #USAGE} a usage or input error (bad option or value, bad trace,
+ * a missing or an existing file where that is refused); {@value #FAILURE} an I/O or internal error. Every message
+ * starts with {@code gemshrink:}; no Java exception escapes as a stack trace.
  */
-public final class Main {
-    /** Exit status of a usage error. */
+@Command(name = "gemshrink", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
+        synopsisSubcommandLabel = "COMMAND",
+        description = "A model of Linux DRM shmem buffer objects and their shrinker: replay traces of driver calls "
+                + "and simulate workloads under a RAM budget.",
+        footerHeading = "%nExit status:%n",
+        footer = {"  0  ok", "  1  the model found a problem (a failed expect, an integrity failure, an invariant "
+                + "violation, a leak)", "  2  usage or input error (bad option, bad trace, missing or existing file)",
+            "  3  I/O or internal error"})
+public final class Main implements Callable<Integer> {
+    /** Exit status: success. */
+    static final int OK = 0;
+    /** Exit status: the model found a problem. */
+    static final int PROBLEM = 1;
+    /** Exit status: a usage or input error. */
     static final int USAGE = 2;
+    /** Exit status: an I/O or internal error. */
+    static final int FAILURE = 3;
     private static final String LOGBACK_CONFIG = "logback.configurationFile";
 
-    static final String HELP = String.join("\n",
-            "usage: gemshrink <command> [arguments]",
-            "",
-            "Commands:",
-            "  replay FILE          run a trace of driver calls (format v1, see docs/trace-format.md)",
-            "                       and print each command's result; exit 0 when every expect held and",
-            "                       the final check is clean, 1 otherwise, 2 on a syntax error",
-            "  simulate [options]   drive the Panfrost-like driver with real threads under a RAM budget",
-            "                       (see docs/simulate.md); exit 0 when no integrity failure or",
-            "                       invariant violation was found, 1 otherwise",
-            "  --help               print this help",
-            "",
-            SimulateOptions.HELP);
+    @Spec
+    private CommandSpec spec;
 
     private Main() {
     }
@@ -50,88 +57,78 @@ public final class Main {
         if (System.getProperty(LOGBACK_CONFIG) == null) {
             System.setProperty(LOGBACK_CONFIG, "dev/gemshrink/cli/logback-cli.xml");
         }
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.in, System.out, System.err));
     }
 
     /**
      * Runs the tool: the same entry point as the jar, without exiting.
      *
      * @param args the command line
+     * @param in   what {@code replay -} reads
      * @param out  where results go
      * @param err  where errors go
      * @return the exit status
      */
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        Console io = new Console(in, out, err);
         try {
-            return dispatch(args, out, err);
-        } catch (UsageException e) {
-            err.println("gemshrink: " + e.getMessage());
-            err.println("Try 'gemshrink --help'.");
-            return USAGE;
+            CommandLine cl = new CommandLine(new Main())
+                    .addSubcommand(new ReplayCommand(io))
+                    .addSubcommand(new SimulateCommand(io))
+                    .addSubcommand(new CommandLine.HelpCommand());
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            cl.setParameterExceptionHandler((e, a) -> usage(io, e));
+            cl.setExecutionExceptionHandler((e, c, parsed) -> failure(io, c, e));
+            return cl.execute(args);
         } catch (Throwable t) {
-            err.println("gemshrink: internal error: " + t);
-            return 1;
+            io.error("internal error: " + t);
+            return FAILURE;
         } finally {
             out.flush();
             err.flush();
         }
     }
 
-    private static int dispatch(String[] args, PrintStream out, PrintStream err) throws UsageException {
-        if (args.length == 0) {
-            throw new UsageException("missing command");
-        }
-        List<String> rest = Arrays.asList(args).subList(1, args.length);
-        switch (args[0]) {
-            case "--help":
-            case "-h":
-            case "help":
-                out.println(HELP);
-                return 0;
-            case "replay":
-                return replay(rest, out, err);
-            case "simulate":
-                if (rest.contains("--help")) {
-                    out.println(SimulateOptions.HELP);
-                    return 0;
-                }
-                return new Simulation(SimulateOptions.parse(rest), out, err).run();
-            default:
-                throw new UsageException("unknown command '" + args[0] + "'");
-        }
+    @Override
+    public Integer call() {
+        throw new ParameterException(spec.commandLine(), "missing command (replay or simulate)");
     }
 
-    private static int replay(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-        if (args.size() != 1) {
-            throw new UsageException("replay takes exactly one trace file");
+    private static int usage(Console io, ParameterException e) {
+        CommandLine c = e.getCommandLine();
+        boolean top = c.getParent() == null;
+        String message = e.getMessage();
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            String first = u.getUnmatched().get(0);
+            message = first.startsWith("-") && first.length() > 1 ? "unknown option '" + first + "'"
+                    : top ? "unknown command '" + first + "'" : "unexpected argument '" + first + "'";
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(Path.of(args.get(0)), StandardCharsets.UTF_8);
-        } catch (CharacterCodingException e) {
-            throw new UsageException("cannot read " + args.get(0) + ": not UTF-8 text");
-        } catch (IOException | InvalidPathException e) {
-            throw new UsageException("cannot read " + args.get(0) + ": " + describe(e));
-        }
-        List<TraceCommand> trace;
-        try {
-            trace = TraceParser.parse(lines);
-        } catch (TraceSyntaxException e) {
-            for (String line : e.errors()) {
-                err.println(line);
-            }
+        io.error((top ? "" : c.getCommandName() + ": ") + lowerFirst(message));
+        io.err().println("Try '" + c.getCommandSpec().qualifiedName() + " --help'.");
+        return USAGE;
+    }
+
+    private static int failure(Console io, CommandLine c, Exception e) {
+        String where = c.getParent() == null ? "" : c.getCommandName() + ": ";
+        if (e instanceof UsageException) {
+            io.error(where + e.getMessage());
             return USAGE;
         }
-        return new ReplayExecutor(out, err).run(trace);
+        if (e instanceof UncheckedIOException || e instanceof IOException) {
+            io.error(where + e.getMessage());
+            return FAILURE;
+        }
+        io.error(where + "internal error: " + e);
+        return FAILURE;
     }
 
-    private static String describe(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
+    /** Picocli's messages start with a capital; the tool's messages continue a {@code gemshrink: } prefix. */
+    private static String lowerFirst(String s) {
+        if (s == null || s.length() < 2 || !Character.isUpperCase(s.charAt(0))
+                || !Character.isLowerCase(s.charAt(1))) {
+            return String.valueOf(s);
         }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        return Character.toLowerCase(s.charAt(0)) + s.substring(1);
     }
 }

@@ -7,7 +7,8 @@ import java.util.regex.Pattern;
 
 /**
  * Parses a trace in format v1 ({@code docs/trace-format.md}) into {@link TraceCommand}s. The whole trace is parsed
- * before anything runs; every syntax error is collected as {@code line N: <reason>}.
+ * before anything runs; every syntax error is counted and the first {@value #MAX_ERRORS} are kept as
+ * {@code line N: <reason>}.
  *
  * <p>Syntax: one command per line; {@code #} starts a comment (anywhere on a line); blank lines are ignored; words
  * are separated by spaces or tabs. Names match {@code [A-Za-z_][A-Za-z0-9_.-]*}.
@@ -16,6 +17,8 @@ final class TraceParser {
     /** What a name must look like. */
     static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]*");
     private static final Pattern WORDS = Pattern.compile("[ \t]+");
+    /** How many syntax errors are kept for printing; the rest are only counted. */
+    static final int MAX_ERRORS = 50;
     /** The largest RAM budget a trace may ask for. */
     static final long MAX_RAM = 16L << 30;
 
@@ -41,6 +44,7 @@ final class TraceParser {
     static List<TraceCommand> parse(List<String> lines) throws TraceSyntaxException {
         List<TraceCommand> out = new ArrayList<>();
         List<String> errors = new ArrayList<>();
+        long errorCount = 0;
         boolean first = true;
         boolean sawCommand = false;
         for (int i = 0; i < lines.size(); i++) {
@@ -61,13 +65,15 @@ final class TraceParser {
                 }
                 out.add(parseLine(lineNo, text, w));
             } catch (Bad e) {
-                errors.add("line " + lineNo + ": " + e.getMessage());
+                if (errorCount++ < MAX_ERRORS) {
+                    errors.add("line " + lineNo + ": " + e.getMessage());
+                }
             }
             first = false;
             sawCommand = true;
         }
-        if (!errors.isEmpty()) {
-            throw new TraceSyntaxException(errors);
+        if (errorCount > 0) {
+            throw new TraceSyntaxException(errors, errorCount);
         }
         return out;
     }

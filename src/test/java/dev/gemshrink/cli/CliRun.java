@@ -1,6 +1,8 @@
 package dev.gemshrink.cli;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -10,12 +12,17 @@ import java.util.List;
 record CliRun(int exit, String out, String err) {
 
     static CliRun of(String... args) {
+        return withInput(new ByteArrayInputStream(new byte[0]), args);
+    }
+
+    /** Runs with {@code in} as standard input (for {@code replay -}). */
+    static CliRun withInput(InputStream in, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
                 PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            exit = Main.run(args, o, e);
+            exit = Main.run(args, in, o, e);
         }
         return new CliRun(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }

@@ -2,6 +2,7 @@ package dev.gemshrink.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gemshrink.sim.SimulationConfig;
 import org.junit.jupiter.api.Test;
 
 /** A RAM budget the JVM heap cannot hold is refused before the run, with a message naming -Xmx. */
@@ -31,7 +32,7 @@ class HeapBudgetTest {
     @Test
     void simulateRefusesABudgetLargerThanTheHeapBeforeAnythingRuns() {
         long max = Runtime.getRuntime().maxMemory();
-        long ram = Math.min(SimulateOptions.MAX_RAM, Math.max(max, 4 * MIB));
+        long ram = Math.min(SimulationConfig.MAX_RAM, Math.max(max, 4 * MIB));
         if (ram < max - HeapBudget.headroom(max)) {
             return; // a heap above the largest --ram: nothing to refuse on this JVM
         }

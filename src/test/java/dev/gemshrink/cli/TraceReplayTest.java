@@ -170,10 +170,11 @@ class TraceReplayTest {
     }
 
     @Test
-    void emptyTraceIsClean() throws Exception {
+    void aTraceWithoutCommandsIsAnInputError() throws Exception {
         CliRun r = replayText("# nothing", "");
-        assertThat(r.exit()).isZero();
-        assertThat(r.outLines()).containsExactly("replay: 0 commands, 0 expects failed, final check ok");
+        assertThat(r.exit()).as("%s", r).isEqualTo(2);
+        assertThat(r.err()).endsWith(": no commands\n").startsWith("gemshrink: replay: ");
+        assertThat(r.out()).isEmpty();
     }
 
     @Test
@@ -237,7 +238,9 @@ class TraceReplayTest {
         CliRun r = replayText("expect ok", "ctx c", "device ram=1MiB", "ctx d", "device swap=0 ram=1MiB");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().split("\n")).containsExactly("line 1: expect needs a command before it",
-                "line 3: device must be the first command", "line 5: device must be the first command");
+                "line 3: device must be the first command", "line 5: device must be the first command",
+                "gemshrink: replay: " + r.err().split("\n")[3].substring("gemshrink: replay: ".length()));
+        assertThat(r.err()).endsWith(": 3 syntax errors; nothing ran\n");
         assertThat(replayText("device ram=0").err()).startsWith("line 1: ");
         assertThat(replayText("device color=blue").err()).startsWith("line 1: ");
     }

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.panfrost.BoFlags;
@@ -44,7 +44,7 @@ final class Glmark2Worker extends SimWorker {
 
     Glmark2Worker(SimContext ctx, Random rnd, int index) {
         super(ctx, rnd, "glmark2-" + index);
-        long perThread = ctx.options.ramBytes / ctx.options.threads;
+        long perThread = ctx.config.ramBytes() / ctx.config.threads();
         this.texBytes = clamp(perThread / 6 / PagePool.PAGE_SIZE * PagePool.PAGE_SIZE, 64 << 10, 4 << 20);
         this.heapBytes = clamp(perThread / 3 / SZ_2M * SZ_2M, SZ_2M, 16 << 20);
         this.maxTransient = clamp(perThread / 64, 16 << 10, 256 << 10);
@@ -136,7 +136,7 @@ final class Glmark2Worker extends SimWorker {
         if (job != null) {
             inFlight.add(new Frame(job, rtOffset, rtStamp));
         }
-        while (inFlight.size() > (ctx.options.deterministic() ? 0 : 1)) {
+        while (inFlight.size() > (ctx.config.deterministic() ? 0 : 1)) {
             finish(inFlight.poll());
         }
         if (heap != null && frame % 8 == 4) {

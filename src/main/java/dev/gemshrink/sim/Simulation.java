@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.memory.FileSwapStore;
@@ -8,120 +8,133 @@ import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import dev.gemshrink.reclaim.ShrinkerStats;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
- * Runs {@code simulate}: builds a device under the RAM budget, runs the workload's workers, samples memory,
- * checks invariants, cleans up, and prints the summary (and writes the report).
+ * One simulation: builds a Panfrost-like device under the configured RAM budget, runs the workload's workers
+ * against it, samples memory, checks invariants, closes everything, and returns a {@link SimulationResult} (the
+ * summary, the timeline and the failures found). Usable from Java and JUnit:
+ *
+ * <pre>{@code
+ * SimulationResult r = new Simulation(SimulationConfig.builder().workload(Workload.BROWSER).threads(1)
+ *         .operations(2_000).ramBytes(8 << 20).build()).run();
+ * assertTrue(r.ok());
+ * HtmlReport.write(Path.of("report.html"), ReportHeader.of("my test"), List.of(r));
+ * }</pre>
  *
  * <p>Two modes. With several threads, each worker is a real thread, the background reclaimer runs, direct reclaim
- * happens on whichever thread allocates, and the run lasts {@code --seconds} of wall time. With {@code --threads 1}
- * the run is deterministic: one thread drives everything, waits for each job (and for the GPU thread to drop the
- * job's references), no background reclaimer runs, memory is sampled every so many operations, and the run is
- * bounded by an operation budget derived from {@code --seconds}; so for a given seed the summary is identical from
- * run to run. Wall-clock figures (elapsed time, scan latencies) go to a separate timings block in both modes.
+ * happens on whichever thread allocates, and the run lasts {@link SimulationConfig#seconds()} of wall time. With one
+ * thread the run is deterministic: one thread drives everything, waits for each job (and for the GPU thread to drop
+ * the job's references), no background reclaimer runs, memory is sampled every so many operations, and the run is
+ * bounded by {@link SimulationConfig#operations()}; so for a given seed the summary is identical from run to run.
+ * Wall-clock figures (elapsed time, scan latencies) go to a separate timings block in both modes.
  */
-final class Simulation {
+public final class Simulation {
     private static final long SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final int SAMPLES_DETERMINISTIC = 200;
     private static final int CHECKS_DETERMINISTIC = 10;
 
-    private final SimulateOptions o;
-    private final PrintStream out;
-    private final PrintStream err;
+    private final SimulationConfig config;
+    private final Consumer<SimulationStatus> listener;
+    /** Set by {@link #stop()}; the workers and the sampling loop stop when they see it. */
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private final AtomicBoolean started = new AtomicBoolean();
 
-    Simulation(SimulateOptions options, PrintStream out, PrintStream err) {
-        this.o = options;
-        this.out = out;
-        this.err = err;
+    /**
+     * Creates a simulation that reports no progress.
+     *
+     * @param config what to run
+     */
+    public Simulation(SimulationConfig config) {
+        this(config, status -> { });
     }
 
     /**
-     * Runs the simulation.
+     * Creates a simulation.
      *
-     * @return 0 when no integrity failure and no invariant violation was found, else 1
-     * @throws UsageException when the swap file cannot be opened
+     * @param config   what to run
+     * @param listener called with the state of the run at every memory sample (every 50 ms with threads, every
+     *                 half percent of the operation budget in the deterministic mode), on the thread that called
+     *                 {@link #run()}
      */
-    int run() throws UsageException {
-        Workload workload = Workload.of(o.workload);
-        SwapStore base;
-        if (o.swapPages() == 0) {
-            base = SwapStore.none();
-        } else if (o.swapFile != null) {
-            try {
-                base = FileSwapStore.open(o.swapFile, o.swapPages());
-            } catch (FileAlreadyExistsException e) {
-                throw new UsageException("simulate: --swap-file " + o.swapFile
-                        + " already exists; refusing to overwrite it");
-            } catch (IOException | RuntimeException e) {
-                throw new UsageException("simulate: cannot create swap file " + o.swapFile + ": " + e.getMessage());
-            }
-            // The file is ours (created new): remove it however the run ends, Ctrl-C included.
-            Path created = o.swapFile;
-            Thread hook = new Thread(() -> deleteCreated(created), "gemshrink-swap-file-cleanup");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                return runWith(workload, base);
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is running or will run: it deletes the file
-                }
-                deleteCreated(created);
-            }
-        } else {
-            base = SwapStore.inMemory(o.swapPages());
-        }
-        return runWith(workload, base);
+    public Simulation(SimulationConfig config, Consumer<SimulationStatus> listener) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.listener = Objects.requireNonNull(listener, "listener");
     }
 
-    /** Deletes the swap file this run created, if the store's close has not already. */
-    static void deleteCreated(Path created) {
+    /**
+     * Asks a running simulation to stop early; {@link #run()} then returns the result of what ran, with
+     * {@link SimulationResult#stoppedEarly()} true. Callable from any thread (a shutdown hook, for example), before
+     * or during the run.
+     */
+    public void stop() {
+        stopRequested.set(true);
+    }
+
+    /**
+     * Runs the simulation, once.
+     *
+     * @return the result: summary, timeline, failures
+     * @throws IOException           when the swap file cannot be created (for example it already exists:
+     *                               {@link java.nio.file.FileAlreadyExistsException}); it is never overwritten
+     * @throws IllegalStateException when this simulation has already run
+     */
+    public SimulationResult run() throws IOException {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("a simulation runs once");
+        }
+        if (config.swapPages() == 0) {
+            return runWith(SwapStore.none());
+        }
+        Path file = config.swapFile().orElse(null);
+        if (file == null) {
+            return runWith(SwapStore.inMemory(config.swapPages()));
+        }
+        SwapStore store = FileSwapStore.open(file, config.swapPages());
         try {
-            Files.deleteIfExists(created);
-        } catch (IOException e) {
-            System.err.println("gemshrink: could not delete swap file " + created + ": " + e.getMessage());
+            return runWith(store);
+        } finally {
+            Files.deleteIfExists(file);
         }
     }
 
-    private int runWith(Workload workload, SwapStore base) throws UsageException {
+    private SimulationResult runWith(SwapStore base) {
+        Workload workload = config.workload();
         CountingSwapStore swap = new CountingSwapStore(base);
-        PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(o.ramPages()).swap(swap).build();
-        boolean det = o.deterministic();
-        long budget = det ? Math.max(1, Math.round(o.seconds * workload.opsPerSecond)) : 0;
-        Timeline timeline = new Timeline(det ? "operations" : "seconds", o.ramPages());
-        Progress progress = new Progress(out, System.console() != null && out == System.out);
+        PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(config.ramPages()).swap(swap)
+                .build();
+        boolean det = config.deterministic();
+        long budget = det ? config.operations() : 0;
+        Timeline timeline = new Timeline(det ? "operations" : "seconds", config.ramPages());
         BackgroundReclaimer reclaimer = null;
         if (!det) {
-            int low = Math.max(1, o.ramPages() / 32);
-            reclaimer = dev.startBackgroundReclaimer(low, Math.max(low, o.ramPages() / 16));
+            int low = Math.max(1, config.ramPages() / 32);
+            reclaimer = dev.startBackgroundReclaimer(low, Math.max(low, config.ramPages() / 16));
         }
         TimedShrinker.Installed timed = TimedShrinker.install(dev.gem().shrinkers(), dev.gem().shrinker());
         ShrinkerRegistry.Registration shrinkerReg = timed.registration();
-        SimContext ctx = new SimContext(dev, swap, shrinkerReg, o, budget);
-        out.println("simulate: " + o + (det ? " (deterministic: " + budget + " operations)" : ""));
+        SimContext ctx = new SimContext(dev, swap, shrinkerReg, config, budget, stopRequested);
         long t0 = System.nanoTime();
         List<SimWorker> workers = new ArrayList<>();
         try {
             if (det) {
-                runDeterministic(workload, ctx, timeline, progress, workers);
+                runDeterministic(workload, ctx, timeline, workers, t0);
             } else {
-                runThreaded(workload, ctx, timeline, progress, workers, t0);
+                runThreaded(workload, ctx, timeline, workers, t0);
             }
         } catch (Throwable t) {
             ctx.violation("simulation failed: " + t);
         }
         long elapsed = System.nanoTime() - t0;
-        progress.end();
         long bgWakeups = 0;
         long bgReclaimed = 0;
         if (reclaimer != null) {
@@ -157,41 +170,25 @@ final class Simulation {
             s.timing("background reclaimer wakeups", Long.toString(bgWakeups));
             s.timing("background reclaimer pages", Long.toString(bgReclaimed));
         }
-        s.failures.addAll(ctx.messages());
-        s.print(out);
-        for (String m : ctx.messages()) {
-            err.println(m);
-        }
-        long bad = ctx.integrityFailures.sum() + ctx.violations.sum();
-        out.println("simulate: " + (bad == 0 ? "ok" : "FAILED (" + ctx.integrityFailures.sum()
-                + " integrity failures, " + ctx.violations.sum() + " invariant violations)"));
-        if (o.report != null) {
-            try {
-                HtmlReport.write(o.report, "gemshrink simulate: " + o.workload, timeline, s);
-                out.println("report: " + o.report);
-            } catch (IOException | RuntimeException e) {
-                err.println("simulate: cannot write report " + o.report + ": " + e.getMessage());
-                return 1;
-            }
-        }
-        return bad == 0 ? 0 : 1;
+        s.failure(ctx.messages());
+        return new SimulationResult(config, s, timeline, ctx.integrityFailures.sum(), ctx.violations.sum(),
+                stopRequested.get(), elapsed, scans);
     }
 
-    private void runDeterministic(Workload workload, SimContext ctx, Timeline timeline, Progress progress,
-            List<SimWorker> workers) {
-        SimWorker w = workload.worker(ctx, new Random(o.seed), 0);
+    private void runDeterministic(Workload workload, SimContext ctx, Timeline timeline, List<SimWorker> workers,
+            long t0) {
+        SimWorker w = workload.worker(ctx, new Random(config.seed()), 0);
         workers.add(w);
         long budget = ctx.opBudget();
         long sampleEvery = Math.max(1, budget / SAMPLES_DETERMINISTIC);
         long checkEvery = Math.max(1, budget / CHECKS_DETERMINISTIC);
-        long progressEvery = Math.max(1, budget / 4);
         long nextSample = 0;
         long nextCheck = checkEvery;
-        long nextProgress = progressEvery;
         while (!ctx.done()) {
             long ops = ctx.ops.get();
             if (ops >= nextSample) {
                 timeline.sample(ops, ctx);
+                listener.accept(status(ctx, t0));
                 nextSample = ops + sampleEvery;
             }
             w.step();
@@ -203,20 +200,15 @@ final class Simulation {
                 }
                 nextCheck = ops + checkEvery;
             }
-            if (ops >= nextProgress && ops < budget) {
-                progress.show(status(ctx, String.format(Locale.ROOT, "%d%% of %d ops", ops * 100 / budget,
-                        budget)));
-                nextProgress = ops + progressEvery;
-            }
         }
         w.quiesce();
     }
 
-    private void runThreaded(Workload workload, SimContext ctx, Timeline timeline, Progress progress,
-            List<SimWorker> workers, long t0) throws InterruptedException {
+    private void runThreaded(Workload workload, SimContext ctx, Timeline timeline, List<SimWorker> workers, long t0)
+            throws InterruptedException {
         List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < o.threads; i++) {
-            SimWorker w = workload.worker(ctx, new Random(o.seed + 0x9E3779B97F4A7C15L * i), i);
+        for (int i = 0; i < config.threads(); i++) {
+            SimWorker w = workload.worker(ctx, new Random(config.seed() + 0x9E3779B97F4A7C15L * i), i);
             workers.add(w);
             Thread t = new Thread(() -> {
                 try {
@@ -236,26 +228,19 @@ final class Simulation {
             t.setDaemon(true);
             threads.add(t);
         }
-        long deadline = t0 + (long) (o.seconds * 1e9);
+        long deadline = t0 + (long) (config.seconds() * 1e9);
         timeline.sample(0, ctx);
         for (Thread t : threads) {
             t.start();
         }
-        long nextProgress = t0 + (progress.live() ? TimeUnit.MILLISECONDS.toNanos(200) : TimeUnit.SECONDS.toNanos(1));
         while (true) {
             long now = System.nanoTime();
-            if (now >= deadline) {
+            if (now >= deadline || ctx.done()) {
                 break;
             }
             TimeUnit.NANOSECONDS.sleep(Math.min(SAMPLE_NANOS, deadline - now));
-            now = System.nanoTime();
-            timeline.sample((now - t0) / 1e9, ctx);
-            if (now >= nextProgress) {
-                progress.show(status(ctx, String.format(Locale.ROOT, "%.1fs/%ss", (now - t0) / 1e9,
-                        trim(o.seconds))));
-                nextProgress = now + (progress.live() ? TimeUnit.MILLISECONDS.toNanos(200)
-                        : TimeUnit.SECONDS.toNanos(1));
-            }
+            timeline.sample((System.nanoTime() - t0) / 1e9, ctx);
+            listener.accept(status(ctx, t0));
         }
         ctx.requestStop();
         for (Thread t : threads) {
@@ -291,9 +276,9 @@ final class Simulation {
 
     private Summary summarize(Workload workload, SimContext ctx, ShrinkerStats sh, PanfrostDevice.Stats ds,
             long budget, long liveAtEnd) {
-        String title = "workload=" + o.workload + " threads=" + o.threads + " seed=" + o.seed + " ram="
-                + o.ramPages() + " pages swap=" + o.swapPages() + " pages "
-                + (budget > 0 ? "budget=" + budget + " ops" : "duration=" + trim(o.seconds) + "s");
+        String title = "workload=" + workload.id() + " threads=" + config.threads() + " seed=" + config.seed()
+                + " ram=" + config.ramPages() + " pages swap=" + config.swapPages() + " pages "
+                + (budget > 0 ? "budget=" + budget + " ops" : "duration=" + trim(config.seconds()) + "s");
         Summary s = new Summary(title);
         s.row("ops", ctx.ops.get());
         s.row("jobs", ctx.jobs.sum());
@@ -315,11 +300,12 @@ final class Simulation {
         return s;
     }
 
-    private static String status(SimContext ctx, String when) {
+    private SimulationStatus status(SimContext ctx, long t0) {
         PanfrostDevice dev = ctx.dev;
-        return String.format(Locale.ROOT, "[%s] ops=%d jobs=%d resident=%d swapped=%d free=%d scans=%d enomem=%d",
-                when, ctx.ops.get(), ctx.jobs.sum(), dev.gem().pool().usedPages(), dev.gem().swap().usedPages(),
-                dev.gem().pool().freePages(), ctx.shrinker.stats().scans(), ctx.enomem.sum());
+        return new SimulationStatus((System.nanoTime() - t0) / 1e9, config.deterministic() ? 0 : config.seconds(),
+                ctx.ops.get(), ctx.opBudget(), ctx.jobs.sum(), dev.gem().pool().usedPages(),
+                dev.gem().swap().usedPages(), dev.gem().pool().freePages(), ctx.shrinker.stats().scans(),
+                ctx.enomem.sum());
     }
 
     private static String millis(long nanos) {

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.memory.PagePool;
@@ -72,7 +72,7 @@ final class BrowserWorker extends SimWorker {
             tabs.add(new Tab(openClient(name), name));
         }
         // Together the tabs want about 1.5 times the RAM, so idle tabs get evicted and caches purged.
-        this.tabBudget = Math.max(1 << 20, ctx.options.ramBytes * 3 / 2 / ((long) ctx.options.threads * TABS));
+        this.tabBudget = Math.max(1 << 20, ctx.config.ramBytes() * 3 / 2 / ((long) ctx.config.threads() * TABS));
     }
 
     private long nextStamp() {

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.testing;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,10 +15,10 @@ import java.util.regex.Pattern;
  * {@code java.xml}): it accepts a doctype, elements with quoted attributes, text with the five predefined entities
  * and numeric references, and comments; anything else, or a tag that does not nest, fails.
  */
-final class MiniXml {
+public final class MiniXml {
     /** An element. */
-    static final class Node {
-        final String name;
+    public static final class Node {
+        public final String name;
         final Map<String, String> attrs;
         final List<Node> children = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
@@ -28,12 +28,12 @@ final class MiniXml {
             this.attrs = attrs;
         }
 
-        String attr(String a) {
+        public String attr(String a) {
             return attrs.getOrDefault(a, "");
         }
 
         /** All text inside, children included. */
-        String textContent() {
+        public String textContent() {
             StringBuilder b = new StringBuilder(text);
             for (Node c : children) {
                 b.append(c.textContent());
@@ -42,7 +42,7 @@ final class MiniXml {
         }
 
         /** All descendants (not this node) with that name, in document order. */
-        List<Node> find(String tag) {
+        public List<Node> find(String tag) {
             List<Node> out = new ArrayList<>();
             walk(n -> {
                 if (n != this && n.name.equals(tag)) {
@@ -74,7 +74,7 @@ final class MiniXml {
      * @return the root element
      * @throws IllegalArgumentException when it is not well-formed
      */
-    static Node parse(String s) {
+    public static Node parse(String s) {
         int i = 0;
         if (s.startsWith("<!DOCTYPE")) {
             i = s.indexOf('>') + 1;

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.panfrost.BoFlags;
@@ -29,9 +29,9 @@ final class ComputeWorker extends SimWorker {
 
     ComputeWorker(SimContext ctx, Random rnd, int index) {
         super(ctx, rnd, "compute-" + index);
-        long ram = ctx.options.ramBytes;
+        long ram = ctx.config.ramBytes();
         this.bufBytes = clamp(ram / 32 / PagePool.PAGE_SIZE * PagePool.PAGE_SIZE, 256 << 10, 4 << 20);
-        long workingSet = ram * 3 / 2 / ctx.options.threads;
+        long workingSet = ram * 3 / 2 / ctx.config.threads();
         this.target = (int) Math.max(2, workingSet / bufBytes);
         this.client = openClient(id);
     }

@@ -1,9 +1,10 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
+import java.util.Locale;
 import java.util.Random;
 
-/** The workloads {@code simulate} can run. */
-enum Workload {
+/** The workloads a {@link Simulation} can run. */
+public enum Workload {
     /** Many short-lived BOs per frame, GPU jobs reading and writing real bytes, heap growth by faults. */
     GLMARK2(5000) {
         @Override
@@ -26,11 +27,29 @@ enum Workload {
         }
     };
 
-    /** Operations per second of the deterministic mode's budget: roughly what one thread does per second. */
-    final int opsPerSecond;
+    private final int operationsPerSecond;
 
-    Workload(int opsPerSecond) {
-        this.opsPerSecond = opsPerSecond;
+    Workload(int operationsPerSecond) {
+        this.operationsPerSecond = operationsPerSecond;
+    }
+
+    /**
+     * Returns the rate that turns seconds into the operation budget of a deterministic run: roughly what one thread
+     * does per second.
+     *
+     * @return driver calls per second
+     */
+    public int operationsPerSecond() {
+        return operationsPerSecond;
+    }
+
+    /**
+     * Returns the workload's name as the command line spells it.
+     *
+     * @return {@code glmark2}, {@code browser} or {@code compute}
+     */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
     }
 
     /**
@@ -42,8 +61,4 @@ enum Workload {
      * @return the worker
      */
     abstract SimWorker worker(SimContext ctx, Random rnd, int index);
-
-    static Workload of(String name) {
-        return valueOf(name.toUpperCase(java.util.Locale.ROOT));
-    }
 }

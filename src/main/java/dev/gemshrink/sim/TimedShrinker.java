@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;

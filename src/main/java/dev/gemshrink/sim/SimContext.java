@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
@@ -8,6 +8,7 @@ import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -21,7 +22,7 @@ final class SimContext {
     final PanfrostDevice dev;
     final CountingSwapStore swap;
     final ShrinkerRegistry.Registration shrinker;
-    final SimulateOptions options;
+    final SimulationConfig config;
     final AtomicLong ops = new AtomicLong();
     final LongAdder jobs = new LongAdder();
     final LongAdder jobsFaulted = new LongAdder();
@@ -33,24 +34,27 @@ final class SimContext {
     final LongAdder cachePurged = new LongAdder();
     private final List<String> messages = new ArrayList<>(); // guarded by this
     private final long opBudget;
+    private final AtomicBoolean interrupted;
     private volatile boolean stop;
 
     SimContext(PanfrostDevice dev, CountingSwapStore swap, ShrinkerRegistry.Registration shrinker,
-            SimulateOptions options, long opBudget) {
+            SimulationConfig config, long opBudget, AtomicBoolean interrupted) {
         this.dev = dev;
         this.swap = swap;
         this.shrinker = shrinker;
-        this.options = options;
+        this.config = config;
         this.opBudget = opBudget;
+        this.interrupted = interrupted;
     }
 
     /**
      * Returns whether workers should stop issuing new work.
      *
-     * @return true once the op budget (deterministic mode) is spent or a stop was requested
+     * @return true once the op budget (deterministic mode) is spent or a stop was requested (the end of the run
+     *         or a shutdown)
      */
     boolean done() {
-        return stop || (opBudget > 0 && ops.get() >= opBudget);
+        return stop || interrupted.get() || (opBudget > 0 && ops.get() >= opBudget);
     }
 
     void requestStop() {
@@ -120,7 +124,7 @@ final class SimContext {
             Thread.currentThread().interrupt();
             return false;
         }
-        if (options.deterministic()) {
+        if (config.deterministic()) {
             awaitAllFinished();
         }
         if (job.status() == Job.Status.FAULTED) {

@@ -1,4 +1,4 @@
-package dev.gemshrink.cli;
+package dev.gemshrink.sim;
 
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Madv;

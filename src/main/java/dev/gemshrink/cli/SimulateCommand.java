@@ -1,0 +1,260 @@
+package dev.gemshrink.cli;
+
+import dev.gemshrink.sim.HtmlReport;
+import dev.gemshrink.sim.ReportHeader;
+import dev.gemshrink.sim.Simulation;
+import dev.gemshrink.sim.SimulationConfig;
+import dev.gemshrink.sim.SimulationResult;
+import dev.gemshrink.sim.Workload;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code gemshrink simulate [options]}: checks the options and the output paths before anything runs, then runs
+ * the simulation.
+ */
+@Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
+        sortOptions = false,
+        description = {"Drive the Panfrost-like driver with real threads under a RAM budget (see docs/simulate.md).",
+            "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
+        footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
+final class SimulateCommand implements Callable<Integer> {
+    private static final int SHUTDOWN_WAIT_SECONDS = 30;
+
+    private final Console io;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--workload", paramLabel = "NAME", converter = WorkloadName.class,
+            description = {"glmark2 (default): many short-lived BOs per frame, GPU jobs, heap growth;",
+                "browser: tabs with Mesa-like BO caches (DONTNEED/WILLNEED), tabs going idle;",
+                "compute: a WILLNEED working set larger than RAM, evicted to swap and verified"})
+    private Workload workload = Workload.GLMARK2;
+
+    @Option(names = "--ram", paramLabel = "SIZE", converter = Size.class,
+            description = "RAM budget (default 64MiB; 4MiB to 16GiB)")
+    private long ramBytes = 64L << 20;
+
+    @Option(names = "--swap", paramLabel = "SIZE", converter = Size.class,
+            description = "swap capacity (default 128MiB; 0 disables eviction)")
+    private long swapBytes = 128L << 20;
+
+    @Option(names = "--swap-file", paramLabel = "PATH",
+            description = "keep swap in this new file (created, deleted at the end) instead of in memory")
+    private String swapFile;
+
+    @Option(names = "--seconds", paramLabel = "N",
+            description = {"how long to run (default 5); with --threads 1 it sets an operation budget instead,",
+                "so the run is deterministic"})
+    private double seconds = 5;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "worker threads (default 4, at most 64; 1 = deterministic, single-threaded)")
+    private int threads = 4;
+
+    @Option(names = "--seed", paramLabel = "N",
+            description = "random seed (default: derived from the clock, printed in the summary)")
+    private Long seed;
+
+    @Option(names = "--report", paramLabel = "PATH",
+            description = "write an HTML report (inline SVG charts and the summary table)")
+    private String report;
+
+    SimulateCommand(Console io) {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call() throws UsageException {
+        SimulationConfig config = options();
+        Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
+        Simulation sim = new Simulation(config, progress);
+        CountDownLatch reported = new CountDownLatch(1);
+        // Ctrl-C or SIGTERM: stop the workers, then let this thread print the summary, write the report and remove
+        // the swap file before the JVM exits (bounded, so a stuck run cannot keep it alive).
+        Thread hook = new Thread(() -> {
+            sim.stop();
+            try {
+                if (!reported.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    config.swapFile().ifPresent(SimulateCommand::deleteQuietly);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "gemshrink-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runAndReport(config, sim, progress);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it waits for the latch
+            }
+            io.out().flush();
+            io.err().flush();
+            reported.countDown();
+        }
+    }
+
+    private int runAndReport(SimulationConfig config, Simulation sim, Progress progress) throws UsageException {
+        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s threads=%d seed=%d ram=%s swap=%s%s",
+                config.workload().id(), config.threads(), config.seed(), Sizes.format(config.ramBytes()),
+                Sizes.format(config.swapBytes()), config.deterministic() ? " (deterministic: "
+                + config.operations() + " operations)" : ""));
+        SimulationResult r;
+        try {
+            r = sim.run();
+        } catch (FileAlreadyExistsException e) {
+            throw new UsageException("--swap-file " + e.getFile() + " already exists; refusing to overwrite it");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create swap file " + config.swapFile().orElseThrow() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            progress.end();
+        }
+        if (r.stoppedEarly()) {
+            io.out().println("simulate: stopped by a signal; the summary covers what ran");
+        }
+        r.summary().print(io.out());
+        for (String m : r.failures()) {
+            io.err().println(m);
+        }
+        io.out().println("simulate: " + (r.ok() ? "ok" : "FAILED (" + r.integrityFailures()
+                + " integrity failures, " + r.invariantViolations() + " invariant violations)"));
+        if (report != null) {
+            Path path = Path.of(report);
+            try {
+                HtmlReport.write(path, ReportHeader.of("gemshrink simulate: " + config.workload().id())
+                        .withCommand(commandLine(), BuildInfo.version() + " (" + BuildInfo.commit() + ")"),
+                        List.of(r));
+                io.out().println("report: " + report);
+            } catch (IOException | RuntimeException e) {
+                io.error("simulate: cannot write report " + report + ": " + e.getMessage());
+                return Main.FAILURE;
+            }
+        }
+        return r.ok() ? Main.OK : Main.PROBLEM;
+    }
+
+    /** The whole command line as typed (arguments other than plain words quoted for a shell). */
+    private String commandLine() {
+        StringBuilder b = new StringBuilder("gemshrink");
+        for (String a : spec.commandLine().getParseResult().originalArgs()) {
+            boolean plain = !a.isEmpty() && a.matches("[A-Za-z0-9_./=:,+-]+");
+            b.append(' ').append(plain ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return b.toString();
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("gemshrink: could not delete swap file " + p + ": " + e.getMessage());
+        }
+    }
+
+    /** Checks the values and the output paths; a problem is a usage error, found before anything runs. */
+    private SimulationConfig options() {
+        SimulationConfig.Builder b = SimulationConfig.builder().workload(workload)
+                .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
+        Path swapPath = null;
+        try {
+            b.ramBytes(ramBytes).swapBytes(swapBytes).seconds(seconds).threads(threads);
+            if (swapFile != null) {
+                if (swapBytes == 0) {
+                    throw bad("--swap-file needs --swap above 0");
+                }
+                swapPath = outputPath("--swap-file", swapFile);
+                if (Files.exists(swapPath)) {
+                    throw bad("--swap-file " + swapFile + " already exists; refusing to overwrite it");
+                }
+                b.swapFile(swapPath);
+            }
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage().replace("RAM must", "--ram must").replace("swap must", "--swap must")
+                    .replace("seconds must", "--seconds must").replace("threads must", "--threads must"));
+        }
+        if (report != null) {
+            Path p = outputPath("--report", report);
+            if (Files.isDirectory(p)) {
+                throw bad("--report " + report + ": is a directory");
+            }
+        }
+        String heap = HeapBudget.check(ramBytes, swapPath == null ? swapBytes : 0,
+                Runtime.getRuntime().maxMemory(), "--ram " + Sizes.format(ramBytes));
+        if (heap != null) {
+            throw bad(heap);
+        }
+        return b.build();
+    }
+
+    /** A path the run will create: its directory must exist and be writable. */
+    private Path outputPath(String option, String value) {
+        if (value.isEmpty()) {
+            throw bad(option + " needs a path");
+        }
+        Path p;
+        try {
+            p = Path.of(value).toAbsolutePath();
+        } catch (InvalidPathException e) {
+            throw bad(option + ": bad path '" + value + "'");
+        }
+        Path dir = p.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw bad(option + " " + value + ": no such directory " + dir);
+        }
+        if (!Files.isWritable(dir)) {
+            throw bad(option + " " + value + ": directory " + dir + " is not writable");
+        }
+        return p;
+    }
+
+    private ParameterException bad(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    /** Parses a SIZE option value. */
+    static final class Size implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                return Sizes.parseSize(value);
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** Parses a workload name (lower case, as printed). */
+    static final class WorkloadName implements ITypeConverter<Workload> {
+        private static final List<String> NAMES = List.of("glmark2", "browser", "compute");
+
+        @Override
+        public Workload convert(String value) {
+            if (!NAMES.contains(value)) {
+                throw new TypeConversionException("unknown workload '" + value + "' (glmark2, browser or compute)");
+            }
+            return Workload.valueOf(value.toUpperCase(Locale.ROOT));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.gemshrink.sim;
+
+import java.util.List;
+
+/**
+ * What a {@link Simulation} found: the summary (counts, and wall-clock timings apart), the memory timeline, and the
+ * problems. Immutable.
+ */
+public final class SimulationResult {
+    private final SimulationConfig config;
+    private final Summary summary;
+    private final Timeline timeline;
+    private final long integrityFailures;
+    private final long invariantViolations;
+    private final boolean stoppedEarly;
+    private final long elapsedNanos;
+    private final long[] scanNanos;
+
+    SimulationResult(SimulationConfig config, Summary summary, Timeline timeline, long integrityFailures,
+            long invariantViolations, boolean stoppedEarly, long elapsedNanos, long[] scanNanos) {
+        this.config = config;
+        this.summary = summary;
+        this.timeline = timeline;
+        this.integrityFailures = integrityFailures;
+        this.invariantViolations = invariantViolations;
+        this.stoppedEarly = stoppedEarly;
+        this.elapsedNanos = elapsedNanos;
+        this.scanNanos = scanNanos.clone();
+    }
+
+    /**
+     * Returns what ran.
+     *
+     * @return the configuration
+     */
+    public SimulationConfig config() {
+        return config;
+    }
+
+    /**
+     * Returns the summary table and the timings.
+     *
+     * @return the summary
+     */
+    public Summary summary() {
+        return summary;
+    }
+
+    /**
+     * Returns the memory samples of the run.
+     *
+     * @return the timeline
+     */
+    public Timeline timeline() {
+        return timeline;
+    }
+
+    /**
+     * Returns how many reads returned bytes other than those written (CPU or GPU).
+     *
+     * @return the integrity failures
+     */
+    public long integrityFailures() {
+        return integrityFailures;
+    }
+
+    /**
+     * Returns how many invariant violations were found (checker findings, unexpected errnos, crashed or stuck
+     * workers, anything left after closing everything).
+     *
+     * @return the violations
+     */
+    public long invariantViolations() {
+        return invariantViolations;
+    }
+
+    /**
+     * Returns the first problems found, each a line of text.
+     *
+     * @return at most 20 messages
+     */
+    public List<String> failures() {
+        return summary.failures();
+    }
+
+    /**
+     * Returns whether the run found no problem.
+     *
+     * @return true when there was no integrity failure and no invariant violation
+     */
+    public boolean ok() {
+        return integrityFailures == 0 && invariantViolations == 0;
+    }
+
+    /**
+     * Returns whether {@link Simulation#stop()} ended the run before its time or budget.
+     *
+     * @return true when stopped early
+     */
+    public boolean stoppedEarly() {
+        return stoppedEarly;
+    }
+
+    /**
+     * Returns how long the workers ran.
+     *
+     * @return wall-clock nanoseconds
+     */
+    public long elapsedNanos() {
+        return elapsedNanos;
+    }
+
+    /**
+     * Returns the duration of every scan of the device's shrinker.
+     *
+     * @return nanoseconds, sorted (a copy)
+     */
+    public long[] scanNanos() {
+        return scanNanos.clone();
+    }
+}
