@@ -12,11 +12,12 @@ import dev.gemshrink.core.Pin;
 import dev.gemshrink.core.ScatterList;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.core.VMap;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PagePool;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
@@ -39,7 +40,10 @@ public final class PanfrostBo {
     private final PanfrostDevice dev;
     private final int flags;
     private final ShmemObject shmem;
-    private final ReentrantLock mappingsLock = new ReentrantLock();
+    /** The lock class of every BO's mapping lock. */
+    static final LockClass MAPPINGS_LOCK = LockClass.named("PanfrostBo.mappingsLock");
+
+    private final TrackedLock mappingsLock;
     private final List<GpuMapping> mappings = new ArrayList<>(); // guarded by mappingsLock
     // One per live mapping, plus the creator's reference until createBo has opened it. Never rises from 0:
     // once the last reference is gone the BO is freed for good.
@@ -52,6 +56,7 @@ public final class PanfrostBo {
         this.dev = dev;
         this.flags = flags;
         this.shmem = dev.gem().createObject(name, size, new BoEvictor());
+        this.mappingsLock = new TrackedLock(MAPPINGS_LOCK, name);
     }
 
     static PanfrostBo create(PanfrostDevice dev, String name, long size, int flags) {
@@ -626,6 +631,11 @@ public final class PanfrostBo {
         } finally {
             shmem.resv().unlock();
         }
+    }
+
+    /** Returns the lock guarding the BO's list of GPU mappings (for lock-order tests). */
+    TrackedLock mappingsLock() {
+        return mappingsLock;
     }
 
     @Override
