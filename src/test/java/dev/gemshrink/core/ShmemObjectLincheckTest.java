@@ -5,6 +5,7 @@ import static org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt.f
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.testing.LockValidationOff;
 import java.lang.reflect.Method;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -20,6 +21,7 @@ import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.ThreadIdGen;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Lincheck model checking of one {@link ShmemObject} under concurrent pin/unpin, get/put pages, madvise and purge:
@@ -44,6 +46,7 @@ import org.junit.jupiter.api.Test;
  * LRU lists, sg tables, the checker, the thread-confined handle stacks) is treated as atomic so that the explored
  * switch points are the ones that matter.
  */
+@ExtendWith(LockValidationOff.class)
 public class ShmemObjectLincheckTest {
     private static final int THREADS = 3;
 

@@ -4,6 +4,7 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.LockValidationOff;
 import java.util.List;
 import org.jetbrains.lincheck.datastructures.IntGen;
 import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
@@ -12,6 +13,7 @@ import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Lincheck model checking of the device shrinker's scan racing with madvise, free and pin on a small device:
@@ -31,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * whatever the interleaving. The real checks are the {@link Validate} method (the {@link InvariantChecker} finds
  * nothing after the scenario) and the absence of deadlocks and unexpected exceptions.
  */
+@ExtendWith(LockValidationOff.class)
 public class ShrinkerLincheckTest {
     private final GemDevice device = GemDevice.builder().name("lc-shrink").ramPages(4)
             .swap(SwapStore.inMemory(8)).leakDetection(LeakDetection.SIMPLE).build();
