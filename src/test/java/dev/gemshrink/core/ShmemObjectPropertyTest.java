@@ -361,6 +361,7 @@ class ShmemObjectPropertyTest {
         private int swap;
         private int step;
 
+        @SuppressWarnings("deprecation") // setReclaimHook(null): no reclaim at all, the device's own hook included
         Run(Scenario sc) {
             this.sc = sc;
             this.paranoid = (sc.flags() & 12) == 0;

@@ -1,10 +1,14 @@
 package dev.gemshrink.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.locking.LockValidator;
 import dev.gemshrink.memory.SwapStore;
-import dev.gemshrink.testing.LockValidationOff;
+import dev.gemshrink.testing.CapturedLog;
 import java.util.List;
 import org.jetbrains.lincheck.datastructures.IntGen;
 import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
@@ -13,7 +17,6 @@ import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Lincheck model checking of the device shrinker's scan racing with madvise, free and pin on a small device:
@@ -33,7 +36,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * whatever the interleaving. The real checks are the {@link Validate} method (the {@link InvariantChecker} finds
  * nothing after the scenario) and the absence of deadlocks and unexpected exceptions.
  */
-@ExtendWith(LockValidationOff.class)
 public class ShrinkerLincheckTest {
     private final GemDevice device = GemDevice.builder().name("lc-shrink").ramPages(4)
             .swap(SwapStore.inMemory(8)).leakDetection(LeakDetection.SIMPLE).build();
@@ -176,7 +178,7 @@ public class ShrinkerLincheckTest {
     /** Runs the model checker. */
     @Test
     void modelCheck() {
-        new ModelCheckingOptions()
+        ModelCheckingOptions options = new ModelCheckingOptions()
                 .iterations(15)
                 .invocationsPerIteration(80)
                 .threads(3)
@@ -194,6 +196,13 @@ public class ShrinkerLincheckTest {
                 .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
                         (String c) -> c.startsWith("org.slf4j.") || c.startsWith("ch.qos.logback."))
                         .allMethods().ignore())
-                .check(ShrinkerLincheckTest.class);
+                // The lock validator checks lock order, not data races: its own bookkeeping is not explored.
+                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
+                        (String c) -> c.startsWith(LockValidator.class.getName())).allMethods().ignore());
+        // Freeing an object while another thread's pin is in flight is a legal, logged leak (see above).
+        try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
+            options.check(ShrinkerLincheckTest.class);
+            assertThat(log.messages(Level.WARN)).allMatch(m -> m.contains(" freed with live owners"));
+        }
     }
 }

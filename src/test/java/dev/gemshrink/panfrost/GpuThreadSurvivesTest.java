@@ -9,10 +9,12 @@ import dev.gemshrink.Errno;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** A job whose work throws anything faults alone: the only GPU thread keeps serving every client. */
+@ExtendWith(GpuFaultsLogged.class)
 class GpuThreadSurvivesTest {
 
     static Stream<Supplier<Throwable>> throwables() {

@@ -73,10 +73,10 @@ class ReclaimLockOrderTest {
         LockTakingShrinker shrinker = new LockTakingShrinker(cache);
         ShrinkerRegistry registry = new ShrinkerRegistry();
         PagePool pool = PagePool.ofPages(4);
-        try (IsolatedLockValidator iso = IsolatedLockValidator.of(Mode.REPORT);
-             CapturedLog log = CapturedLog.of(LockValidator.class);
-             ShrinkerRegistry.Registration reg = registry.register(shrinker);
-             PagePool.HookRegistration hook = pool.addReclaimHook(registry)) {
+        ShrinkerRegistry.Registration reg = registry.register(shrinker);
+        PagePool.HookRegistration hook = pool.addReclaimHook(registry);
+        try (reg; hook; IsolatedLockValidator iso = IsolatedLockValidator.of(Mode.REPORT);
+             CapturedLog log = CapturedLog.of(LockValidator.class)) {
             int[] all = pool.allocate(4, "filler");
 
             // Full pool: the allocation runs direct reclaim on this thread, and the shrinker takes the held lock.
@@ -108,8 +108,8 @@ class ReclaimLockOrderTest {
         LockTakingShrinker shrinker = new LockTakingShrinker(cache);
         ShrinkerRegistry registry = new ShrinkerRegistry();
         PagePool pool = PagePool.ofPages(4);
-        try (IsolatedLockValidator iso = IsolatedLockValidator.of(Mode.STRICT);
-             ShrinkerRegistry.Registration reg = registry.register(shrinker)) {
+        ShrinkerRegistry.Registration reg = registry.register(shrinker);
+        try (reg; IsolatedLockValidator iso = IsolatedLockValidator.of(Mode.STRICT)) {
             registry.shrinkSlab(0, 1, true); // a scan, as the background reclaimer runs it: reclaim -> cacheLock
 
             // No memory pressure at all: the allocation would not reclaim now, but it may, so it is refused.
