@@ -1,6 +1,7 @@
 package dev.gemshrink.locking;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.gemshrink.testing.LockNesting.nest;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gemshrink.locking.LockValidator.Mode;
@@ -17,16 +18,6 @@ class LockValidatorTest {
     private static final LockClass OUTER = LockClass.named("test.outer");
     private static final LockClass MIDDLE = LockClass.named("test.middle");
     private static final LockClass INNER = LockClass.named("test.inner");
-
-    private static void nest(TrackedLock outer, TrackedLock inner) {
-        outer.lock();
-        try {
-            inner.lock();
-            inner.unlock();
-        } finally {
-            outer.unlock();
-        }
-    }
 
     @Test
     void aCycleThroughThreeClassesIsReportedWithTheWholePath() {

@@ -1,13 +1,13 @@
 package dev.gemshrink.panfrost;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.gemshrink.testing.LockNesting.nest;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
 import dev.gemshrink.locking.LockOrderViolation;
 import dev.gemshrink.locking.LockValidator;
 import dev.gemshrink.locking.LockValidator.Mode;
-import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.testing.CapturedLog;
 import dev.gemshrink.testing.IsolatedLockValidator;
 import java.util.List;
@@ -31,16 +31,6 @@ class MappingLockOrderTest {
     /** The second site: b's mapping lock, then a's. */
     private static void secondSite(PanfrostBo a, PanfrostBo b) {
         nest(b.mappingsLock(), a.mappingsLock());
-    }
-
-    private static void nest(TrackedLock outer, TrackedLock inner) {
-        outer.lock();
-        try {
-            inner.lock();
-            inner.unlock();
-        } finally {
-            outer.unlock();
-        }
     }
 
     /** Runs the body in a thread of that name and waits for it; returns what it threw, or null. */
