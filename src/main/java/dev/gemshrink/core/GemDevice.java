@@ -2,6 +2,8 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
@@ -11,9 +13,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.Objects;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -31,6 +33,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread safety: all methods may be called from any thread.
  */
 public final class GemDevice implements AutoCloseable {
+    /** The lock class of every device's object-list lock (a leaf). */
+    static final LockClass OBJECTS_LOCK = LockClass.named("GemDevice.objectsLock");
+    /** The lock class of every device's LRU lock (a leaf). */
+    static final LockClass LRU_LOCK = LockClass.named("GemDevice.lruLock");
+
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
@@ -38,10 +45,10 @@ public final class GemDevice implements AutoCloseable {
     // (kept here rather than per object, so objects pay nothing for it otherwise).
     private final Map<Owner, Throwable> acquisitions;
     // The objects the device knows, as an intrusive list through ShmemObject.devPrev/devNext (no per-object entry).
-    private final Object objectsLock = new Object();
+    private final TrackedLock objectsLock = new TrackedLock(OBJECTS_LOCK, "GemDevice@" + Integer.toHexString(System.identityHashCode(this)));
     private ShmemObject objectsHead; // guarded by objectsLock
     private final AtomicLong ids = new AtomicLong();
-    private final ReentrantLock lruLock = new ReentrantLock();
+    private final ReentrantLock lruLock = new TrackedLock(LRU_LOCK, "GemDevice@" + Integer.toHexString(System.identityHashCode(this)));
     private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
     private final ShrinkerRegistry registry;
     private final ShrinkerRegistry.Registration shrinker;
@@ -123,12 +130,15 @@ public final class GemDevice implements AutoCloseable {
         }
         long id = ids.incrementAndGet();
         ShmemObject o = new ShmemObject(this, id, name, (int) pages, evictor);
-        synchronized (objectsLock) {
+        objectsLock.lock();
+        try {
             o.devNext = objectsHead;
             if (objectsHead != null) {
                 objectsHead.devPrev = o;
             }
             objectsHead = o;
+        } finally {
+            objectsLock.unlock();
         }
         return o;
     }
@@ -172,16 +182,20 @@ public final class GemDevice implements AutoCloseable {
      */
     public List<ShmemObject> objects() {
         List<ShmemObject> out = new ArrayList<>();
-        synchronized (objectsLock) {
+        objectsLock.lock();
+        try {
             for (ShmemObject o = objectsHead; o != null; o = o.devNext) {
                 out.add(o);
             }
+        } finally {
+            objectsLock.unlock();
         }
         return out;
     }
 
     void retire(ShmemObject o) {
-        synchronized (objectsLock) {
+        objectsLock.lock();
+        try {
             if (o != objectsHead && o.devPrev == null) {
                 return; // already retired
             }
@@ -195,6 +209,8 @@ public final class GemDevice implements AutoCloseable {
             }
             o.devPrev = null;
             o.devNext = null;
+        } finally {
+            objectsLock.unlock();
         }
     }
 

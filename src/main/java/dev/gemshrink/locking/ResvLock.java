@@ -12,6 +12,9 @@ import dev.gemshrink.GemException;
  * lock held by an older context it dies ({@code EDEADLK}) instead of waiting, backs off and retries; an older
  * context waits. Waits therefore only ever go from older to younger, so no cycle (no deadlock) can form.
  *
+ * <p>All reservation locks are one {@link LockClass} ({@link LockClass#RESERVATION}) for the {@link LockValidator};
+ * the ones taken under one acquire context may nest in any order.
+ *
  * <p>Implementation: a monitor guards the holder fields; it is held only for a few instructions, never while the
  * caller's critical section runs.
  */
@@ -38,11 +41,12 @@ public final class ResvLock {
      */
     public void lock() {
         Thread me = Thread.currentThread();
+        if (holder == me) {
+            throw new IllegalStateException(owner + ": reservation lock already held by this thread");
+        }
+        LockValidator.acquire(LockClass.RESERVATION, this, null);
         boolean interrupted = false;
         synchronized (this) {
-            if (holder == me) {
-                throw new IllegalStateException(owner + ": reservation lock already held by this thread");
-            }
             while (holder != null) {
                 try {
                     wait();
@@ -72,8 +76,9 @@ public final class ResvLock {
                 return false;
             }
             holder = Thread.currentThread();
-            return true;
         }
+        LockValidator.acquiredByTry(LockClass.RESERVATION, this);
+        return true;
     }
 
     /**
@@ -81,13 +86,16 @@ public final class ResvLock {
      *
      * @throws IllegalStateException when the calling thread does not hold it
      */
-    public synchronized void unlock() {
-        if (holder != Thread.currentThread()) {
-            throw new IllegalStateException(owner + ": unlock by a thread that does not hold the reservation lock");
+    public void unlock() {
+        synchronized (this) {
+            if (holder != Thread.currentThread()) {
+                throw new IllegalStateException(owner + ": unlock by a thread that does not hold the reservation lock");
+            }
+            holder = null;
+            holderCtx = null;
+            notifyAll();
         }
-        holder = null;
-        holderCtx = null;
-        notifyAll();
+        LockValidator.release(this);
     }
 
     /**
@@ -111,12 +119,14 @@ public final class ResvLock {
     /** Locks under a context with wait-die; see {@link AcquireContext#lock}. */
     void lock(AcquireContext ctx, boolean slow) {
         Thread me = Thread.currentThread();
+        if (holder == me) {
+            throw new IllegalStateException(owner + ": reservation lock already held by this thread");
+        }
+        LockValidator.acquire(LockClass.RESERVATION, this, ctx);
         boolean interrupted = false;
+        boolean locked = false;
         try {
             synchronized (this) {
-                if (holder == me) {
-                    throw new IllegalStateException(owner + ": reservation lock already held by this thread");
-                }
                 while (holder != null) {
                     // Wait-die: a younger context never waits for an older one; it dies instead. The slow path is
                     // taken only while the context holds nothing else, so waiting there cannot close a cycle.
@@ -133,7 +143,11 @@ public final class ResvLock {
                 holder = me;
                 holderCtx = ctx;
             }
+            locked = true;
         } finally {
+            if (!locked) {
+                LockValidator.release(this); // died (EDEADLK): not held after all
+            }
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }

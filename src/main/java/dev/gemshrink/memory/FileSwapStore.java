@@ -1,5 +1,7 @@
 package dev.gemshrink.memory;
 
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -55,7 +57,10 @@ public final class FileSwapStore implements SwapStore {
 
     private final Path path;
     private final long capacity;
-    private final Object slotLock = new Object();
+    /** The lock class of every file swap store's slot lock (a leaf). */
+    static final LockClass SLOT_LOCK = LockClass.named("FileSwapStore.slotLock");
+
+    private final TrackedLock slotLock = new TrackedLock(SLOT_LOCK, "FileSwapStore@" + Integer.toHexString(System.identityHashCode(this)));
     private final BitSet slots = new BitSet(); // guarded by slotLock: set = in use
     private long used; // guarded by slotLock
     private final Object ioLock = new Object();
@@ -139,8 +144,11 @@ public final class FileSwapStore implements SwapStore {
 
     @Override
     public long usedPages() {
-        synchronized (slotLock) {
+        slotLock.lock();
+        try {
             return used;
+        } finally {
+            slotLock.unlock();
         }
     }
 
@@ -387,7 +395,8 @@ public final class FileSwapStore implements SwapStore {
 
     /** Reserves {@code n} free slots, as runs (start, length, ...), or none. */
     private int[] allocate(int n) throws IOException {
-        synchronized (slotLock) {
+        slotLock.lock();
+        try {
             if (used + n > capacity) {
                 throw new IOException("swap full: " + used + " of " + capacity + " pages used, " + n + " needed");
             }
@@ -418,15 +427,20 @@ public final class FileSwapStore implements SwapStore {
                 }
                 throw t;
             }
+        } finally {
+            slotLock.unlock();
         }
     }
 
     private void free(int[] runs) {
-        synchronized (slotLock) {
+        slotLock.lock();
+        try {
             for (int r = 0; r < runs.length; r += 2) {
                 slots.clear(runs[r], runs[r] + runs[r + 1]);
                 used -= runs[r + 1];
             }
+        } finally {
+            slotLock.unlock();
         }
     }
 

@@ -2,6 +2,9 @@ package dev.gemshrink.memory;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.LockValidator;
+import dev.gemshrink.locking.TrackedLock;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -9,7 +12,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A budget of RAM in 4 KiB pages holding real bytes. Pages are handed out by frame number, always zero-filled, and
@@ -37,7 +39,10 @@ public final class PagePool {
     private static final byte[] ZEROS = new byte[PAGE_SIZE];
 
     private final PageBacking backing;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** The lock class of every pool's lock. */
+    static final LockClass LOCK = LockClass.named("PagePool.lock");
+
+    private final TrackedLock lock = new TrackedLock(LOCK, "PagePool@" + Integer.toHexString(System.identityHashCode(this)));
     private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
     private int freeTop; // guarded by lock
     private final BitSet handedOut; // guarded by lock: set = allocated and not yet freed (sized once: never grows)
@@ -200,6 +205,7 @@ public final class PagePool {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
                     + ": the pool holds only " + freeStack.length);
         }
+        LockValidator.mayEnterReclaim(); // every allocation may reclaim: the locks held now order before reclaim
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
         boolean taken = tryTake(got);
         for (int attempt = 0; !taken && attempt < RECLAIM_RETRIES; attempt++) {
@@ -246,12 +252,17 @@ public final class PagePool {
         }
         int start = Math.floorMod(reclaimCursor.getAndIncrement(), hooks.length);
         long freed = 0;
-        for (int i = 0; i < hooks.length; i++) {
-            long missing = (long) n - freePages();
-            if (missing <= 0) {
-                break;
+        LockValidator.enterReclaim();
+        try {
+            for (int i = 0; i < hooks.length; i++) {
+                long missing = (long) n - freePages();
+                if (missing <= 0) {
+                    break;
+                }
+                freed += ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim.reclaim(missing);
             }
-            freed += ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim.reclaim(missing);
+        } finally {
+            LockValidator.exitReclaim();
         }
         return freed;
     }

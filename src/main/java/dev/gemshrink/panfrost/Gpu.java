@@ -2,6 +2,8 @@ package dev.gemshrink.panfrost;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,11 +23,15 @@ final class Gpu implements AutoCloseable {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final Object stopToken = new Object();
-    private final Object lifecycle = new Object();
+    /** The lock class of every GPU's lifecycle lock (a leaf). */
+    static final LockClass LIFECYCLE_LOCK = LockClass.named("Gpu.lifecycle");
+
+    private final TrackedLock lifecycle;
     private boolean closed; // guarded by lifecycle
 
     Gpu(PanfrostDevice dev, String name) {
         this.dev = dev;
+        this.lifecycle = new TrackedLock(LIFECYCLE_LOCK, name);
         this.thread = new Thread(this::loop, name + "-gpu");
         thread.setDaemon(true);
         thread.start();
@@ -37,11 +43,14 @@ final class Gpu implements AutoCloseable {
      * @throws GemException EINVAL when the GPU is closed (the job would never run and its fence never signal)
      */
     void submit(Job job) {
-        synchronized (lifecycle) {
+        lifecycle.lock();
+        try {
             if (closed) {
                 throw new GemException(Errno.EINVAL, "cannot run job " + job.name() + ": the device is closed");
             }
             queue.add(job);
+        } finally {
+            lifecycle.unlock();
         }
     }
 
@@ -83,11 +92,14 @@ final class Gpu implements AutoCloseable {
     /** Runs the jobs already queued, then stops the thread (waiting 30 s at most); later submits are refused. */
     @Override
     public void close() {
-        synchronized (lifecycle) {
+        lifecycle.lock();
+        try {
             if (!closed) {
                 closed = true;
                 queue.add(stopToken);
             }
+        } finally {
+            lifecycle.unlock();
         }
         try {
             thread.join(30_000);

@@ -3,13 +3,14 @@ package dev.gemshrink.panfrost;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.ScatterList;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PagePool;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A client's GPU address space (MMU context): a VA range allocator and a page table recording which frame backs
@@ -36,13 +37,17 @@ public final class GpuAddressSpace {
 
     private final PanfrostDevice dev;
     private final String name;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** The lock class of every address space's lock. */
+    static final LockClass LOCK = LockClass.named("GpuAddressSpace.lock");
+
+    private final TrackedLock lock;
     private final TreeMap<Long, GpuMapping> byVa = new TreeMap<>(); // guarded by lock
     private boolean closed; // guarded by lock
 
     GpuAddressSpace(PanfrostDevice dev, String name) {
         this.dev = dev;
         this.name = name;
+        this.lock = new TrackedLock(LOCK, name);
     }
 
     /**

@@ -12,6 +12,8 @@ import dev.gemshrink.core.Pin;
 import dev.gemshrink.core.ScatterList;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.core.VMap;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.stats.BoState;
 import dev.gemshrink.stats.GemsTable;
@@ -20,7 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.StringJoiner;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
@@ -44,7 +45,10 @@ public final class PanfrostBo {
     private final String creator; // the name of the client that created it
     private final int flags;
     private final ShmemObject shmem;
-    private final ReentrantLock mappingsLock = new ReentrantLock();
+    /** The lock class of every BO's mapping lock. */
+    static final LockClass MAPPINGS_LOCK = LockClass.named("PanfrostBo.mappingsLock");
+
+    private final TrackedLock mappingsLock;
     private final List<GpuMapping> mappings = new ArrayList<>(); // guarded by mappingsLock
     // One per live mapping, plus the creator's reference until createBo has opened it. Never rises from 0:
     // once the last reference is gone the BO is freed for good.
@@ -58,6 +62,7 @@ public final class PanfrostBo {
         this.creator = creator;
         this.flags = flags;
         this.shmem = dev.gem().createObject(name, size, new BoEvictor());
+        this.mappingsLock = new TrackedLock(MAPPINGS_LOCK, name);
     }
 
     static PanfrostBo create(PanfrostDevice dev, String creator, String name, long size, int flags) {
@@ -682,6 +687,11 @@ public final class PanfrostBo {
         } finally {
             shmem.resv().unlock();
         }
+    }
+
+    /** Returns the lock guarding the BO's list of GPU mappings (for lock-order tests). */
+    TrackedLock mappingsLock() {
+        return mappingsLock;
     }
 
     @Override

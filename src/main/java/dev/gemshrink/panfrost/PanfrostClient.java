@@ -4,7 +4,9 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.locking.AcquireContext;
+import dev.gemshrink.locking.LockClass;
 import dev.gemshrink.locking.ResvLock;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.stats.Fdinfo;
 import dev.gemshrink.stats.GemsTable;
@@ -21,24 +23,29 @@ import java.util.Set;
  * A client of the device (a DRM file): its own GPU address space and its handles, each of which is a
  * {@link GpuMapping} of a BO in that address space.
  *
- * <p>Thread safety: methods may be called from any thread. This client's monitor guards the handle table, the
+ * <p>Thread safety: methods may be called from any thread. This client's handle lock guards the handle table, the
  * slots of opens in progress and the closed flag; it is held only for table operations and for taking mapping
  * references (an atomic get unless zero), never while calling into a BO or an address space. Each table entry owns
- * one reference of its mapping: whoever removes the entry (under the monitor) drops that reference (outside it).
+ * one reference of its mapping: whoever removes the entry (under the handle lock) drops that reference (outside it).
  */
 public final class PanfrostClient implements AutoCloseable {
     private final PanfrostDevice dev;
     private final long id;
     private final String name;
     private final GpuAddressSpace as;
-    private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by this
-    private final Set<PanfrostBo> opening = new HashSet<>(); // guarded by this: slots of opens in progress
-    private boolean closed; // guarded by this: once set, no handle is added again
+    /** The lock class of every client's handle-table lock (a leaf). */
+    static final LockClass HANDLE_LOCK = LockClass.named("PanfrostClient.handleLock");
+
+    private final TrackedLock handleLock;
+    private final Map<PanfrostBo, GpuMapping> handles = new LinkedHashMap<>(); // guarded by handleLock
+    private final Set<PanfrostBo> opening = new HashSet<>(); // guarded by handleLock: slots of opens in progress
+    private boolean closed; // guarded by handleLock: once set, no handle is added again
 
     PanfrostClient(PanfrostDevice dev, long id, String name) {
         this.dev = dev;
         this.id = id;
         this.name = name;
+        this.handleLock = new TrackedLock(HANDLE_LOCK, name);
         this.as = new GpuAddressSpace(dev, name);
     }
 
@@ -133,31 +140,40 @@ public final class PanfrostClient implements AutoCloseable {
      *                      closed) or this client is closed
      */
     public GpuMapping open(PanfrostBo bo) {
-        synchronized (this) {
+        handleLock.lock();
+        try {
             if (closed) {
                 throw new GemException(Errno.ENOENT, "cannot open " + bo.name() + ": " + name + " is closed");
             }
             if (handles.containsKey(bo) || !opening.add(bo)) {
                 throw new GemException(Errno.EINVAL, bo.name() + " is already open in " + name);
             }
+        } finally {
+            handleLock.unlock();
         }
         GpuMapping m;
         try {
             m = bo.openIn(as);
         } catch (Throwable t) {
-            synchronized (this) {
+            handleLock.lock();
+            try {
                 opening.remove(bo);
+            } finally {
+                handleLock.unlock();
             }
             throw t;
         }
         boolean installed = false;
         try {
-            synchronized (this) {
+            handleLock.lock();
+            try {
                 opening.remove(bo);
                 if (!closed) {
                     handles.put(bo, m);
                     installed = true;
                 }
+            } finally {
+                handleLock.unlock();
             }
         } finally {
             if (!installed) {
@@ -178,8 +194,11 @@ public final class PanfrostClient implements AutoCloseable {
      */
     public void close(PanfrostBo bo) {
         GpuMapping m;
-        synchronized (this) {
+        handleLock.lock();
+        try {
             m = handles.remove(bo);
+        } finally {
+            handleLock.unlock();
         }
         if (m == null) {
             throw new GemException(Errno.ENOENT, bo.name() + " is not open in " + name);
@@ -194,8 +213,14 @@ public final class PanfrostClient implements AutoCloseable {
      * @return the mapping
      * @throws GemException ENOENT when the BO is not open here
      */
-    public synchronized GpuMapping mapping(PanfrostBo bo) {
-        GpuMapping m = handles.get(bo);
+    public GpuMapping mapping(PanfrostBo bo) {
+        GpuMapping m;
+        handleLock.lock();
+        try {
+            m = handles.get(bo);
+        } finally {
+            handleLock.unlock();
+        }
         if (m == null) {
             throw new GemException(Errno.ENOENT, bo.name() + " is not open in " + name);
         }
@@ -203,8 +228,13 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /** Returns the mappings this client's handles hold (one reference each), for the checker. */
-    synchronized List<GpuMapping> handleMappings() {
-        return new ArrayList<>(handles.values());
+    List<GpuMapping> handleMappings() {
+        handleLock.lock();
+        try {
+            return new ArrayList<>(handles.values());
+        } finally {
+            handleLock.unlock();
+        }
     }
 
     /**
@@ -212,8 +242,13 @@ public final class PanfrostClient implements AutoCloseable {
      *
      * @return a snapshot, in opening order
      */
-    public synchronized List<PanfrostBo> bos() {
-        return new ArrayList<>(handles.keySet());
+    public List<PanfrostBo> bos() {
+        handleLock.lock();
+        try {
+            return new ArrayList<>(handles.keySet());
+        } finally {
+            handleLock.unlock();
+        }
     }
 
     /**
@@ -293,7 +328,7 @@ public final class PanfrostClient implements AutoCloseable {
 
     /**
      * Takes one reference on this client's mapping of each BO, each atomically with its handle lookup (under the
-     * handle table's monitor, so a handle found is still installed and its reference is still held).
+     * handle lock, so a handle found is still installed and its reference is still held).
      *
      * @throws GemException ENOENT when a BO is not open here; the references taken are dropped again
      */
@@ -302,7 +337,8 @@ public final class PanfrostClient implements AutoCloseable {
         List<GpuMapping> view = Arrays.asList(taken); // allocated before any reference is taken
         int n = 0;
         PanfrostBo missing = null;
-        synchronized (this) {
+        handleLock.lock();
+        try {
             for (PanfrostBo bo : wanted) {
                 GpuMapping m = handles.get(bo);
                 if (m == null || !m.tryGet()) {
@@ -311,6 +347,8 @@ public final class PanfrostClient implements AutoCloseable {
                 }
                 taken[n++] = m;
             }
+        } finally {
+            handleLock.unlock();
         }
         if (missing == null) {
             return view;
@@ -342,7 +380,7 @@ public final class PanfrostClient implements AutoCloseable {
     }
 
     /**
-     * Closes the client: marks it closed and empties its handle table in one step under the monitor (so an open in
+     * Closes the client: marks it closed and empties its handle table in one step under the handle lock (so an open in
      * progress cannot add a handle afterwards, and a concurrent {@link #close(PanfrostBo)} finds each handle either
      * still here or already taken, never both), then drops the swept mappings' references, every one even when
      * some release fails (the first failure is rethrown). Idempotent.
@@ -350,10 +388,13 @@ public final class PanfrostClient implements AutoCloseable {
     @Override
     public void close() {
         List<GpuMapping> swept;
-        synchronized (this) {
+        handleLock.lock();
+        try {
             swept = new ArrayList<>(handles.values()); // allocate before changing anything
             closed = true;
             handles.clear();
+        } finally {
+            handleLock.unlock();
         }
         try {
             Throwable failed = Cleanup.putAll(swept);

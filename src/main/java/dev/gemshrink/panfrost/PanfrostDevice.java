@@ -27,11 +27,13 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Lock order of the driver: BO reservation locks (several only through an acquire context) -> a BO's mapping
  * lock -> an address space's lock -> the core's leaves (LRU lock, page pool, swap store). A client's handle-table
- * monitor is a leaf too: under it a client only looks up, adds and removes handles and takes mapping references
+ * lock is a leaf too: under it a client only looks up, adds and removes handles and takes mapping references
  * (an atomic get unless zero); it is never held while calling into a BO or an address space, and whoever removes a
- * handle drops its reference after leaving it. The GPU's lifecycle monitor (queueing versus close) is a leaf. The
+ * handle drops its reference after leaving it. The GPU's lifecycle lock (queueing versus close) is a leaf. The
  * GPU thread takes a reservation lock only in the heap-fault callback, and never while holding an address space
- * lock. The device's sets of BOs, clients, address spaces and jobs in flight are concurrent sets.
+ * lock. The device's sets of BOs, clients, address spaces and jobs in flight are concurrent sets. Every one of these
+ * locks is a {@link dev.gemshrink.locking.TrackedLock} or a reservation lock, so the
+ * {@link dev.gemshrink.locking.LockValidator} checks this order when validation is on.
  *
  * <p>Failures: every multi-step driver operation restores what it took on any throwable (an Error included) and
  * rethrows it; a failed call changes no handle, reference, mapping, VA range or fence (a failed submit may leave

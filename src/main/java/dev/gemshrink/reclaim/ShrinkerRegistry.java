@@ -2,6 +2,9 @@ package dev.gemshrink.reclaim;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.locking.LockClass;
+import dev.gemshrink.locking.LockValidator;
+import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.ReclaimHook;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,7 +47,11 @@ public final class ShrinkerRegistry implements ReclaimHook {
 
     private static final int DEAD = Integer.MIN_VALUE / 2;
 
-    // Writers (register, close) hold its monitor, so that the unique-name check and the add are one step.
+    /** The lock class of every registry's registration lock (a leaf). */
+    static final LockClass REGISTRATION_LOCK = LockClass.named("ShrinkerRegistry.registrationLock");
+
+    // Writers (register, close) hold it, so that the unique-name check and the add are one step.
+    private final TrackedLock registrationLock = new TrackedLock(REGISTRATION_LOCK, "ShrinkerRegistry@" + Integer.toHexString(System.identityHashCode(this)));
     private final CopyOnWriteArrayList<Registration> registrations = new CopyOnWriteArrayList<>();
     // This registry's calls in flight on the current thread, innermost first (nested when a scan allocates).
     private final ThreadLocal<Call> calls = new ThreadLocal<>();
@@ -62,13 +69,16 @@ public final class ShrinkerRegistry implements ReclaimHook {
      */
     public Registration register(Shrinker shrinker) {
         Objects.requireNonNull(shrinker, "shrinker");
-        synchronized (registrations) {
+        registrationLock.lock();
+        try {
             if (find(shrinker.name()).isPresent()) {
                 throw new IllegalArgumentException("a shrinker named " + shrinker.name() + " is registered");
             }
             Registration r = new Registration(shrinker);
             registrations.add(r);
             return r;
+        } finally {
+            registrationLock.unlock();
         }
     }
 
@@ -308,8 +318,11 @@ public final class ShrinkerRegistry implements ReclaimHook {
         @Override
         public void close() {
             int mine = callsOnThisThread();
-            synchronized (registrations) {
+            registrationLock.lock();
+            try {
                 registrations.remove(this);
+            } finally {
+                registrationLock.unlock();
             }
             int u;
             do {
@@ -364,7 +377,13 @@ public final class ShrinkerRegistry implements ReclaimHook {
         private long runScan(ShrinkControl sc) {
             ShrinkScanEvent ev = new ShrinkScanEvent();
             ev.begin();
-            long r = shrinker.scan(sc);
+            long r;
+            LockValidator.enterReclaim(); // locks the scan takes blocking order after reclaim
+            try {
+                r = shrinker.scan(sc);
+            } finally {
+                LockValidator.exitReclaim();
+            }
             if (r < 0) {
                 r = Shrinker.STOP; // any negative result reads as STOP, so freed totals never go down
             }

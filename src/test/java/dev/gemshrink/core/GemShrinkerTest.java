@@ -12,6 +12,7 @@ import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import dev.gemshrink.reclaim.ShrinkerStats;
+import dev.gemshrink.testing.CapturedLog;
 import dev.gemshrink.testing.Invariants;
 import java.util.ArrayList;
 import java.util.List;
@@ -504,7 +505,13 @@ class GemShrinkerTest {
             }
         };
         ShmemObject x = dontneed("x", 2, broken);
-        assertThat(shrinker().scan(2)).isZero();
+        try (CapturedLog log = CapturedLog.of(GemShrinker.class)) {
+            assertThat(shrinker().scan(2)).isZero();
+            assertThat(log.events()).singleElement().satisfies(e -> {
+                assertThat(e.getFormattedMessage()).isEqualTo("evictor of x failed; skipping it");
+                assertThat(e.getThrowableProxy().getMessage()).isEqualTo("driver bug");
+            });
+        }
         step();
         assertThat(x.madv()).isEqualTo(Madv.DONTNEED);
         assertThat(device.placementOf(x)).isEqualTo(Placement.PURGEABLE);

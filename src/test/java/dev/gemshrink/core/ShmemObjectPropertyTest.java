@@ -130,6 +130,7 @@ class ShmemObjectPropertyTest {
         private final ShmemObject[] objs = new ShmemObject[OBJECTS];
         private int step;
 
+        @SuppressWarnings("deprecation") // setReclaimHook(null): no reclaim at all, the device's own hook included
         Run(Scenario sc) {
             super(OBJECTS, sc.ramPages(), sc.swapPages());
             this.sc = sc;

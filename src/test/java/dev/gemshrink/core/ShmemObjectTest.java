@@ -10,6 +10,7 @@ import dev.gemshrink.checking.Violation;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.Invariants;
+import dev.gemshrink.testing.LeakWarnings;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -335,7 +336,7 @@ class ShmemObjectTest {
         ShmemObject obj = device.createObject(4 * PAGE);
         Pin leaked = obj.pin();
         step();
-        LeakReport report = obj.free();
+        LeakReport report = LeakWarnings.freeLeaking(obj);
         assertThat(report.isEmpty()).isFalse();
         // The fast paths (counts already above zero) must see the free too.
         assertErrno(Errno.ENOENT, obj::pin);
@@ -356,7 +357,7 @@ class ShmemObjectTest {
         PagesRef ref = obj.getPages();
         step();
 
-        LeakReport report = obj.free();
+        LeakReport report = LeakWarnings.freeLeaking(obj);
         assertThat(report.isEmpty()).isFalse();
         assertThat(report.object()).isEqualTo("leaky");
         assertThat(report.counts()).containsExactly(java.util.Map.entry(OwnerKind.PAGES_HANDLE, 1));
@@ -384,7 +385,7 @@ class ShmemObjectTest {
         VMap map = obj.vmap();
         Export export = obj.export();
         step();
-        LeakReport report = obj.free();
+        LeakReport report = LeakWarnings.freeLeaking(obj);
         assertThat(report.counts()).containsEntry(OwnerKind.VMAP_HANDLE, 1).containsEntry(OwnerKind.EXPORT_HANDLE, 1)
                 .doesNotContainKey(OwnerKind.PAGES_HANDLE);
         assertThat(InvariantChecker.check(device)).extracting(Violation::rule).containsOnly("freed-holds-nothing");
@@ -405,7 +406,7 @@ class ShmemObjectTest {
         assertThat(ref.acquiredAt()).isPresent();
         assertThat(obj.inspect().trackedOwners()).isEqualTo(1);
 
-        LeakReport report = obj.free();
+        LeakReport report = LeakWarnings.freeLeaking(obj);
         assertThat(report.counts()).containsExactly(java.util.Map.entry(OwnerKind.PAGES_HANDLE, 1));
         assertThat(report.owners()).containsExactly(ref);
         String text = report.toString();

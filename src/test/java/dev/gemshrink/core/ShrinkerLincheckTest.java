@@ -1,9 +1,14 @@
 package dev.gemshrink.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.locking.LockValidator;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.CapturedLog;
 import java.util.List;
 import org.jetbrains.lincheck.datastructures.IntGen;
 import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
@@ -173,7 +178,7 @@ public class ShrinkerLincheckTest {
     /** Runs the model checker. */
     @Test
     void modelCheck() {
-        new ModelCheckingOptions()
+        ModelCheckingOptions options = new ModelCheckingOptions()
                 .iterations(15)
                 .invocationsPerIteration(80)
                 .threads(3)
@@ -191,6 +196,16 @@ public class ShrinkerLincheckTest {
                 .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
                         (String c) -> c.startsWith("org.slf4j.") || c.startsWith("ch.qos.logback."))
                         .allMethods().ignore())
-                .check(ShrinkerLincheckTest.class);
+                // The lock validator checks lock order, not data races: its own bookkeeping is not explored.
+                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
+                        (String c) -> c.startsWith(LockValidator.class.getName())).allMethods().ignore())
+                // The rate limiter's window is an immutable record, which Lincheck cannot take field offsets of.
+                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses("dev.gemshrink.reclaim.RateLimiter$Window")
+                        .allMethods().ignore());
+        // Freeing an object while another thread's pin is in flight is a legal, logged leak (see above).
+        try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
+            options.check(ShrinkerLincheckTest.class);
+            assertThat(log.messages(Level.WARN)).allMatch(m -> m.contains(" freed with live owners"));
+        }
     }
 }

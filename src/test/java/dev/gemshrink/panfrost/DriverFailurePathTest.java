@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The driver's multi-step operations leave consistent state on any throwable, not only on a {@link GemException}:
@@ -28,12 +29,14 @@ import org.junit.jupiter.api.Timeout;
  * leaves no VA, reference or page use behind. And a heap fault acts only on a mapping that is still live when it
  * holds the BO's lock, not on one that was released after the page table walk found it.
  */
+@ExtendWith(GpuFaultsLogged.class)
 @Timeout(60)
 class DriverFailurePathTest {
     private static final int NOEXEC = BoFlags.NOEXEC;
     private static final int HEAP = BoFlags.HEAP | BoFlags.NOEXEC;
 
     @Test
+    @SuppressWarnings("deprecation") // setReclaimHook: the failing hook replaces the device's own
     void anErrorWhileMakingANewBoResidentLeavesNoVaReferenceOrBo() {
         try (PanfrostDevice dev = PanfrostDevice.builder().name("fail").ramPages(16).build()) {
             PanfrostClient c = dev.openClient("c");
@@ -50,6 +53,7 @@ class DriverFailurePathTest {
     }
 
     @Test
+    @SuppressWarnings("deprecation") // setReclaimHook: the failing hook replaces the device's own
     void anErrorWhileOpeningAnEvictedBoElsewhereLeavesNoVaOrReferenceAndTheSlotFree() {
         try (PanfrostDevice dev = PanfrostDevice.builder().name("fail").ramPages(16)
                 .swap(SwapStore.inMemory(64)).build()) {
@@ -77,6 +81,7 @@ class DriverFailurePathTest {
     }
 
     @Test
+    @SuppressWarnings("deprecation") // setReclaimHook: the failing hook replaces the device's own
     void anErrorOnTheFirstHeapFaultLeavesNoChunkTableOrPageUse() {
         try (PanfrostDevice dev = PanfrostDevice.builder().name("fail").ramPages(520).build()) {
             PanfrostClient c = dev.openClient("c");

@@ -19,6 +19,7 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * are dropped, and the GPU thread goes on with the next job of every client. Nor can a job stop the GPU thread by
  * leaving its interrupt flag set.
  */
+@ExtendWith(GpuFaultsLogged.class)
 @Timeout(60)
 class GpuJobFaultTest {
     private static final int NOEXEC = BoFlags.NOEXEC;

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import ch.qos.logback.classic.Level;
+import dev.gemshrink.testing.CapturedLog;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryNotificationInfo;
 import java.lang.management.MemoryPoolMXBean;
@@ -251,18 +253,23 @@ class HeapPressureSourceTest {
         ShrinkerRegistry registry = new ShrinkerRegistry();
         registry.register(f);
         AtomicInteger othersTold = new AtomicInteger();
-        try (HeapPressureSource source = new HeapPressureSource(registry, 0.5, 64, thresholds)) {
-            emitter.addNotificationListener((n, h) -> othersTold.incrementAndGet(), null, null); // someone else's
-            for (int i = 0; i < 3; i++) {
-                // Sent after the previous reclaim started, so that each notification runs one reclaim.
-                emitter.send(exceeded(pool, 600));
-                await(entered.get(i));
+        try (CapturedLog log = CapturedLog.of(HeapPressureSource.class)) {
+            try (HeapPressureSource source = new HeapPressureSource(registry, 0.5, 64, thresholds)) {
+                emitter.addNotificationListener((n, h) -> othersTold.incrementAndGet(), null, null); // someone else's
+                for (int i = 0; i < 3; i++) {
+                    // Sent after the previous reclaim started, so that each notification runs one reclaim.
+                    emitter.send(exceeded(pool, 600));
+                    await(entered.get(i));
+                }
+                assertThat(othersTold.get()).as("the other listener got every notification").isEqualTo(3);
+                assertThat(source.failures()).as("the RuntimeException and the Error, logged").isEqualTo(2);
+                assertThat(source.events()).isEqualTo(3);
+                assertThat(scanThreads).as("never on the notification thread")
+                        .noneMatch(t -> t.equals(Thread.currentThread().getName()));
             }
-            assertThat(othersTold.get()).as("the other listener got every notification").isEqualTo(3);
-            assertThat(source.failures()).as("the RuntimeException and the Error, logged").isEqualTo(2);
-            assertThat(source.events()).isEqualTo(3);
-            assertThat(scanThreads).as("never on the notification thread")
-                    .noneMatch(t -> t.equals(Thread.currentThread().getName()));
+            assertThat(log.messages(Level.WARN)).containsExactly("heap-triggered reclaim failed");
+            assertThat(log.messages(Level.ERROR))
+                    .containsExactly("heap-triggered reclaim failed with an error; the source keeps running");
         }
         assertThat(f.scans()).containsExactly(64L, 64L, 64L);
     }

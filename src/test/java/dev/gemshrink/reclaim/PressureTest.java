@@ -16,6 +16,7 @@ import dev.gemshrink.core.Placement;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.CapturedLog;
 import dev.gemshrink.testing.Invariants;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -287,10 +288,15 @@ class PressureTest {
         };
         ShrinkerRegistry registry = new ShrinkerRegistry();
         registry.register(f);
-        try (PsiPressureSource psi = new PsiPressureSource(registry, file, 10.0, 64, 20)) {
-            assertThat(afterFailures.await(5, TimeUnit.SECONDS)).as("polls went on after the Error").isTrue();
-            assertThat(psi.isActive()).isTrue();
-            assertThat(psi.failures()).isEqualTo(2);
+        try (CapturedLog log = CapturedLog.of(PsiPressureSource.class)) {
+            try (PsiPressureSource psi = new PsiPressureSource(registry, file, 10.0, 64, 20)) {
+                assertThat(afterFailures.await(5, TimeUnit.SECONDS)).as("polls went on after the Error").isTrue();
+                assertThat(psi.isActive()).isTrue();
+                assertThat(psi.failures()).isEqualTo(2);
+            }
+            assertThat(log.messages(Level.WARN)).containsExactly("PSI-triggered reclaim failed");
+            assertThat(log.messages(Level.ERROR))
+                    .containsExactly("PSI-triggered reclaim failed with an error; polling goes on");
         }
     }
 
