@@ -33,9 +33,10 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
-    // Every live owner of every object with the stack where it was acquired; null unless leak detection is PARANOID
-    // (kept here rather than per object, so objects pay nothing for it otherwise).
-    private final Map<Owner, Throwable> acquisitions;
+    // Reference tracking: every open count transition of every object, with its site; null unless leak detection is
+    // PARANOID (kept here rather than per object, so objects pay nothing for it otherwise).
+    private final RefTracker tracker;
+    private final boolean levelFromBuilder; // whether the builder chose the leak detection level
     // The objects the device knows, as an intrusive list through ShmemObject.devPrev/devNext (no per-object entry).
     private final Object objectsLock = new Object();
     private ShmemObject objectsHead; // guarded by objectsLock
@@ -49,9 +50,9 @@ public final class GemDevice implements AutoCloseable {
     private GemDevice(Builder b) {
         this.pool = b.pool != null ? b.pool : PagePool.ofPages(b.ramPages);
         this.swap = b.swap != null ? b.swap : SwapStore.none();
-        this.leakDetection = b.leakDetection != null ? b.leakDetection : LeakDetection.fromSystemProperty();
-        this.acquisitions = leakDetection == LeakDetection.PARANOID ? new java.util.concurrent.ConcurrentHashMap<>()
-                : null;
+        this.levelFromBuilder = b.leakDetection != null;
+        this.leakDetection = levelFromBuilder ? b.leakDetection : LeakDetection.fromSystemProperty();
+        this.tracker = leakDetection == LeakDetection.PARANOID ? new RefTracker() : null;
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
@@ -148,9 +149,17 @@ public final class GemDevice implements AutoCloseable {
         return leakDetection;
     }
 
-    /** The PARANOID acquisition table, or null. */
-    Map<Owner, Throwable> acquisitions() {
-        return acquisitions;
+    /** The reference tracker, or null when leak detection is SIMPLE. */
+    RefTracker tracker() {
+        return tracker;
+    }
+
+    /** What a leak report without tracking tells its reader to do to see where each owner was acquired. */
+    String trackingHint() {
+        return levelFromBuilder
+                ? "reference tracking is off: this device's builder chose leakDetection(SIMPLE); build it with"
+                        + " PARANOID to see where each was acquired"
+                : "run with -Dgemshrink.leakDetection=paranoid to see where each was acquired";
     }
 
     /**
@@ -183,6 +192,9 @@ public final class GemDevice implements AutoCloseable {
             }
             o.devPrev = null;
             o.devNext = null;
+        }
+        if (tracker != null) {
+            tracker.forget(o);
         }
     }
 
