@@ -2,7 +2,6 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.memory.SwapSlots;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,7 @@ final class RefTracker {
         final RefKind ref;
         final int delta;
         final Thread thread;
-        final StackTraceElement[] stack;
+        final StackWalker.StackFrame[] stack;
         Owner owner; // guarded by the log: attached after the +1 by the thread that made it
         Thread releaser; // guarded by the log: the thread releasing the owner, whose -1 undoes this entry
 
@@ -48,7 +47,7 @@ final class RefTracker {
     }
 
     /** A swap receipt an object was given, and where. */
-    private record Receipt(SwapSlots slots, StackTraceElement[] stack) {
+    private record Receipt(SwapSlots slots, StackWalker.StackFrame[] stack) {
     }
 
     /** One object's open transitions and receipts; guarded by its own monitor. */
@@ -69,10 +68,20 @@ final class RefTracker {
                 || c == RefTracker.class || c.getName().startsWith("java.") || c.getName().startsWith("jdk.");
     }
 
-    /** The site and the frames above it, skipping the bookkeeping frames below it. */
-    static StackTraceElement[] capture() {
-        return WALKER.walk(s -> s.dropWhile(BOOKKEEPING).limit(STACK_DEPTH)
-                .map(StackWalker.StackFrame::toStackTraceElement).toArray(StackTraceElement[]::new));
+    /**
+     * The site and the frames above it, skipping the bookkeeping frames below it. Kept as frames: they become stack
+     * trace elements (the expensive part) only when a report asks for them.
+     */
+    static StackWalker.StackFrame[] capture() {
+        return WALKER.walk(s -> s.dropWhile(BOOKKEEPING).limit(STACK_DEPTH).toArray(StackWalker.StackFrame[]::new));
+    }
+
+    private static List<StackTraceElement> elements(StackWalker.StackFrame[] stack) {
+        List<StackTraceElement> out = new ArrayList<>(stack.length);
+        for (StackWalker.StackFrame f : stack) {
+            out.add(f.toStackTraceElement());
+        }
+        return out;
     }
 
     private Log log(ShmemObject o) {
@@ -159,7 +168,7 @@ final class RefTracker {
             List<RefTransition> out = new ArrayList<>(log.entries.size());
             for (Entry e : log.entries) {
                 out.add(new RefTransition(e.ref, e.delta, e.owner == null ? null : e.owner.kind(),
-                        e.owner != null && held.test(e.owner), Arrays.asList(e.stack)));
+                        e.owner != null && held.test(e.owner), elements(e.stack)));
             }
             return out;
         }
@@ -178,13 +187,13 @@ final class RefTracker {
             log.receipts.removeIf(r -> r.slots.isReleased());
             return log.receipts.stream().filter(r -> r.slots != current)
                     .map(r -> r.slots.pages() + " swap pages stored at " + (r.stack.length == 0 ? "unknown"
-                            : RefTransition.site(r.stack[0])) + ", which " + o.name() + " no longer holds")
+                            : RefTransition.site(r.stack[0].toStackTraceElement())) + ", which " + o.name() + " no longer holds")
                     .collect(Collectors.toList());
         }
     }
 
     /** Returns where an owner's count was taken, while it is open. */
-    StackTraceElement[] acquiredAt(Owner owner) {
+    List<StackTraceElement> acquiredAt(Owner owner) {
         Log log = logs.get(owner.obj);
         if (log == null) {
             return null;
@@ -192,7 +201,7 @@ final class RefTracker {
         synchronized (log) {
             for (Entry e : log.entries) {
                 if (e.owner == owner) {
-                    return e.stack;
+                    return elements(e.stack);
                 }
             }
             return null;

@@ -998,12 +998,12 @@ public final class ShmemObject extends LruNode {
     /** Where a live owner's count was taken (tracking only): the site first. */
     java.util.Optional<Throwable> acquiredAt(Owner o) {
         RefTracker t = device.tracker();
-        StackTraceElement[] stack = t == null ? null : t.acquiredAt(o);
+        List<StackTraceElement> stack = t == null ? null : t.acquiredAt(o);
         if (stack == null) {
             return java.util.Optional.empty();
         }
         Throwable where = new Throwable(o + " acquired here");
-        where.setStackTrace(stack);
+        where.setStackTrace(stack.toArray(StackTraceElement[]::new));
         return java.util.Optional.of(where);
     }
 
