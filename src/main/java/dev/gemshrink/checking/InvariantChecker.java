@@ -34,6 +34,11 @@ import java.util.stream.Collectors;
  * objects' swapped pages, the swap store's audit of the objects' receipts finds each receipt live and covering its
  * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), and each LRU's page
  * total and size equal the sums over the objects on it.
+ *
+ * <p>Every object violation names the live owner kinds and counts; with reference tracking on
+ * ({@link dev.gemshrink.core.LeakDetection#PARANOID}) also where each was acquired, and a count that does not add up
+ * lists the transitions no held owner accounts for, with their sites. A device violation names the objects whose
+ * numbers are involved.
  */
 public final class InvariantChecker {
     private InvariantChecker() {
