@@ -6,6 +6,7 @@ import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.core.Placement;
 import dev.gemshrink.core.RefKind;
+import dev.gemshrink.core.RefTransition;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;
@@ -16,6 +17,8 @@ import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
 
 /**
  * Verifies every invariant of an object and of a device, returning the violations (an empty list when all hold).
@@ -31,6 +34,11 @@ import java.util.Map;
  * objects' swapped pages, the swap store's audit of the objects' receipts finds each receipt live and covering its
  * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), and each LRU's page
  * total and size equal the sums over the objects on it.
+ *
+ * <p>Every object violation names the live owner kinds and counts; with reference tracking on
+ * ({@link dev.gemshrink.core.LeakDetection#PARANOID}) also where each was acquired, and a count that does not add up
+ * lists the transitions no held owner accounts for, with their sites. A device violation names the objects whose
+ * numbers are involved.
  */
 public final class InvariantChecker {
     private InvariantChecker() {
@@ -62,8 +70,10 @@ public final class InvariantChecker {
         long swapped = 0;
         Map<SwapSlots, String> receipts = new IdentityHashMap<>();
         Map<Placement, long[]> onLru = new EnumMap<>(Placement.class);
+        List<ObjectState> states = new ArrayList<>();
         for (ShmemObject o : device.objects()) {
             ObjectState s = o.inspect();
+            states.add(s);
             check(s, out);
             resident += s.residentPages();
             swapped += s.swappedPages();
@@ -101,8 +111,17 @@ public final class InvariantChecker {
         }
         int used = device.pool().usedPages();
         if (used != resident) {
+            BitSet stray = new BitSet(total);
+            stray.set(0, total);
+            stray.andNot(owned);
+            for (int pfn : device.pool().freeFrames()) {
+                stray.clear(pfn);
+            }
             out.add(new Violation("device", "pool-used-equals-resident", "pool has " + used
-                    + " pages in use but objects hold " + resident));
+                    + " pages in use but objects hold " + resident + "; frames in use that no object holds: "
+                    + (stray.isEmpty() ? "none" : stray.stream().limit(NAMED).mapToObj(Integer::toString)
+                            .collect(Collectors.joining(",")) + (stray.cardinality() > NAMED ? ",..." : ""))
+                    + "; objects holding frames: " + named(states, ObjectState::residentPages)));
         }
         for (Placement p : Placement.values()) {
             if (p == Placement.NONE) {
@@ -112,13 +131,24 @@ public final class InvariantChecker {
             long[] sum = onLru.getOrDefault(p, new long[2]);
             if (lru.pages() != sum[0] || lru.size() != sum[1]) {
                 out.add(new Violation("device", "lru-totals", p + " list counts " + lru.pages() + " pages in "
-                        + lru.size() + " objects but its objects weigh " + sum[0] + " pages in " + sum[1]));
+                        + lru.size() + " objects but its objects weigh " + sum[0] + " pages in " + sum[1] + ": "
+                        + named(states.stream().filter(s -> s.placement() == p).toList(),
+                                s -> (int) s.lruWeight())));
             }
         }
         long swapUsed = device.swap().usedPages();
         if (swapUsed != swapped) {
+            List<String> strays = new ArrayList<>();
+            for (ObjectState s : states) {
+                for (String stray : s.straySwap()) {
+                    strays.add(s.name() + ": " + stray);
+                }
+            }
             out.add(new Violation("device", "swap-used-equals-swapped", "swap has " + swapUsed
-                    + " pages in use but objects hold " + swapped + " " + swapHolders(receipts)));
+                    + " pages in use but objects hold " + swapped + " " + swapHolders(receipts)
+                    + (!strays.isEmpty() ? "; " + String.join("; ", strays)
+                            : states.stream().anyMatch(s -> s.trackedOwners() >= 0) ? ""
+                            : " (reference tracking names who was given the rest)")));
         }
         for (SwapFinding f : device.swap().audit(receipts)) {
             out.add(new Violation(f.holder().equals("swap") ? "device" : f.holder(), f.rule(), f.detail()));
@@ -133,14 +163,18 @@ public final class InvariantChecker {
         return b.append(receipts.isEmpty() ? " none)" : ")").toString();
     }
 
-    private static void check(ObjectState s, List<Violation> out) {
+    private static void check(ObjectState s, List<Violation> all) {
         String n = s.name();
+        List<Violation> out = new ArrayList<>();
         expect(out, n, "use-count-equals-owners", s.pagesUse() == s.owners(RefKind.PAGES),
-                () -> "pages_use=" + s.pagesUse() + " but live page owners=" + s.owners(RefKind.PAGES) + " " + liveOwners(s));
+                () -> "pages_use=" + s.pagesUse() + " but live page owners=" + s.owners(RefKind.PAGES)
+                        + unmatched(s, RefKind.PAGES));
         expect(out, n, "pin-count-equals-owners", s.pinCount() == s.owners(RefKind.PIN),
-                () -> "pin=" + s.pinCount() + " but live pin owners=" + s.owners(RefKind.PIN));
+                () -> "pin=" + s.pinCount() + " but live pin owners=" + s.owners(RefKind.PIN)
+                        + unmatched(s, RefKind.PIN));
         expect(out, n, "vmap-count-equals-owners", s.vmapCount() == s.owners(RefKind.VMAP),
-                () -> "vmap=" + s.vmapCount() + " but live vmap owners=" + s.owners(RefKind.VMAP));
+                () -> "vmap=" + s.vmapCount() + " but live vmap owners=" + s.owners(RefKind.VMAP)
+                        + unmatched(s, RefKind.VMAP));
         expect(out, n, "pin-holds-one-use", s.pinUseHeld() == (s.pinCount() > 0)
                         && s.owners(OwnerKind.PAGES_PIN) == (s.pinCount() > 0 ? 1 : 0),
                 () -> "pin=" + s.pinCount() + " pins' use held=" + s.pinUseHeld() + " tally="
@@ -154,7 +188,8 @@ public final class InvariantChecker {
         if (s.trackedOwners() >= 0) {
             int sum = s.tally().values().stream().mapToInt(Integer::intValue).sum();
             expect(out, n, "tracked-owners-equal-tally", s.trackedOwners() == sum,
-                    () -> "paranoid owner set has " + s.trackedOwners() + " owners, tally " + sum);
+                    () -> "reference tracking holds " + s.trackedOwners() + " owners, tally " + sum
+                            + unmatched(s, null));
         }
         boolean purged = s.madv() == Madv.PURGED;
         boolean present = s.pfns() != null;
@@ -198,9 +233,62 @@ public final class InvariantChecker {
         if (s.freed()) {
             int live = s.tally().values().stream().mapToInt(Integer::intValue).sum();
             expect(out, n, "freed-holds-nothing", live == 0 && !present && s.swappedPages() == 0,
-                    () -> "freed but holds " + live + " owners " + liveOwners(s) + ", pages=" + present + ", swapped="
-                            + s.swappedPages());
+                    () -> "freed but holds " + live + " owners, pages=" + present + ", swapped="
+                            + s.swappedPages() + unmatched(s, null));
         }
+        for (Violation v : out) {
+            all.add(new Violation(v.subject(), v.rule(), v.detail() + "; owners: " + owners(s)));
+        }
+    }
+
+    /** How many objects a device-level violation names at most. */
+    private static final int NAMED = 8;
+
+    /** The objects with a non-zero number, as {@code name=number}, at most {@link #NAMED} of them. */
+    private static String named(List<ObjectState> states, ToIntFunction<ObjectState> number) {
+        List<String> names = new ArrayList<>();
+        for (ObjectState s : states) {
+            int v = number.applyAsInt(s);
+            if (v != 0) {
+                names.add(s.name() + "=" + v);
+            }
+        }
+        if (names.isEmpty()) {
+            return "none";
+        }
+        return String.join(", ", names.subList(0, Math.min(NAMED, names.size())))
+                + (names.size() > NAMED ? ", and " + (names.size() - NAMED) + " more" : "");
+    }
+
+    /**
+     * The open transitions of a count (all counts for null) that no held owner accounts for, with their sites:
+     * empty when tracking is off or all are matched.
+     */
+    private static String unmatched(ObjectState s, RefKind ref) {
+        String list = s.transitions().stream().filter(t -> !t.matched() && (ref == null || t.ref() == ref))
+                .map(RefTransition::toString).collect(Collectors.joining(", "));
+        return list.isEmpty() ? "" : ": " + list;
+    }
+
+    /**
+     * The live owners: each kind with its count, and with tracking on where each was acquired; {@code none} when
+     * there are none.
+     */
+    private static String owners(ObjectState s) {
+        Map<OwnerKind, Integer> live = liveOwners(s);
+        if (live.isEmpty()) {
+            return "none";
+        }
+        StringBuilder sb = new StringBuilder();
+        live.forEach((k, count) -> {
+            sb.append(sb.length() == 0 ? "" : ", ").append(k).append(" x").append(count);
+            String sites = s.transitions().stream().filter(t -> t.matched() && t.owner() == k)
+                    .map(RefTransition::site).collect(Collectors.joining(", "));
+            if (!sites.isEmpty()) {
+                sb.append(" (at ").append(sites).append(')');
+            }
+        });
+        return sb.toString();
     }
 
     /** The owner kinds with live owners, in declaration order: the tally without its zeros. */

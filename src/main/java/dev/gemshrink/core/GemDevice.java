@@ -41,9 +41,10 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
-    // Every live owner of every object with the stack where it was acquired; null unless leak detection is PARANOID
-    // (kept here rather than per object, so objects pay nothing for it otherwise).
-    private final Map<Owner, Throwable> acquisitions;
+    // Reference tracking: every open count transition of every object, with its site; null unless leak detection is
+    // PARANOID (kept here rather than per object, so objects pay nothing for it otherwise).
+    private final RefTracker tracker;
+    private final boolean levelFromBuilder; // whether the builder chose the leak detection level
     // The objects the device knows, as an intrusive list through ShmemObject.devPrev/devNext (no per-object entry).
     private final TrackedLock objectsLock = new TrackedLock(OBJECTS_LOCK, "GemDevice@" + Integer.toHexString(System.identityHashCode(this)));
     private ShmemObject objectsHead; // guarded by objectsLock
@@ -57,10 +58,9 @@ public final class GemDevice implements AutoCloseable {
     GemDevice(DeviceBuilder<?> settings, PagePool sharedPool, ShrinkerRegistry sharedRegistry) {
         this.pool = sharedPool != null ? sharedPool : newPool(settings.ramPages(), settings.backing());
         this.swap = settings.swap() != null ? settings.swap() : SwapStore.none();
-        this.leakDetection = settings.leakDetection() != null ? settings.leakDetection()
-                : LeakDetection.fromSystemProperty();
-        this.acquisitions = leakDetection == LeakDetection.PARANOID ? new java.util.concurrent.ConcurrentHashMap<>()
-                : null;
+        this.levelFromBuilder = settings.leakDetection() != null;
+        this.leakDetection = levelFromBuilder ? settings.leakDetection() : LeakDetection.fromSystemProperty();
+        this.tracker = leakDetection == LeakDetection.PARANOID ? new RefTracker() : null;
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
@@ -170,9 +170,17 @@ public final class GemDevice implements AutoCloseable {
         return leakDetection;
     }
 
-    /** The PARANOID acquisition table, or null. */
-    Map<Owner, Throwable> acquisitions() {
-        return acquisitions;
+    /** The reference tracker, or null when leak detection is SIMPLE. */
+    RefTracker tracker() {
+        return tracker;
+    }
+
+    /** What a leak report without tracking tells its reader to do to see where each owner was acquired. */
+    String trackingHint() {
+        return levelFromBuilder
+                ? "reference tracking is off: this device's builder chose leakDetection(SIMPLE); build it with"
+                        + " PARANOID to see where each was acquired"
+                : "run with -Dgemshrink.leakDetection=paranoid to see where each was acquired";
     }
 
     /**
@@ -211,6 +219,9 @@ public final class GemDevice implements AutoCloseable {
             o.devNext = null;
         } finally {
             objectsLock.unlock();
+        }
+        if (tracker != null) {
+            tracker.forget(o);
         }
     }
 

@@ -1,40 +1,42 @@
 package dev.gemshrink.core;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The owners of an object that are still live: what {@link ShmemObject#free()} reports as leaks. Names the object
- * and each owner kind with its count; under {@link LeakDetection#PARANOID} it also lists each owner with the stack
- * where it was acquired.
+ * and each owner kind with its count; with reference tracking on ({@link LeakDetection#PARANOID}) it also lists
+ * every open count transition: each live owner's kind and where it was acquired, the caller's frame first, and
+ * any count moved without an owner, or whose owner was dropped without being released.
  *
- * @param object the object's name
- * @param counts live owners per kind (kinds with none are absent)
- * @param owners every live owner, with its stack (empty unless leak detection is PARANOID)
+ * @param object      the object's name
+ * @param counts      live owners per kind (kinds with none are absent)
+ * @param transitions every open count transition with its stack (empty unless tracking is on)
+ * @param note        how to see more, or null when there is nothing more to see (tracking is on)
  */
-public record LeakReport(String object, Map<OwnerKind, Integer> counts, List<Owner> owners) {
+public record LeakReport(String object, Map<OwnerKind, Integer> counts, List<RefTransition> transitions,
+        String note) {
 
     /**
      * Makes immutable copies.
      *
-     * @param object see the record component
-     * @param counts see the record component
-     * @param owners see the record component
+     * @param object      see the record component
+     * @param counts      see the record component
+     * @param transitions see the record component
+     * @param note        see the record component
      */
     public LeakReport {
         counts = Map.copyOf(counts);
-        owners = List.copyOf(owners);
+        transitions = List.copyOf(transitions);
     }
 
     /**
      * Returns whether nothing is leaked.
      *
-     * @return true when no owner is live
+     * @return true when no owner is live and no count transition is open
      */
     public boolean isEmpty() {
-        return counts.isEmpty();
+        return counts.isEmpty() && transitions.isEmpty();
     }
 
     @Override
@@ -49,17 +51,18 @@ public record LeakReport(String object, Map<OwnerKind, Integer> counts, List<Own
                 sb.append(' ').append(k).append(" x").append(n);
             }
         }
-        if (owners.isEmpty()) {
-            sb.append(" (run with -Dgemshrink.leakDetection=paranoid to see where each was acquired)");
+        if (counts.isEmpty()) {
+            sb.append(" none counted, but references are still taken");
         }
-        for (Owner o : owners) {
-            sb.append(System.lineSeparator()).append("  ").append(o);
-            o.acquiredAt().ifPresent(t -> {
-                StringWriter w = new StringWriter();
-                t.printStackTrace(new PrintWriter(w));
-                sb.append(System.lineSeparator()).append("    ").append(w.toString().trim()
-                        .replace(System.lineSeparator(), System.lineSeparator() + "    "));
-            });
+        if (note != null) {
+            sb.append(" (").append(note).append(')');
+        }
+        String nl = System.lineSeparator();
+        for (RefTransition t : transitions) {
+            sb.append(nl).append("  ").append(t);
+            for (int i = 1; i < t.stack().size(); i++) {
+                sb.append(nl).append("      at ").append(t.stack().get(i));
+            }
         }
         return sb.toString();
     }

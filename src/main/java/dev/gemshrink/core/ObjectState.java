@@ -1,6 +1,7 @@
 package dev.gemshrink.core;
 
 import dev.gemshrink.memory.SwapSlots;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,14 +23,17 @@ import java.util.Map;
  * @param pinUseHeld    whether the pins' page use exists
  * @param vmapPinHeld   whether the CPU mappings' pin exists
  * @param tally         live owners per kind
- * @param trackedOwners live owners in the PARANOID owner set, or -1 when not tracked
+ * @param trackedOwners held owners among the open transitions of reference tracking, or -1 when not tracking
+ * @param transitions   the open count transitions, with where each happened (empty when not tracking)
+ * @param straySwap     swap slots the object was given that the store still holds but the object no longer does,
+ *                      each with where it was given them (empty when not tracking)
  * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
  * @param lruWeight     the pages it counts for on that list
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
-        boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, Placement placement,
-        long lruWeight) {
+        boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, List<RefTransition> transitions,
+        List<String> straySwap, Placement placement, long lruWeight) {
 
     /**
      * Makes an immutable copy of the tally.
@@ -49,11 +53,15 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param vmapPinHeld see the record component
      * @param tally see the record component
      * @param trackedOwners see the record component
+     * @param transitions see the record component
+     * @param straySwap see the record component
      * @param placement see the record component
      * @param lruWeight see the record component
      */
     public ObjectState {
         tally = Map.copyOf(tally);
+        transitions = List.copyOf(transitions);
+        straySwap = List.copyOf(straySwap);
     }
 
     /**

@@ -347,7 +347,7 @@ public final class ShmemObject extends LruNode {
      */
     public PagesRef getPages(OwnerKind kind) {
         requireExternal(kind, RefKind.PAGES);
-        if (pfns != null && incNotZero(PAGES_USE)) {
+        if (pfns != null && incNotZero(PAGES_USE, RefKind.PAGES)) {
             // A use taken while the pages were resident; an eviction racing with it is ordered after it, which is
             // allowed (eviction keeps uses). Only a racing free makes us back out.
             return afterFastAcquire(new PagesRef(this, kind));
@@ -366,7 +366,7 @@ public final class ShmemObject extends LruNode {
         } else if (swapped != null) {
             swapIn();
         }
-        PAGES_USE.getAndAdd(this, 1);
+        takeLocked(RefKind.PAGES);
         return acquired(new PagesRef(this, kind));
     }
 
@@ -393,7 +393,7 @@ public final class ShmemObject extends LruNode {
             } else if (swapped != null) {
                 swapIn();
             }
-            PAGES_USE.getAndAdd(this, 1);
+            takeLocked(RefKind.PAGES);
             return acquired(new PagesRef(this, kind));
         });
     }
@@ -445,9 +445,11 @@ public final class ShmemObject extends LruNode {
             int c = pagesUse;
             if (c > 1) {
                 if (PAGES_USE.compareAndSet(this, c, c - 1)) {
+                    counted(RefKind.PAGES, -1);
                     return;
                 }
             } else if (PAGES_USE.compareAndSet(this, 1, 0)) {
+                counted(RefKind.PAGES, -1);
                 releaseBacking();
                 return;
             }
@@ -481,7 +483,7 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
      */
     public Pin pin() {
-        if (incNotZero(PIN_COUNT)) {
+        if (incNotZero(PIN_COUNT, RefKind.PIN)) {
             return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE));
         }
         return mutate(() -> pinLocked(OwnerKind.PIN_HANDLE));
@@ -492,10 +494,8 @@ public final class ShmemObject extends LruNode {
         requireWhole("pin");
         if (pinCount == 0) {
             pinUse = getPagesLocked(OwnerKind.PAGES_PIN);
-            PIN_COUNT.setVolatile(this, 1);
-        } else {
-            PIN_COUNT.getAndAdd(this, 1);
         }
+        takeLocked(RefKind.PIN);
         return acquired(new Pin(this, kind));
     }
 
@@ -504,9 +504,11 @@ public final class ShmemObject extends LruNode {
             int c = pinCount;
             if (c > 1) {
                 if (PIN_COUNT.compareAndSet(this, c, c - 1)) {
+                    counted(RefKind.PIN, -1);
                     return;
                 }
             } else if (PIN_COUNT.compareAndSet(this, 1, 0)) {
+                counted(RefKind.PIN, -1);
                 PagesRef u = pinUse;
                 pinUse = null;
                 u.release();
@@ -524,7 +526,7 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
      */
     public VMap vmap() {
-        if (incNotZero(VMAP_COUNT)) {
+        if (incNotZero(VMAP_COUNT, RefKind.VMAP)) {
             return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE));
         }
         return mutate(this::vmapLocked);
@@ -534,10 +536,8 @@ public final class ShmemObject extends LruNode {
         ensureAlive();
         if (vmapCount == 0) {
             vmapPin = pinLocked(OwnerKind.PIN_VMAP);
-            VMAP_COUNT.setVolatile(this, 1);
-        } else {
-            VMAP_COUNT.getAndAdd(this, 1);
         }
+        takeLocked(RefKind.VMAP);
         return acquired(new VMap(this, OwnerKind.VMAP_HANDLE));
     }
 
@@ -546,9 +546,11 @@ public final class ShmemObject extends LruNode {
             int c = vmapCount;
             if (c > 1) {
                 if (VMAP_COUNT.compareAndSet(this, c, c - 1)) {
+                    counted(RefKind.VMAP, -1);
                     return;
                 }
             } else if (VMAP_COUNT.compareAndSet(this, 1, 0)) {
+                counted(RefKind.VMAP, -1);
                 Pin p = vmapPin;
                 vmapPin = null;
                 p.release();
@@ -622,8 +624,8 @@ public final class ShmemObject extends LruNode {
             if (madv == Madv.PURGED) {
                 throw new GemException(Errno.ENOMEM, name() + " is purged and cannot be exported");
             }
-            Export e = acquired(new Export(this, OwnerKind.EXPORT_HANDLE));
-            return e;
+            counted(RefKind.EXPORT, 1);
+            return acquired(new Export(this, OwnerKind.EXPORT_HANDLE));
         });
     }
 
@@ -805,6 +807,10 @@ public final class ShmemObject extends LruNode {
                 }
             }
             swapped = slots;
+            RefTracker t = device.tracker();
+            if (t != null) {
+                t.stored(this, slots);
+            }
             pfns = null;
             residentPages = 0;
             device.pool().free(f);
@@ -872,7 +878,8 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Lists the owners that are live now, per kind (all of them, with stacks, under PARANOID leak detection).
+     * Lists the owners that are live now, per kind; with tracking on, also every open count transition with where
+     * it happened.
      *
      * @return the live owners of this object
      */
@@ -885,8 +892,9 @@ public final class ShmemObject extends LruNode {
                     counts.put(k, n);
                 }
             }
-            List<Owner> owners = device.acquisitions() == null ? List.of() : trackedOwners();
-            return new LeakReport(name(), counts, owners);
+            RefTracker t = device.tracker();
+            return new LeakReport(name(), counts, t == null ? List.of() : transitions(t),
+                    t == null ? device.trackingHint() : null);
         });
     }
 
@@ -940,13 +948,14 @@ public final class ShmemObject extends LruNode {
 
     void release(Owner o) {
         OwnerKind k = o.kind();
-        if (device.acquisitions() != null) {
-            device.acquisitions().remove(o);
+        RefTracker t = device.tracker();
+        if (t != null) {
+            t.releasing(o);
         }
         addTally(k, -1);
         switch (k.ref()) {
             case PAGES:
-                if (!decNotOne(PAGES_USE)) {
+                if (!decNotOne(PAGES_USE, RefKind.PAGES)) {
                     mutate(() -> {
                         putPagesLocked();
                         retireIfUnowned();
@@ -955,7 +964,7 @@ public final class ShmemObject extends LruNode {
                 }
                 break;
             case PIN:
-                if (!decNotOne(PIN_COUNT)) {
+                if (!decNotOne(PIN_COUNT, RefKind.PIN)) {
                     mutate(() -> {
                         unpinLocked();
                         return null;
@@ -963,7 +972,7 @@ public final class ShmemObject extends LruNode {
                 }
                 break;
             case VMAP:
-                if (!decNotOne(VMAP_COUNT)) {
+                if (!decNotOne(VMAP_COUNT, RefKind.VMAP)) {
                     mutate(() -> {
                         vunmapLocked();
                         return null;
@@ -971,6 +980,7 @@ public final class ShmemObject extends LruNode {
                 }
                 break;
             case EXPORT:
+                counted(RefKind.EXPORT, -1);
                 mutate(() -> {
                     retireIfUnowned();
                     return null;
@@ -990,8 +1000,9 @@ public final class ShmemObject extends LruNode {
 
     private <O extends Owner> O acquired(O o) {
         addTally(o.kind(), 1);
-        if (device.acquisitions() != null) {
-            device.acquisitions().put(o, new Throwable("acquired here by " + Thread.currentThread().getName()));
+        RefTracker t = device.tracker();
+        if (t != null) {
+            t.owned(o);
         }
         return o;
     }
@@ -1006,24 +1017,67 @@ public final class ShmemObject extends LruNode {
         return o;
     }
 
-    /** The stack where a live owner was acquired (PARANOID leak detection only). */
+    /** Where a live owner's count was taken (tracking only): the site first. */
     java.util.Optional<Throwable> acquiredAt(Owner o) {
-        Map<Owner, Throwable> a = device.acquisitions();
-        return a == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(a.get(o));
-    }
-
-    /** This object's owners in the device's PARANOID acquisition table (a scan: PARANOID is slow by design). */
-    private List<Owner> trackedOwners() {
-        List<Owner> out = new ArrayList<>();
-        for (Owner o : device.acquisitions().keySet()) {
-            if (o.obj == this) {
-                out.add(o);
-            }
+        RefTracker t = device.tracker();
+        List<StackTraceElement> stack = t == null ? null : t.acquiredAt(o);
+        if (stack == null) {
+            return java.util.Optional.empty();
         }
-        return out;
+        Throwable where = new Throwable(o + " acquired here");
+        where.setStackTrace(stack.toArray(StackTraceElement[]::new));
+        return java.util.Optional.of(where);
     }
 
-    private boolean incNotZero(VarHandle count) {
+    /**
+     * Moves a count up by one under the lock (the caller has done what a 0 -> 1 needs) and records it when
+     * tracking: the one place the locked paths take a reference, each followed by the owner that holds it. Resv held.
+     */
+    void takeLocked(RefKind ref) {
+        switch (ref) {
+            case PAGES:
+                PAGES_USE.getAndAdd(this, 1);
+                break;
+            case PIN:
+                PIN_COUNT.getAndAdd(this, 1);
+                break;
+            case VMAP:
+                VMAP_COUNT.getAndAdd(this, 1);
+                break;
+            default:
+                throw new IllegalArgumentException(ref + " is counted by its owners' tally");
+        }
+        counted(ref, 1);
+    }
+
+    /** Records a count transition when tracking; with tracking off, one null check. */
+    private void counted(RefKind ref, int delta) {
+        RefTracker t = device.tracker();
+        if (t != null) {
+            t.counted(this, ref, delta);
+        }
+    }
+
+    /** This object's open transitions (tracking only), each told whether its owner is still held. Resv held. */
+    private List<RefTransition> transitions(RefTracker t) {
+        return t.transitions(this, this::holds);
+    }
+
+    /** Whether an owner is still held: the object's own by the field for it, a caller's until closed. Resv held. */
+    private boolean holds(Owner o) {
+        switch (o.kind()) {
+            case PAGES_SGT:
+                return o == sgtUse;
+            case PAGES_PIN:
+                return o == pinUse;
+            case PIN_VMAP:
+                return o == vmapPin;
+            default:
+                return o.isLive();
+        }
+    }
+
+    private boolean incNotZero(VarHandle count, RefKind ref) {
         if (freed) {
             return false;
         }
@@ -1034,10 +1088,11 @@ public final class ShmemObject extends LruNode {
                 return false;
             }
         } while (!count.compareAndSet(this, c, c + 1));
+        counted(ref, 1);
         return true;
     }
 
-    private boolean decNotOne(VarHandle count) {
+    private boolean decNotOne(VarHandle count, RefKind ref) {
         int c;
         do {
             c = (int) count.getVolatile(this);
@@ -1045,6 +1100,7 @@ public final class ShmemObject extends LruNode {
                 return false;
             }
         } while (!count.compareAndSet(this, c, c - 1));
+        counted(ref, -1);
         return true;
     }
 
@@ -1143,19 +1199,37 @@ public final class ShmemObject extends LruNode {
                 t.put(k, tallyOf(k));
             }
             int[] f = pfns;
+            RefTracker tracker = device.tracker();
+            List<RefTransition> open = tracker == null ? List.of() : transitions(tracker);
             return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
                     f == null ? null : f.clone(), residentPages, swapped,
                     sgtUse != null, pinUse != null, vmapPin != null, t,
-                    device.acquisitions() == null ? -1 : trackedOwners().size(), device.placementOf(this),
+                    tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
+                    tracker == null ? List.of() : tracker.strayReceipts(this, swapped), device.placementOf(this),
                     lruWeightLocked());
         });
     }
 
+    /** The counts and state for messages, and the live owners (with where each was taken, when tracking). */
     private String describe() {
+        StringBuilder owners = new StringBuilder();
+        RefTracker t = device.tracker();
+        if (t != null) {
+            for (RefTransition r : transitions(t)) {
+                owners.append(owners.length() == 0 ? "" : ", ").append(r);
+            }
+        } else {
+            for (OwnerKind k : KINDS) {
+                int n = tallyOf(k);
+                if (n != 0) {
+                    owners.append(owners.length() == 0 ? "" : ", ").append(k).append(" x").append(n);
+                }
+            }
+        }
         return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + pagesUse
                 + " pin=" + pinCount + " vmap=" + vmapCount + " resident=" + residentPages
                 + " swapped=" + (swapped == null ? 0 : swapped.pages()) + " sgt=" + (sgtUse != null)
-                + " exports=" + exports();
+                + " exports=" + exports() + " owners: " + (owners.length() == 0 ? "none" : owners);
     }
 
     @Override

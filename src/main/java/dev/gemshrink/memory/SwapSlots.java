@@ -123,8 +123,12 @@ public abstract class SwapSlots {
         }
     }
 
-    /** Returns whether the receipt was released (its slots are no longer its own). */
-    final boolean isReleased() {
+    /**
+     * Returns whether the issuing store has released the receipt (its slots are no longer its own).
+     *
+     * @return true once released
+     */
+    public final boolean isReleased() {
         return released;
     }
 

@@ -21,6 +21,7 @@ public final class FaultySwapStore implements SwapStore {
     private final SwapStore inner;
     private final AtomicBoolean failStores = new AtomicBoolean();
     private final AtomicBoolean failLoads = new AtomicBoolean();
+    private final AtomicBoolean dropReleases = new AtomicBoolean();
     private final LongAdder stores = new LongAdder();
     private final LongAdder storedPages = new LongAdder();
     private final LongAdder loads = new LongAdder();
@@ -101,6 +102,16 @@ public final class FaultySwapStore implements SwapStore {
     }
 
     /**
+     * Arms or disarms dropping releases: while armed, a release is counted but never reaches the wrapped store, so
+     * the receipt's slots stay in use (what a caller that forgets to release leaves behind).
+     *
+     * @param drop true to drop releases
+     */
+    public void dropReleases(boolean drop) {
+        dropReleases.set(drop);
+    }
+
+    /**
      * Returns the number of releases.
      *
      * @return receipts released
@@ -153,8 +164,11 @@ public final class FaultySwapStore implements SwapStore {
 
     @Override
     public void release(SwapSlots slots) {
-        inner.release(slots);
         releases.increment();
+        if (dropReleases.get()) {
+            return;
+        }
+        inner.release(slots);
     }
 
     /** Passes the audit on to the wrapped store, which issued the receipts. */
