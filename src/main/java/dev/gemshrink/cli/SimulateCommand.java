@@ -1,5 +1,6 @@
 package dev.gemshrink.cli;
 
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.sim.HtmlReport;
 import dev.gemshrink.sim.ReportHeader;
 import dev.gemshrink.sim.Simulation;
@@ -61,6 +62,10 @@ final class SimulateCommand implements Callable<Integer> {
             description = "keep swap in this new file (created, deleted at the end) instead of in memory")
     private String swapFile;
 
+    @Option(names = "--backing", paramLabel = "KIND", converter = BackingName.class,
+            description = "where the RAM budget's bytes live: heap (default) or direct (off the Java heap)")
+    private PageBacking.Kind backing = PageBacking.Kind.HEAP;
+
     @Option(names = "--seconds", paramLabel = "N",
             description = {"how long to run (default 5); with --threads 1 it sets an operation budget instead,",
                 "so the run is deterministic"})
@@ -73,6 +78,9 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N",
             description = "random seed (default: derived from the clock, printed in the summary)")
     private Long seed;
+
+    @Option(names = "--gems", description = "print the device's gems table (one row per BO) as the workers left it")
+    private boolean gems;
 
     @Option(names = "--report", paramLabel = "PATH",
             description = "write an HTML report (inline SVG charts and the summary table)")
@@ -116,10 +124,11 @@ final class SimulateCommand implements Callable<Integer> {
     }
 
     private int runAndReport(SimulationConfig config, Simulation sim, Progress progress) throws UsageException {
-        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s threads=%d seed=%d ram=%s swap=%s%s",
+        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s threads=%d seed=%d ram=%s swap=%s%s%s",
                 config.workload().id(), config.threads(), config.seed(), Sizes.format(config.ramBytes()),
-                Sizes.format(config.swapBytes()), config.deterministic() ? " (deterministic: "
-                + config.operations() + " operations)" : ""));
+                Sizes.format(config.swapBytes()), config.backing() == PageBacking.Kind.HEAP ? ""
+                : " backing=" + config.backing().name().toLowerCase(Locale.ROOT), config.deterministic()
+                ? " (deterministic: " + config.operations() + " operations)" : ""));
         SimulationResult r;
         try {
             r = sim.run();
@@ -135,6 +144,9 @@ final class SimulateCommand implements Callable<Integer> {
             io.out().println("simulate: stopped by a signal; the summary covers what ran");
         }
         r.summary().print(io.out());
+        if (gems) {
+            io.out().print(r.gemsAtEnd().text());
+        }
         for (String m : r.failures()) {
             io.err().println(m);
         }
@@ -179,7 +191,7 @@ final class SimulateCommand implements Callable<Integer> {
                 .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
         Path swapPath = null;
         try {
-            b.ramBytes(ramBytes).swapBytes(swapBytes).seconds(seconds).threads(threads);
+            b.ramBytes(ramBytes).swapBytes(swapBytes).seconds(seconds).threads(threads).backing(backing);
             if (swapFile != null) {
                 if (swapBytes == 0) {
                     throw bad("--swap-file needs --swap above 0");
@@ -242,6 +254,18 @@ final class SimulateCommand implements Callable<Integer> {
             } catch (NumberFormatException e) {
                 throw new TypeConversionException(e.getMessage());
             }
+        }
+    }
+
+    /** Parses a page backing's name (lower case). */
+    static final class BackingName implements ITypeConverter<PageBacking.Kind> {
+        @Override
+        public PageBacking.Kind convert(String value) {
+            return switch (value) {
+                case "heap" -> PageBacking.Kind.HEAP;
+                case "direct" -> PageBacking.Kind.DIRECT;
+                default -> throw new TypeConversionException("unknown backing '" + value + "' (heap or direct)");
+            };
         }
     }
 

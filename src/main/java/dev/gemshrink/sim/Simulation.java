@@ -7,6 +7,7 @@ import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import dev.gemshrink.reclaim.ShrinkerStats;
+import dev.gemshrink.stats.GemsTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,8 +111,8 @@ public final class Simulation {
     private SimulationResult runWith(SwapStore base) {
         Workload workload = config.workload();
         CountingSwapStore swap = new CountingSwapStore(base);
-        PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(config.ramPages()).swap(swap)
-                .build();
+        PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(config.ramPages())
+                .backing(config.backing()).swap(swap).build();
         boolean det = config.deterministic();
         long budget = det ? config.operations() : 0;
         Timeline timeline = new Timeline(det ? "operations" : "seconds", config.ramPages());
@@ -151,6 +152,7 @@ public final class Simulation {
         ShrinkerStats shrinker = shrinkerReg.stats();
         PanfrostDevice.Stats ds = dev.stats();
         long live = dev.bos().size();
+        GemsTable gems = dev.gems();
         cleanUp(ctx, workers);
         long[] scans = timed.timer().sorted();
         try {
@@ -172,7 +174,7 @@ public final class Simulation {
         }
         s.failure(ctx.messages());
         return new SimulationResult(config, s, timeline, ctx.integrityFailures.sum(), ctx.violations.sum(),
-                stopRequested.get(), elapsed, scans);
+                stopRequested.get(), elapsed, scans, gems);
     }
 
     private void runDeterministic(Workload workload, SimContext ctx, Timeline timeline, List<SimWorker> workers,

@@ -1,5 +1,6 @@
 package dev.gemshrink.sim;
 
+import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -28,6 +29,7 @@ public final class SimulationConfig {
     private final long ramBytes;
     private final long swapBytes;
     private final Path swapFile;
+    private final PageBacking.Kind backing;
     private final double seconds;
     private final long operations;
     private final int threads;
@@ -38,6 +40,7 @@ public final class SimulationConfig {
         this.ramBytes = b.ramBytes;
         this.swapBytes = b.swapBytes;
         this.swapFile = b.swapFile;
+        this.backing = b.backing;
         this.seconds = b.seconds;
         this.threads = b.threads;
         this.seed = b.seed;
@@ -127,6 +130,15 @@ public final class SimulationConfig {
     }
 
     /**
+     * Returns where the bytes of the RAM budget live.
+     *
+     * @return the page backing's kind
+     */
+    public PageBacking.Kind backing() {
+        return backing;
+    }
+
+    /**
      * Returns whether the run is deterministic (one thread drives everything, bounded by operations).
      *
      * @return true with one thread
@@ -145,8 +157,9 @@ public final class SimulationConfig {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "workload=%s threads=%d seed=%d ram=%s swap=%s", workload.id(), threads,
-                seed, mib(ramBytes), mib(swapBytes));
+        return String.format(Locale.ROOT, "workload=%s threads=%d seed=%d ram=%s swap=%s%s", workload.id(),
+                threads, seed, mib(ramBytes), mib(swapBytes),
+                backing == PageBacking.Kind.HEAP ? "" : " backing=" + backing.name().toLowerCase(Locale.ROOT));
     }
 
     /** Bytes as MiB, with decimals only when needed. */
@@ -161,6 +174,7 @@ public final class SimulationConfig {
         private long ramBytes = 64L << 20;
         private long swapBytes = 128L << 20;
         private Path swapFile;
+        private PageBacking.Kind backing = PageBacking.Kind.HEAP;
         private double seconds = 5;
         private long operations;
         private int threads = 4;
@@ -277,6 +291,18 @@ public final class SimulationConfig {
          */
         public Builder seed(long s) {
             this.seed = s;
+            return this;
+        }
+
+        /**
+         * Sets where the bytes of the RAM budget live (default {@link PageBacking.Kind#HEAP}; {@link
+         * PageBacking.Kind#DIRECT} keeps them off the Java heap).
+         *
+         * @param kind the page backing's kind
+         * @return this builder
+         */
+        public Builder backing(PageBacking.Kind kind) {
+            this.backing = Objects.requireNonNull(kind, "backing");
             return this;
         }
 

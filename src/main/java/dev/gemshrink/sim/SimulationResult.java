@@ -1,5 +1,6 @@
 package dev.gemshrink.sim;
 
+import dev.gemshrink.stats.GemsTable;
 import java.util.List;
 
 /**
@@ -15,9 +16,11 @@ public final class SimulationResult {
     private final boolean stoppedEarly;
     private final long elapsedNanos;
     private final long[] scanNanos;
+    private final GemsTable gemsAtEnd;
 
     SimulationResult(SimulationConfig config, Summary summary, Timeline timeline, long integrityFailures,
-            long invariantViolations, boolean stoppedEarly, long elapsedNanos, long[] scanNanos) {
+            long invariantViolations, boolean stoppedEarly, long elapsedNanos, long[] scanNanos,
+            GemsTable gemsAtEnd) {
         this.config = config;
         this.summary = summary;
         this.timeline = timeline;
@@ -26,6 +29,17 @@ public final class SimulationResult {
         this.stoppedEarly = stoppedEarly;
         this.elapsedNanos = elapsedNanos;
         this.scanNanos = scanNanos.clone();
+        this.gemsAtEnd = gemsAtEnd;
+    }
+
+    /**
+     * Returns the device's gems table as the workers left it, after they stopped and before their clients were
+     * closed: one row per BO still live, and the footer (total, reclaimable, pages the last scan reclaimed).
+     *
+     * @return the table
+     */
+    public GemsTable gemsAtEnd() {
+        return gemsAtEnd;
     }
 
     /**

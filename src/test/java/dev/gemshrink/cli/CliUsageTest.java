@@ -76,6 +76,28 @@ class CliUsageTest {
     }
 
     @Test
+    void directBackingRunsTheSimulationOffTheHeapAndSaysSo() {
+        CliRun r = CliRun.of("simulate", "--backing", "direct", "--threads", "1", "--seconds", "0.2", "--ram", "8MiB",
+                "--seed", "3");
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.outLines().get(0)).contains(" backing=direct ");
+        assertThat(r.out()).contains("simulate: ok");
+        CliRun bad = CliRun.of("simulate", "--backing", "offheap");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown backing 'offheap' (heap or direct)");
+    }
+
+    @Test
+    void gemsPrintsTheTableTheWorkersLeft() {
+        CliRun r = CliRun.of("simulate", "--gems", "--workload", "browser", "--threads", "1", "--seconds", "0.2",
+                "--ram", "8MiB", "--seed", "3");
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.out()).contains("total reclaimable: ").contains("reclaimed by the last scan: ");
+        assertThat(CliRun.of("simulate", "--threads", "1", "--seconds", "0.2", "--ram", "8MiB").out())
+                .doesNotContain("total reclaimable: ");
+    }
+
+    @Test
     void unknownOptionsAreReportedAsUnknown() {
         CliRun s = CliRun.of("simulate", "--bogus");
         assertThat(s.exit()).isEqualTo(2);
