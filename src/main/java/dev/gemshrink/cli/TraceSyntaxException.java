@@ -9,7 +9,7 @@ import java.util.List;
 final class TraceSyntaxException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    private final List<String> errors;
+    private final transient List<String> errors; // the exception never leaves the process: not serialized
     private final long total;
 
     TraceSyntaxException(List<String> errors, long total) {
