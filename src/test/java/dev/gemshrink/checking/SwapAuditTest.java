@@ -11,7 +11,7 @@ import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.Invariants;
-import dev.gemshrink.testing.ThrowingSwapStore;
+import dev.gemshrink.testing.FaultySwapStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -37,7 +37,7 @@ class SwapAuditTest {
     private static int files;
 
     static Stream<Function<Long, SwapStore>> stores() {
-        return Stream.of(SwapStore::inMemory, SwapAuditTest::file, pages -> new ThrowingSwapStore(file(pages)));
+        return Stream.of(SwapStore::inMemory, SwapAuditTest::file, pages -> new FaultySwapStore(file(pages)));
     }
 
     private static SwapStore file(long pages) {

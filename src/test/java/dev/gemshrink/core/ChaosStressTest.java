@@ -8,7 +8,7 @@ import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.FaultSchedule;
 import dev.gemshrink.testing.InjectedError;
 import dev.gemshrink.testing.Invariants;
-import dev.gemshrink.testing.ThrowingSwapStore;
+import dev.gemshrink.testing.FaultySwapStore;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -98,7 +98,7 @@ class ChaosStressTest {
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> threads = new ArrayList<>();
         List<Slot[]> allSlots = new ArrayList<>();
-        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(64));
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(64));
         swap.failStoresWith(faults.of("swap store"));
         swap.failLoadsWith(faults.of("swap load"));
         try (GemDevice device = GemDevice.builder().name("chaos").ramPages(96).swap(swap)

@@ -10,7 +10,7 @@ import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.Invariants;
 import dev.gemshrink.testing.ThreadStates;
-import dev.gemshrink.testing.ThrowingSwapStore;
+import dev.gemshrink.testing.FaultySwapStore;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -249,7 +249,7 @@ class NothingLostTest {
 
     @Test
     void aSwapStoreThrowingAnyThrowableOnStoreLeavesTheObjectResidentAndIntact() {
-        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(8));
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(8));
         device(PagePool.ofPages(8), swap);
         ShmemObject o = withSgt("o", 2, (byte) 7);
         swap.failStoresWith(() -> new NegativeArraySizeException("-2147483648"));
@@ -266,11 +266,11 @@ class NothingLostTest {
 
     @Test
     void aSwapStoreThrowingAnErrorOnLoadGivesTheFramesBack() {
-        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(8));
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(8));
         device(PagePool.ofPages(8), swap);
         ShmemObject o = withSgt("o", 2, (byte) 9);
         o.evict();
-        swap.failLoadsWithError(() -> new StackOverflowError("injected"));
+        swap.failLoadsWith(() -> new StackOverflowError("injected"));
         assertThatThrownBy(o::pin).isInstanceOf(StackOverflowError.class);
         Invariants.assertClean(device);
         assertThat(device.pool().usedPages()).isZero();

@@ -21,7 +21,7 @@ import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.ShrinkerStats;
 import dev.gemshrink.testing.FaultSchedule;
 import dev.gemshrink.testing.InjectedError;
-import dev.gemshrink.testing.ThrowingSwapStore;
+import dev.gemshrink.testing.FaultySwapStore;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -129,7 +129,7 @@ class DriverChaosStressTest {
     }
 
     private void run(long seed) throws Exception {
-        ThrowingSwapStore swap = new ThrowingSwapStore(FileSwapStore.open(dir.resolve("swap"), SWAP_PAGES));
+        FaultySwapStore swap = new FaultySwapStore(FileSwapStore.open(dir.resolve("swap"), SWAP_PAGES));
         swap.failStoresWith(faults.of("swap store"));
         swap.failLoadsWith(faults.of("swap load"));
         try (PanfrostDevice dev = PanfrostDevice.builder().name("chaos").ramPages(RAM_PAGES).swap(swap).build()) {

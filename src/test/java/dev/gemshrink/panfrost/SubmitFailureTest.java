@@ -14,7 +14,7 @@ import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Pin;
 import dev.gemshrink.memory.SwapStore;
-import dev.gemshrink.testing.ThrowingSwapStore;
+import dev.gemshrink.testing.FaultySwapStore;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -83,7 +83,7 @@ class SubmitFailureTest {
 
     @Test
     void aRuntimeExceptionWhileSwappingInAtSubmitIsEfaultAndTakesNothing() {
-        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(256));
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(256));
         try (PanfrostDevice dev = PanfrostDevice.builder().name("submit").ramPages(256).swap(swap).build()) {
             PanfrostClient c = dev.openClient("c");
             PanfrostBo resident = c.createBo("resident", 4 * PAGE, NOEXEC);
@@ -93,7 +93,7 @@ class SubmitFailureTest {
             evicted.evict();
             long submitted = dev.stats().jobsSubmitted();
 
-            swap.failLoadsWithRuntimeException(() -> new IllegalStateException("injected"));
+            swap.failLoadsWith(() -> new IllegalStateException("injected"));
             assertErrno(Errno.EFAULT, () -> c.submit("runtime", List.of(resident, evicted), GpuWork.NONE, true));
             assertThat(evicted.shmem().isEvicted()).as("the swap copy is kept").isTrue();
             assertNothingTaken(dev, c, submitted, resident, evicted);
@@ -113,7 +113,7 @@ class SubmitFailureTest {
      */
     @Test
     void anErrorWhileSwappingInAtSubmitReachesTheCallerAndTheSubmitTakesNothing() {
-        ThrowingSwapStore swap = new ThrowingSwapStore(SwapStore.inMemory(256));
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(256));
         try (PanfrostDevice dev = PanfrostDevice.builder().name("submit").ramPages(256).swap(swap).build()) {
             PanfrostClient c = dev.openClient("c");
             PanfrostBo resident = c.createBo("resident", 4 * PAGE, NOEXEC);
@@ -121,7 +121,7 @@ class SubmitFailureTest {
             evicted.evict();
             long submitted = dev.stats().jobsSubmitted();
 
-            swap.failLoadsWithError(() -> new AssertionError("injected swap-in error"));
+            swap.failLoadsWith(() -> new AssertionError("injected swap-in error"));
             assertThatThrownBy(() -> c.submit("error", List.of(resident, evicted), GpuWork.NONE, true))
                     .isInstanceOf(AssertionError.class);
             assertThat(dev.stats().jobsSubmitted()).isEqualTo(submitted);

@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 /**
  * Picks, at seeded moments, a failure to inject: an {@link IOException} (where the call can throw one), an
  * {@link IllegalStateException} or an {@link InjectedError}, for about {@code percent} of the calls. Feed it to
- * {@link ThrowingSwapStore}, a faulty evictor or a GPU work.
+ * {@link FaultySwapStore}, a faulty evictor or a GPU work.
  *
  * <p>Thread safety: safe for concurrent use; which thread draws which failure depends on scheduling, the sequence of
  * draws on the seed.
@@ -72,7 +72,7 @@ public final class FaultSchedule {
     }
 
     /**
-     * Returns a supplier of this schedule's failures for {@code where}, for {@link ThrowingSwapStore}.
+     * Returns a supplier of this schedule's failures for {@code where}, for {@link FaultySwapStore}.
      *
      * @param where the injection point
      * @return the supplier (null when a call is not to fail)

@@ -8,19 +8,24 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
- * A {@link SwapStore} decorator for tests: it counts the traffic of the store it wraps and, when armed, makes the
- * next stores or loads fail with an {@link IOException} before they reach the wrapped store (so a failed store holds
- * nothing and a failed load leaves the swap copy as it was). Receipts are the wrapped store's own.
+ * A {@link SwapStore} decorator for tests: it counts the traffic of the store it wraps and, when armed, makes stores
+ * or loads fail with any throwable (an {@link IOException}, a {@link RuntimeException} or an {@link Error}: also the
+ * failures a caller that only catches checked or {@code GemException} failures would miss). A failure is a supplier
+ * asked on every call; it returns the throwable to throw, or null to let that call through (so a seeded schedule fails
+ * chosen calls only). An armed call throws before it reaches the wrapped store, so a failed store holds nothing and a
+ * failed load keeps the swap copy. Receipts are the wrapped store's own.
  *
- * <p>Thread safety: as safe as the wrapped store; the switches and counters are atomic.
+ * <p>Thread safety: as safe as the wrapped store and the suppliers; the switches and counters are atomic.
  */
 public final class FaultySwapStore implements SwapStore {
     private final SwapStore inner;
-    private final AtomicBoolean failStores = new AtomicBoolean();
-    private final AtomicBoolean failLoads = new AtomicBoolean();
+    private final AtomicReference<Supplier<? extends Throwable>> storeFailure = new AtomicReference<>();
+    private final AtomicReference<Supplier<? extends Throwable>> loadFailure = new AtomicReference<>();
     private final AtomicBoolean dropReleases = new AtomicBoolean();
     private final LongAdder stores = new LongAdder();
     private final LongAdder storedPages = new LongAdder();
@@ -48,21 +53,55 @@ public final class FaultySwapStore implements SwapStore {
     }
 
     /**
-     * Makes every following {@link #store} fail (true) or work again (false).
+     * Makes every following {@link #store} fail with an IOException (true) or work again (false).
      *
      * @param fail whether stores fail
      */
     public void failStores(boolean fail) {
-        failStores.set(fail);
+        storeFailure.set(fail ? () -> new IOException("injected swap write error") : null);
     }
 
     /**
-     * Makes every following {@link #load} fail (true) or work again (false).
+     * Makes every following {@link #load} fail with an IOException (true) or work again (false).
      *
      * @param fail whether loads fail
      */
     public void failLoads(boolean fail) {
-        failLoads.set(fail);
+        loadFailure.set(fail ? () -> new IOException("injected swap read error") : null);
+    }
+
+    /**
+     * Makes the following stores throw what {@code failure} returns (nothing when it returns null).
+     *
+     * @param failure the throwable for each store call: an IOException, a RuntimeException, an Error, or null
+     */
+    public void failStoresWith(Supplier<? extends Throwable> failure) {
+        storeFailure.set(failure);
+    }
+
+    /**
+     * Makes the following loads throw what {@code failure} returns (nothing when it returns null).
+     *
+     * @param failure the throwable for each load call: an IOException, a RuntimeException, an Error, or null
+     */
+    public void failLoadsWith(Supplier<? extends Throwable> failure) {
+        loadFailure.set(failure);
+    }
+
+    /** Makes stores and loads work again. */
+    public void heal() {
+        storeFailure.set(null);
+        loadFailure.set(null);
+    }
+
+    /**
+     * Arms or disarms dropping releases: while armed, a release is counted but never reaches the wrapped store, so
+     * the receipt's slots stay in use (what a caller that forgets to release leaves behind).
+     *
+     * @param drop true to drop releases
+     */
+    public void dropReleases(boolean drop) {
+        dropReleases.set(drop);
     }
 
     /**
@@ -102,16 +141,6 @@ public final class FaultySwapStore implements SwapStore {
     }
 
     /**
-     * Arms or disarms dropping releases: while armed, a release is counted but never reaches the wrapped store, so
-     * the receipt's slots stay in use (what a caller that forgets to release leaves behind).
-     *
-     * @param drop true to drop releases
-     */
-    public void dropReleases(boolean drop) {
-        dropReleases.set(drop);
-    }
-
-    /**
      * Returns the number of releases.
      *
      * @return receipts released
@@ -141,10 +170,7 @@ public final class FaultySwapStore implements SwapStore {
 
     @Override
     public SwapSlots store(ByteBuffer[] pages) throws IOException {
-        if (failStores.get()) {
-            injected.increment();
-            throw new IOException("injected swap write error");
-        }
+        throwIfArmed(storeFailure.get());
         SwapSlots s = inner.store(pages);
         stores.increment();
         storedPages.add(pages.length);
@@ -153,13 +179,25 @@ public final class FaultySwapStore implements SwapStore {
 
     @Override
     public void load(SwapSlots slots, ByteBuffer[] into) throws IOException {
-        if (failLoads.get()) {
-            injected.increment();
-            throw new IOException("injected swap read error");
-        }
+        throwIfArmed(loadFailure.get());
         inner.load(slots, into);
         loads.increment();
         loadedPages.add(into.length);
+    }
+
+    private void throwIfArmed(Supplier<? extends Throwable> failure) throws IOException {
+        Throwable t = failure == null ? null : failure.get();
+        if (t == null) {
+            return;
+        }
+        injected.increment();
+        if (t instanceof IOException io) {
+            throw io;
+        }
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        throw (Error) t; // a checked throwable other than IOException cannot come through a store's signature
     }
 
     @Override
