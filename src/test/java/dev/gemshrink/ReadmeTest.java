@@ -2,7 +2,10 @@ package dev.gemshrink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
 import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.ShmemObject;
+import dev.gemshrink.testing.CapturedLog;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -19,6 +22,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.spi.ToolProvider;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -105,10 +109,15 @@ class ReadmeTest {
                 ReadmeTest.class.getClassLoader())) {
             Method main = loader.loadClass("ReadmeTour").getMethod("main", String[].class);
             System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            try {
-                main.invoke(null, (Object) new String[0]);
-            } catch (ReflectiveOperationException e) {
-                failure.add(e.getCause() != null ? e.getCause() : e);
+            try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
+                try {
+                    main.invoke(null, (Object) new String[0]);
+                } catch (ReflectiveOperationException e) {
+                    failure.add(e.getCause() != null ? e.getCause() : e);
+                }
+                // The tour frees an object while a page use is still held, to show the leak report: that warns.
+                assertThat(log.messages(Level.WARN)).as("the tour's one expected leak warning")
+                        .singleElement(InstanceOfAssertFactories.STRING).contains("freed with live owners");
             } finally {
                 System.setOut(saved);
             }

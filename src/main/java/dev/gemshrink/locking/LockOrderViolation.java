@@ -24,7 +24,16 @@ public final class LockOrderViolation extends RuntimeException {
      */
     public record Dependency(String before, String heldName, String after, String takenName, String thread,
                              List<StackTraceElement> stack) {
-        /** Copies the stack. */
+        /**
+         * Copies the stack.
+         *
+         * @param before    see the record component
+         * @param heldName  see the record component
+         * @param after     see the record component
+         * @param takenName see the record component
+         * @param thread    see the record component
+         * @param stack     see the record component
+         */
         public Dependency {
             stack = List.copyOf(stack);
         }

@@ -13,7 +13,8 @@ public final class TrackedLock extends ReentrantLock {
     private static final long serialVersionUID = 1L;
 
     private final transient LockClass lockClass;
-    private final String name; // which lock of its class this is, in reports
+    /** Which lock of its class this is, in reports (kept in the serialized form, like the lock's state). */
+    private final String name;
 
     /**
      * Creates an unlocked, non-fair lock.

@@ -16,6 +16,11 @@ public record ReportHeader(String title, String commandLine, String version, Ins
     /**
      * Checks the fields.
      *
+     * @param title       the page title
+     * @param commandLine the command that made the runs, or empty
+     * @param version     the version of the tool or library, or empty
+     * @param date        when the report was made
+     * @param jvm         the JVM the runs ran on
      * @throws NullPointerException when a field is null
      */
     public ReportHeader {

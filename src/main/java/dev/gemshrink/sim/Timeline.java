@@ -28,6 +28,16 @@ public final class Timeline {
             long enomem, List<ClientUsage> clients) {
         /**
          * Copies the client list.
+         *
+         * @param x        see the record component
+         * @param resident see the record component
+         * @param swapped  see the record component
+         * @param free     see the record component
+         * @param scans    see the record component
+         * @param purged   see the record component
+         * @param evicted  see the record component
+         * @param enomem   see the record component
+         * @param clients  see the record component
          */
         public Sample {
             clients = List.copyOf(clients);

@@ -3,15 +3,19 @@ package dev.gemshrink.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.CapturedLog;
 import dev.gemshrink.testing.FaultySwapStore;
 import dev.gemshrink.testing.Invariants;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,6 +78,21 @@ class ReferenceTrackingTest {
                 bo.resv().unlock();
             }
         }
+    }
+
+    /** The leaks these tests make on purpose warn at free: captured, and checked to be nothing else. */
+    private CapturedLog leakWarnings;
+
+    @BeforeEach
+    void captureLeakWarnings() {
+        leakWarnings = CapturedLog.of(ShmemObject.class);
+    }
+
+    @AfterEach
+    void onlyLeakWarnings() {
+        leakWarnings.close();
+        assertThat(leakWarnings.messages(Level.WARN))
+                .allSatisfy(m -> assertThat(m).contains(" freed with live owners"));
     }
 
     @Test

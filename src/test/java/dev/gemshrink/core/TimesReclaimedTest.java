@@ -38,6 +38,7 @@ class TimesReclaimedTest {
             ShmemObject o = dev.createObject(8192);
             o.getPagesSgt();
             try (Pin p = o.pin()) {
+                assertThat(p.isLive()).isTrue();
                 assertThatThrownBy(o::evict).isInstanceOf(GemException.class);
             }
             assertThat(o.timesReclaimed()).isZero();

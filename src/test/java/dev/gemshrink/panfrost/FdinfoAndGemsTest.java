@@ -64,6 +64,7 @@ class FdinfoAndGemsTest {
 
             other.open(tex); // a handle in two clients: shared in both
             try (Export e = mine.shmem().export()) { // exported to another device: shared too
+                assertThat(e.isLive()).isTrue();
                 Fdinfo o = other.fdinfo();
                 assertThat(o.total()).isEqualTo((1 << 20) + 16 * PAGE);
                 assertThat(o.shared()).isEqualTo((1 << 20) + 16 * PAGE);
