@@ -1,5 +1,6 @@
 package dev.gemshrink.cli;
 
+import dev.gemshrink.sim.TraceSyntaxException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -7,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * Parses a trace in format v1 ({@code docs/trace-format.md}) into {@link TraceCommand}s. The whole trace is parsed
- * before anything runs; every syntax error is counted and the first {@value #MAX_ERRORS} are kept as
- * {@code line N: <reason>}.
+ * before anything runs; every syntax error is counted and the first {@value TraceSyntaxException#MAX_ERRORS} are
+ * kept as {@code line N: <reason>}.
  *
  * <p>Syntax: one command per line; {@code #} starts a comment (anywhere on a line); blank lines are ignored; words
  * are separated by spaces or tabs. Names match {@code [A-Za-z_][A-Za-z0-9_.-]*}.
@@ -17,8 +18,6 @@ final class TraceParser {
     /** What a name must look like. */
     static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]*");
     private static final Pattern WORDS = Pattern.compile("[ \t]+");
-    /** How many syntax errors are kept for printing; the rest are only counted. */
-    static final int MAX_ERRORS = 50;
     /** The largest RAM budget a trace may ask for. */
     static final long MAX_RAM = 16L << 30;
 
@@ -65,7 +64,7 @@ final class TraceParser {
                 }
                 out.add(parseLine(lineNo, text, w));
             } catch (Bad e) {
-                if (errorCount++ < MAX_ERRORS) {
+                if (errorCount++ < TraceSyntaxException.MAX_ERRORS) {
                     errors.add("line " + lineNo + ": " + e.getMessage());
                 }
             }

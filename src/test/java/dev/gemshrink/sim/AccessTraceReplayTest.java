@@ -1,0 +1,133 @@
+package dev.gemshrink.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.lists;
+
+import dev.gemshrink.GemException;
+import dev.gemshrink.testing.Invariants;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Replaying access traces under LRU gives exactly the misses of an LRU cache of equal-size objects. */
+class AccessTraceReplayTest {
+    private static final List<String> TRACES = List.of("zipf.txt", "loop.txt", "scan-hot.txt");
+    private static final List<Integer> CAPACITIES = List.of(1, 2, 7, 24, 64, 119, 120, 121, 400);
+
+    /** The oracle: an LRU cache of {@code capacity} objects, a {@link LinkedHashMap} in access order. */
+    static long lruMisses(AccessTrace trace, int capacity) {
+        Map<Long, Boolean> cache = new LinkedHashMap<>(16, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+                return size() > capacity;
+            }
+        };
+        long misses = 0;
+        for (int i = 0; i < trace.requests(); i++) {
+            if (cache.get(trace.id(i)) == null) {
+                misses++;
+                cache.put(trace.id(i), Boolean.TRUE);
+            }
+        }
+        return misses;
+    }
+
+    static AccessTrace shipped(String name) throws IOException, TraceSyntaxException {
+        try (InputStream in = AccessTraceReplayTest.class.getResourceAsStream("/access-traces/" + name);
+                Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+            return AccessTrace.parse(r);
+        }
+    }
+
+    static Stream<Arguments> shippedTraces() {
+        return TRACES.stream().flatMap(t -> CAPACITIES.stream().map(c -> Arguments.of(t, c)));
+    }
+
+    @ParameterizedTest(name = "{0} capacity {1}")
+    @MethodSource("shippedTraces")
+    void shippedTraceMissesEqualAnExactLru(String name, int capacity) throws Exception {
+        AccessTrace trace = shipped(name);
+        assertThat(trace.requests()).isEqualTo(3000);
+        AccessTraceResult r = AccessTraceReplay.run(trace, ReplayPolicy.LRU, capacity);
+        assertThat(r.requests()).isEqualTo(3000);
+        assertThat(r.misses()).isEqualTo(lruMisses(trace, capacity));
+    }
+
+    @Test
+    void aLoopOneLargerThanTheCacheMissesEveryTime() throws Exception {
+        AccessTraceResult r = AccessTraceReplay.run(shipped("loop.txt"), ReplayPolicy.LRU, 119);
+        assertThat(r.misses()).isEqualTo(3000);
+        assertThat(r.line()).isEqualTo("policy=lru requests=3000 misses=3000 miss_ratio=1.0000");
+    }
+
+    @Test
+    void randomTracesMissLikeAnExactLru() {
+        qt().withExamples(300).forAll(lists().of(integers().between(0, 40)).ofSizeBetween(1, 300),
+                integers().between(1, 45)).checkAssert((ids, capacity) -> {
+                    AccessTrace trace = AccessTrace.ofIds(ids.stream().mapToLong(Integer::longValue).toArray());
+                    assertThat(AccessTraceReplay.run(trace, ReplayPolicy.LRU, capacity).misses())
+                            .as("%s at capacity %d", ids, capacity).isEqualTo(lruMisses(trace, capacity));
+                });
+    }
+
+    @Test
+    void everyStepKeepsTheInvariantsAndTheBudget() throws Exception {
+        AccessTrace trace = shipped("scan-hot.txt");
+        try (AccessTraceReplay r = new AccessTraceReplay(ReplayPolicy.LRU, 16)) {
+            for (int i = 0; i < 400; i++) {
+                r.request(trace.id(i), 1 + (int) (trace.id(i) % 3));
+                Invariants.assertClean(r.device());
+                assertThat(r.device().pool().usedPages()).isLessThanOrEqualTo(16);
+            }
+        }
+    }
+
+    @Test
+    void multiPageObjectsFitTheBudgetAndAnOversizedOneCachesNothing() {
+        try (AccessTraceReplay r = new AccessTraceReplay(ReplayPolicy.LRU, 10)) {
+            assertThat(r.request(1, 4)).isFalse();
+            assertThat(r.request(2, 4)).isFalse();
+            assertThat(r.request(1, 4)).isTrue();
+            assertThat(r.request(3, 11)).isFalse(); // larger than the capacity: nothing cached, nothing purged
+            assertThat(r.request(3, 11)).isFalse();
+            assertThat(r.request(2, 4)).isTrue();
+            assertThat(r.request(4, 4)).isFalse(); // purges 1, the least recent
+            assertThat(r.request(2, 4)).isTrue();
+            assertThat(r.request(1, 4)).isFalse();
+            assertThat(r.result()).isEqualTo(new AccessTraceResult(ReplayPolicy.LRU, 9, 6));
+            Invariants.assertClean(r.device());
+        }
+    }
+
+    @Test
+    void aBadCapacityOrSizeIsRefused() {
+        assertThatThrownBy(() -> new AccessTraceReplay(ReplayPolicy.LRU, 0)).isInstanceOf(GemException.class);
+        try (AccessTraceReplay r = new AccessTraceReplay(ReplayPolicy.LRU, 4)) {
+            assertThatThrownBy(() -> r.request(1, 0)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(r.result().requests()).isZero();
+        }
+    }
+
+    @Test
+    void theRatioIsRoundedHalfUpFromTheExactCounts() {
+        assertThat(new AccessTraceResult(ReplayPolicy.LRU, 20000, 1).line()).endsWith("miss_ratio=0.0001");
+        assertThat(new AccessTraceResult(ReplayPolicy.LRU, 20000, 3).line()).endsWith("miss_ratio=0.0002");
+        assertThat(new AccessTraceResult(ReplayPolicy.LRU, 3, 2).line()).endsWith("miss_ratio=0.6667");
+        assertThat(new AccessTraceResult(ReplayPolicy.LRU, 0, 0).line()).endsWith("miss_ratio=0.0000");
+    }
+}
