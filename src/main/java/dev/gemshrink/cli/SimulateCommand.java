@@ -1,7 +1,9 @@
 package dev.gemshrink.cli;
 
 import dev.gemshrink.memory.PageBacking;
+import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.sim.HtmlReport;
+import dev.gemshrink.sim.ReplayPolicy;
 import dev.gemshrink.sim.ReportHeader;
 import dev.gemshrink.sim.Simulation;
 import dev.gemshrink.sim.SimulationConfig;
@@ -13,6 +15,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -33,11 +36,14 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
         sortOptions = false,
-        description = {"Drive the Panfrost-like driver with real threads under a RAM budget (see docs/simulate.md).",
+        description = {"Drive the Panfrost-like driver with real threads under a RAM budget (see docs/simulate.md),",
+            "or replay an access trace and print the miss ratio (--workload trace).",
             "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
         footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
 final class SimulateCommand implements Callable<Integer> {
     private static final int SHUTDOWN_WAIT_SECONDS = 30;
+    /** The workload that replays an access trace instead of running a {@link Workload}. */
+    static final String TRACE = "trace";
 
     private final Console io;
 
@@ -47,8 +53,25 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--workload", paramLabel = "NAME", converter = WorkloadName.class,
             description = {"glmark2 (default): many short-lived BOs per frame, GPU jobs, heap growth;",
                 "browser: tabs with Mesa-like BO caches (DONTNEED/WILLNEED), tabs going idle;",
-                "compute: a WILLNEED working set larger than RAM, evicted to swap and verified"})
-    private Workload workload = Workload.GLMARK2;
+                "compute: a WILLNEED working set larger than RAM, evicted to swap and verified;",
+                "trace: replay the object accesses of --trace FILE in a cache of --capacity pages"})
+    private String workload = "glmark2";
+
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = {"with --workload trace: the accesses, one id per line or CSV with an id and an optional",
+                "size column; - reads standard input"})
+    private String trace;
+
+    @Option(names = "--capacity", paramLabel = "N", description = "with --workload trace: the RAM in pages of 4 KiB")
+    private int capacity;
+
+    @Option(names = "--policy", paramLabel = "P",
+            description = "with --workload trace: the victim policy (default lru)")
+    private String policy;
+
+    @Option(names = "--compare", paramLabel = "P1,P2,...", split = ",",
+            description = "with --workload trace: replay under each policy in turn, each on a fresh device")
+    private List<String> compare;
 
     @Option(names = "--ram", paramLabel = "SIZE", converter = Size.class,
             description = "RAM budget (default 64MiB; 4MiB to 16GiB)")
@@ -92,6 +115,11 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws UsageException {
+        if (workload.equals(TRACE)) {
+            List<ReplayPolicy> policies = traceOptions();
+            return AccessTraceRun.run(io, trace, capacity, policies);
+        }
+        refuseTraceOptions();
         SimulationConfig config = options();
         Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
         Simulation sim = new Simulation(config, progress);
@@ -187,7 +215,8 @@ final class SimulateCommand implements Callable<Integer> {
 
     /** Checks the values and the output paths; a problem is a usage error, found before anything runs. */
     private SimulationConfig options() {
-        SimulationConfig.Builder b = SimulationConfig.builder().workload(workload)
+        SimulationConfig.Builder b = SimulationConfig.builder()
+                .workload(Workload.valueOf(workload.toUpperCase(Locale.ROOT)))
                 .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
         Path swapPath = null;
         try {
@@ -218,6 +247,60 @@ final class SimulateCommand implements Callable<Integer> {
             throw bad(heap);
         }
         return b.build();
+    }
+
+    /**
+     * Checks the options of {@code --workload trace}: {@code --trace} and {@code --capacity} are required, the other
+     * workloads' options are refused (they would change nothing), the policies must be known.
+     */
+    private List<ReplayPolicy> traceOptions() {
+        for (String o : List.of("--ram", "--swap", "--swap-file", "--backing", "--seconds", "--threads", "--seed",
+                "--gems", "--report")) {
+            if (given(o)) {
+                throw bad(o + " does not apply to --workload trace");
+            }
+        }
+        if (trace == null) {
+            throw bad("--workload trace needs --trace FILE");
+        }
+        if (!given("--capacity")) {
+            throw bad("--workload trace needs --capacity N");
+        }
+        if (capacity < 1) {
+            throw bad("--capacity must be at least 1 page, not " + capacity);
+        }
+        String heap = HeapBudget.check((long) capacity * PagePool.PAGE_SIZE, 0, Runtime.getRuntime().maxMemory(),
+                "--capacity " + capacity);
+        if (heap != null) {
+            throw bad(heap);
+        }
+        if (policy != null && compare != null) {
+            throw bad("--policy and --compare exclude each other");
+        }
+        List<String> names = compare != null ? compare : List.of(policy != null ? policy : ReplayPolicy.LRU.id());
+        List<ReplayPolicy> out = new ArrayList<>();
+        for (String n : names) {
+            ReplayPolicy p = ReplayPolicy.byId(n)
+                    .orElseThrow(() -> bad("unknown policy '" + n + "' (" + ReplayPolicy.ids() + ")"));
+            if (out.contains(p)) {
+                throw bad("--compare names " + n + " twice");
+            }
+            out.add(p);
+        }
+        return out;
+    }
+
+    /** The trace workload's options are refused with the others. */
+    private void refuseTraceOptions() {
+        for (String o : List.of("--trace", "--capacity", "--policy", "--compare")) {
+            if (given(o)) {
+                throw bad(o + " needs --workload trace");
+            }
+        }
+    }
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     /** A path the run will create: its directory must exist and be writable. */
@@ -269,16 +352,17 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
-    /** Parses a workload name (lower case, as printed). */
-    static final class WorkloadName implements ITypeConverter<Workload> {
-        private static final List<String> NAMES = List.of("glmark2", "browser", "compute");
+    /** Checks a workload name (lower case, as printed): a {@link Workload}'s id or {@value #TRACE}. */
+    static final class WorkloadName implements ITypeConverter<String> {
+        private static final List<String> NAMES = List.of("glmark2", "browser", "compute", TRACE);
 
         @Override
-        public Workload convert(String value) {
+        public String convert(String value) {
             if (!NAMES.contains(value)) {
-                throw new TypeConversionException("unknown workload '" + value + "' (glmark2, browser or compute)");
+                throw new TypeConversionException("unknown workload '" + value
+                        + "' (glmark2, browser, compute or trace)");
             }
-            return Workload.valueOf(value.toUpperCase(Locale.ROOT));
+            return value;
         }
     }
 }
