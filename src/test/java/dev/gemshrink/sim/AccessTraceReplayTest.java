@@ -8,44 +8,27 @@ import static org.quicktheories.generators.SourceDSL.lists;
 
 import dev.gemshrink.GemException;
 import dev.gemshrink.testing.Invariants;
+import dev.gemshrink.testing.LruOracle;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Replaying access traces under LRU gives exactly the misses of an LRU cache of equal-size objects. */
+/**
+ * Replaying access traces under LRU gives exactly the misses of an LRU cache of equal-size objects ({@link
+ * LruOracle}), on the shipped traces (Zipf, a loop larger than most capacities, a scan mixed with a hot set) and on
+ * random ones.
+ */
 class AccessTraceReplayTest {
     private static final List<String> TRACES = List.of("zipf.txt", "loop.txt", "scan-hot.txt");
     private static final List<Integer> CAPACITIES = List.of(1, 2, 7, 24, 64, 119, 120, 121, 400);
-
-    /** The oracle: an LRU cache of {@code capacity} objects, a {@link LinkedHashMap} in access order. */
-    static long lruMisses(AccessTrace trace, int capacity) {
-        Map<Long, Boolean> cache = new LinkedHashMap<>(16, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
-                return size() > capacity;
-            }
-        };
-        long misses = 0;
-        for (int i = 0; i < trace.requests(); i++) {
-            if (cache.get(trace.id(i)) == null) {
-                misses++;
-                cache.put(trace.id(i), Boolean.TRUE);
-            }
-        }
-        return misses;
-    }
 
     static AccessTrace shipped(String name) throws IOException, TraceSyntaxException {
         try (InputStream in = AccessTraceReplayTest.class.getResourceAsStream("/access-traces/" + name);
@@ -65,7 +48,7 @@ class AccessTraceReplayTest {
         assertThat(trace.requests()).isEqualTo(3000);
         AccessTraceResult r = AccessTraceReplay.run(trace, ReplayPolicy.LRU, capacity);
         assertThat(r.requests()).isEqualTo(3000);
-        assertThat(r.misses()).isEqualTo(lruMisses(trace, capacity));
+        assertThat(r.misses()).isEqualTo(LruOracle.misses(trace, capacity));
     }
 
     @Test
@@ -81,7 +64,7 @@ class AccessTraceReplayTest {
                 integers().between(1, 45)).checkAssert((ids, capacity) -> {
                     AccessTrace trace = AccessTrace.ofIds(ids.stream().mapToLong(Integer::longValue).toArray());
                     assertThat(AccessTraceReplay.run(trace, ReplayPolicy.LRU, capacity).misses())
-                            .as("%s at capacity %d", ids, capacity).isEqualTo(lruMisses(trace, capacity));
+                            .as("%s at capacity %d", ids, capacity).isEqualTo(LruOracle.misses(trace, capacity));
                 });
     }
 
