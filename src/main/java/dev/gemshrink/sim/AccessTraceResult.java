@@ -16,6 +16,10 @@ public record AccessTraceResult(ReplayPolicy policy, long requests, long misses)
     /**
      * Checks the counts.
      *
+     * @param policy   the victim policy
+     * @param requests the requests replayed
+     * @param misses   the requests that missed
+     * @throws NullPointerException     when policy is null
      * @throws IllegalArgumentException when a count is negative or misses exceed requests
      */
     public AccessTraceResult {
