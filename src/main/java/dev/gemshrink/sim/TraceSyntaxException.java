@@ -12,6 +12,7 @@ public final class TraceSyntaxException extends Exception {
     private static final long serialVersionUID = 1L;
 
     private final transient List<String> errors; // the exception never leaves the process: not serialized
+    /** How many lines had a syntax error, those in {@code errors} and the others. */
     private final long total;
 
     /**
