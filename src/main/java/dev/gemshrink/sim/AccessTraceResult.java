@@ -39,8 +39,8 @@ public record AccessTraceResult(ReplayPolicy policy, long requests, long misses)
     }
 
     /**
-     * Returns the result as one line: {@code policy=P requests=R misses=M miss_ratio=0.XXXX}, the ratio with four
-     * decimals rounded half up (computed exactly from the counts).
+     * Returns the result as one line: {@code policy=P requests=R misses=M miss_ratio=F}, where F is misses / requests
+     * with four decimals, rounded half up (computed exactly from the counts), for example {@code 0.3985}.
      *
      * @return the line, without a line break
      */
