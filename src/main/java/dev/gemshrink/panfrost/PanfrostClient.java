@@ -193,17 +193,7 @@ public final class PanfrostClient implements AutoCloseable {
      * @throws GemException ENOENT when the BO is not open here
      */
     public void close(PanfrostBo bo) {
-        GpuMapping m;
-        handleLock.lock();
-        try {
-            m = handles.remove(bo);
-        } finally {
-            handleLock.unlock();
-        }
-        if (m == null) {
-            throw new GemException(Errno.ENOENT, bo.name() + " is not open in " + name);
-        }
-        m.put();
+        handle(bo, true).put();
     }
 
     /**
@@ -214,10 +204,15 @@ public final class PanfrostClient implements AutoCloseable {
      * @throws GemException ENOENT when the BO is not open here
      */
     public GpuMapping mapping(PanfrostBo bo) {
+        return handle(bo, false);
+    }
+
+    /** This client's handle of a BO, looked up (or removed) under the handle-table lock; ENOENT when absent. */
+    private GpuMapping handle(PanfrostBo bo, boolean remove) {
         GpuMapping m;
         handleLock.lock();
         try {
-            m = handles.get(bo);
+            m = remove ? handles.remove(bo) : handles.get(bo);
         } finally {
             handleLock.unlock();
         }
