@@ -5,6 +5,7 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import java.util.Objects;
 
 /**
@@ -26,6 +27,7 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private PageBacking.Kind backing = PageBacking.Kind.HEAP;
     private SwapStore swap; // null: none
     private LeakDetection leakDetection; // null: from the system property
+    private ReclaimPolicy reclaimPolicy = ReclaimPolicy.lru();
 
     /**
      * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system
@@ -136,6 +138,22 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
         return self();
     }
 
+    /**
+     * Sets the order in which the shrinker tries the reclaimable objects of each pass (default
+     * {@link ReclaimPolicy#lru()}, the kernel's).
+     *
+     * @param policy the policy
+     * @return this builder
+     * @throws GemException EINVAL when policy is null
+     */
+    public B reclaimPolicy(ReclaimPolicy policy) {
+        if (policy == null) {
+            throw invalid("reclaimPolicy", "choose one of " + ReclaimPolicy.builtIns(), null);
+        }
+        this.reclaimPolicy = policy;
+        return self();
+    }
+
     private static GemException invalid(String parameter, String why, Object value) {
         return new GemException(Errno.EINVAL, "invalid " + parameter + " " + value + ": " + why);
     }
@@ -172,6 +190,11 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     /** The swap store, or null for none. */
     final SwapStore swap() {
         return swap;
+    }
+
+    /** The reclaim policy. */
+    final ReclaimPolicy reclaimPolicy() {
+        return reclaimPolicy;
     }
 
     /** The leak detection level, or null to read it from the system property. */

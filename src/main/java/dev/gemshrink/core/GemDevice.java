@@ -8,6 +8,7 @@ import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,6 +42,7 @@ public final class GemDevice implements AutoCloseable {
     private final PagePool pool;
     private final SwapStore swap;
     private final LeakDetection leakDetection;
+    private final ReclaimPolicy reclaimPolicy;
     // Reference tracking: every open count transition of every object, with its site; null unless leak detection is
     // PARANOID (kept here rather than per object, so objects pay nothing for it otherwise).
     private final RefTracker tracker;
@@ -61,6 +63,7 @@ public final class GemDevice implements AutoCloseable {
         this.levelFromBuilder = settings.leakDetection() != null;
         this.leakDetection = levelFromBuilder ? settings.leakDetection() : LeakDetection.fromSystemProperty();
         this.tracker = leakDetection == LeakDetection.PARANOID ? new RefTracker() : null;
+        this.reclaimPolicy = settings.reclaimPolicy();
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
@@ -168,6 +171,15 @@ public final class GemDevice implements AutoCloseable {
      */
     public LeakDetection leakDetection() {
         return leakDetection;
+    }
+
+    /**
+     * Returns the order in which this device's shrinker tries the reclaimable objects of each pass.
+     *
+     * @return the reclaim policy
+     */
+    public ReclaimPolicy reclaimPolicy() {
+        return reclaimPolicy;
     }
 
     /** The reference tracker, or null when leak detection is SIMPLE. */
