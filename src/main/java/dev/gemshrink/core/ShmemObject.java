@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -355,6 +356,28 @@ public final class ShmemObject extends LruNode {
         return mutate(() -> getPagesLocked(kind));
     }
 
+    /**
+     * Runs {@code body} while holding a page use owned by the call itself (see {@link HeldCall}): the use is taken
+     * as by {@link #getPages()} and put when {@code body} returns or throws. Counted as a {@link OwnerKind#PAGES_HANDLE}
+     * while the call runs, so {@link #free()} and the invariant checker see it like any caller's use. Lock-free and
+     * allocation-free when the pages are resident and already in use and leak detection is
+     * {@link LeakDetection#SIMPLE}; otherwise the use is taken and put the ordinary way, through a {@link PagesRef}.
+     *
+     * @param body what to run (a non-capturing function keeps the call allocation-free)
+     * @param arg  passed to {@code body}
+     * @param <A>  the argument's type
+     * @param <R>  the result's type
+     * @return what {@code body} returned
+     * @throws GemException as {@link #getPages()}; whatever {@code body} throws passes through after the put
+     */
+    public <A, R> R withPages(HeldCall<A, R> body, A arg) {
+        Objects.requireNonNull(body, "body");
+        if (device.tracker() == null && pfns != null && incNotZero(PAGES_USE, RefKind.PAGES)) {
+            return heldFast(OwnerKind.PAGES_HANDLE, body, arg);
+        }
+        return heldBy(getPages(), body, arg);
+    }
+
     private PagesRef getPagesLocked(OwnerKind kind) {
         ensureAlive();
         if (madv == Madv.PURGED) {
@@ -489,6 +512,28 @@ public final class ShmemObject extends LruNode {
         return mutate(() -> pinLocked(OwnerKind.PIN_HANDLE));
     }
 
+    /**
+     * Runs {@code body} while holding a pin owned by the call itself (see {@link HeldCall}): the pin is taken as by
+     * {@link #pin()} and dropped when {@code body} returns or throws. Counted as a {@link OwnerKind#PIN_HANDLE} while
+     * the call runs, so {@link #free()} and the invariant checker see it like any caller's pin. Lock-free and
+     * allocation-free when the object is already pinned and leak detection is {@link LeakDetection#SIMPLE};
+     * otherwise the pin is taken and dropped the ordinary way, through a {@link Pin}.
+     *
+     * @param body what to run (a non-capturing function keeps the call allocation-free)
+     * @param arg  passed to {@code body}
+     * @param <A>  the argument's type
+     * @param <R>  the result's type
+     * @return what {@code body} returned
+     * @throws GemException as {@link #pin()}; whatever {@code body} throws passes through after the unpin
+     */
+    public <A, R> R withPin(HeldCall<A, R> body, A arg) {
+        Objects.requireNonNull(body, "body");
+        if (device.tracker() == null && incNotZero(PIN_COUNT, RefKind.PIN)) {
+            return heldFast(OwnerKind.PIN_HANDLE, body, arg);
+        }
+        return heldBy(pin(), body, arg);
+    }
+
     private Pin pinLocked(OwnerKind kind) {
         ensureAlive();
         requireWhole("pin");
@@ -532,6 +577,30 @@ public final class ShmemObject extends LruNode {
         return mutate(this::vmapLocked);
     }
 
+    /**
+     * Runs {@code body} while holding a CPU mapping owned by the call itself (see {@link HeldCall}): the mapping is
+     * taken as by {@link #vmap()} and dropped when {@code body} returns or throws. Inside, {@link #read} and
+     * {@link #write} on this object are lock-free and allocation-free (they share the held mapping). Counted as a
+     * {@link OwnerKind#VMAP_HANDLE} while the call runs, so {@link #free()} and the invariant checker see it like any
+     * caller's mapping. Lock-free and allocation-free when the object is already mapped and leak detection is
+     * {@link LeakDetection#SIMPLE}; otherwise the mapping is taken and dropped the ordinary way, through a
+     * {@link VMap}.
+     *
+     * @param body what to run (a non-capturing function keeps the call allocation-free)
+     * @param arg  passed to {@code body}
+     * @param <A>  the argument's type
+     * @param <R>  the result's type
+     * @return what {@code body} returned
+     * @throws GemException as {@link #vmap()}; whatever {@code body} throws passes through after the vunmap
+     */
+    public <A, R> R withVmap(HeldCall<A, R> body, A arg) {
+        Objects.requireNonNull(body, "body");
+        if (device.tracker() == null && incNotZero(VMAP_COUNT, RefKind.VMAP)) {
+            return heldFast(OwnerKind.VMAP_HANDLE, body, arg);
+        }
+        return heldBy(vmap(), body, arg);
+    }
+
     private VMap vmapLocked() {
         ensureAlive();
         if (vmapCount == 0) {
@@ -561,7 +630,9 @@ public final class ShmemObject extends LruNode {
 
     /**
      * Copies bytes out through a transient CPU mapping (vmap, copy, vunmap): an evicted object is swapped in.
-     * Without another page owner the pages exist only for the call, so they read as zeros.
+     * Without another page owner the pages exist only for the call, so they read as zeros. Lock-free and
+     * allocation-free while the object is mapped (for example inside {@link #withVmap}) and leak detection is
+     * {@link LeakDetection#SIMPLE}.
      *
      * @param offset where to start
      * @param dst    where to copy to (its whole length is read)
@@ -569,14 +640,14 @@ public final class ShmemObject extends LruNode {
      *                      nothing is swapped in); EFAULT when the object is purged; ENOMEM when out of memory
      */
     public void read(long offset, byte[] dst) {
-        try (VMap m = cpuMap(offset, dst.length)) {
-            m.read(offset, dst, 0, dst.length);
-        }
+        access(offset, dst, false);
     }
 
     /**
      * Copies bytes in through a transient CPU mapping (vmap, copy, vunmap): an evicted object is swapped in.
-     * Without another page owner the pages are released again when the call returns.
+     * Without another page owner the pages are released again when the call returns. Lock-free and allocation-free
+     * while the object is mapped (for example inside {@link #withVmap}) and leak detection is
+     * {@link LeakDetection#SIMPLE}.
      *
      * @param offset where to start
      * @param src    what to copy (its whole length is written)
@@ -584,18 +655,46 @@ public final class ShmemObject extends LruNode {
      *                      nothing is swapped in); EFAULT when the object is purged; ENOMEM when out of memory
      */
     public void write(long offset, byte[] src) {
-        try (VMap m = cpuMap(offset, src.length)) {
-            m.write(offset, src, 0, src.length);
+        access(offset, src, true);
+    }
+
+    /**
+     * One CPU access. With the object already mapped and no reference tracking, the call owns its mapping reference
+     * (no {@link VMap} object, the mapping's pin keeps the frames in place); otherwise it maps the ordinary way.
+     */
+    private void access(long offset, byte[] arr, boolean write) {
+        checkAccess(offset, arr.length);
+        if (device.tracker() == null && incNotZero(VMAP_COUNT, RefKind.VMAP)) {
+            enteredFast(OwnerKind.VMAP_HANDLE);
+            try {
+                VMap.copy(this, pfns, offset, arr, 0, arr.length, write);
+            } catch (Throwable t) {
+                releaseAfter(OwnerKind.VMAP_HANDLE, t);
+                throw t;
+            }
+            releaseHeld(OwnerKind.VMAP_HANDLE);
+            return;
+        }
+        try (VMap m = cpuMap()) {
+            if (write) {
+                m.write(offset, arr, 0, arr.length);
+            } else {
+                m.read(offset, arr, 0, arr.length);
+            }
         }
     }
 
-    /** Maps for one access; a freed object or a bad range fails before anything is mapped or swapped in. */
-    private VMap cpuMap(long offset, long len) {
+    /** A freed object or a bad range fails before anything is mapped or swapped in. */
+    private void checkAccess(long offset, long len) {
         ensureAlive();
         if (offset < 0 || len < 0 || offset > size() - len) {
             throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + name() + " of "
                     + size() + " bytes");
         }
+    }
+
+    /** Maps for one access (after {@link #checkAccess}); a purged object is EFAULT, as for a CPU fault. */
+    private VMap cpuMap() {
         try {
             return vmap();
         } catch (GemException e) {
@@ -947,11 +1046,18 @@ public final class ShmemObject extends LruNode {
     // ------------------------------------------------------------------ owner bookkeeping
 
     void release(Owner o) {
-        OwnerKind k = o.kind();
         RefTracker t = device.tracker();
         if (t != null) {
             t.releasing(o);
         }
+        releaseHeld(o.kind());
+    }
+
+    /**
+     * Drops one reference of an owner of {@code k}: its tally, then its count (lock-free unless it reaches zero).
+     * The release of an owner object, and the end of a call that owned its reference (see {@link HeldCall}).
+     */
+    private void releaseHeld(OwnerKind k) {
         addTally(k, -1);
         switch (k.ref()) {
             case PAGES:
@@ -1015,6 +1121,52 @@ public final class ShmemObject extends LruNode {
             throw new GemException(Errno.ENOENT, name() + " is freed");
         }
         return o;
+    }
+
+    /** The ordinary path of the {@code with} methods: an owner object holds the reference for the call. */
+    private <A, R> R heldBy(Owner owner, HeldCall<A, R> body, A arg) {
+        try (owner) {
+            return body.call(this, arg);
+        }
+    }
+
+    /**
+     * The lock-free path of the {@code with} methods: the count has just been taken by inc_not_zero for a call that
+     * owns it (tracking is off); tally it, run the body, drop it. No owner object: the call is the owner, and
+     * nothing but this frame can release the reference, so it is released exactly once.
+     */
+    private <A, R> R heldFast(OwnerKind kind, HeldCall<A, R> body, A arg) {
+        enteredFast(kind);
+        R result;
+        try {
+            result = body.call(this, arg);
+        } catch (Throwable t) {
+            releaseAfter(kind, t);
+            throw t;
+        }
+        releaseHeld(kind);
+        return result;
+    }
+
+    /**
+     * Tallies a reference a call took on the lock-free path; when a {@code free()} raced with the increment, backs
+     * out through the normal release and fails, as {@link #afterFastAcquire} does for an owner object.
+     */
+    private void enteredFast(OwnerKind kind) {
+        addTally(kind, 1);
+        if (freed) {
+            releaseHeld(kind);
+            throw new GemException(Errno.ENOENT, name() + " is freed");
+        }
+    }
+
+    /** Drops a call's reference after the call threw {@code t}; whatever the drop throws is added to {@code t}. */
+    private void releaseAfter(OwnerKind kind, Throwable t) {
+        try {
+            releaseHeld(kind);
+        } catch (Throwable r) {
+            t.addSuppressed(r);
+        }
     }
 
     /** Where a live owner's count was taken (tracking only): the site first. */

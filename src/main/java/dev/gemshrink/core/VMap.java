@@ -87,7 +87,14 @@ public final class VMap extends Owner {
     }
 
     private void copy(long offset, byte[] arr, int arrOff, int len, boolean write) {
-        int[] pfns = pagesFor(offset, len);
+        copy(obj, pagesFor(offset, len), offset, arr, arrOff, len, write);
+    }
+
+    /**
+     * Copies between {@code arr} and the object's frames {@code pfns} (the range checked); the caller holds a mapping
+     * reference, whose pin keeps the frames in place.
+     */
+    static void copy(ShmemObject obj, int[] pfns, long offset, byte[] arr, int arrOff, int len, boolean write) {
         PagePool pool = obj.device().pool();
         int done = 0;
         while (done < len) {

@@ -1,6 +1,7 @@
 package dev.gemshrink.bench;
 
 import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.HeldCall;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.Pin;
 import dev.gemshrink.core.ShmemObject;
@@ -34,7 +35,13 @@ import org.openjdk.jmh.infra.ThreadParams;
  *   <li>{@code getPutPages}: one page use more on an object whose stored sg table holds one (lock-free in
  *       gemshrink).</li>
  *   <li>{@code madviseToggle}: DONTNEED then WILLNEED, each moving the object between LRUs (score is per pair).</li>
+ *   <li>{@code oursWith*Held}: the allocation-free form of the lock-free paths: {@code withPin}, {@code withPages}
+ *       and {@code withVmap} with a function that does nothing, on an object whose count is already above zero (the
+ *       call owns its reference; no owner object). With {@code -prof gc} their {@code gc.alloc.rate.norm} is the
+ *       bytes allocated per operation; the owner-object forms ({@code oursPinUnpinHeld}, {@code oursGetPutPages},
+ *       {@code oursVmapVunmapHeld}) show what an owner object costs.</li>
  * </ul>
+ * The devices use leak detection SIMPLE (reference tracking off), whatever {@code gemshrink.leakDetection} says.
  * Baseline A ({@code panfrost*}) does the same operations on its own objects, the way the 5.x helper does them:
  * every call takes the object's mutex (and madvise the global shrinker mutex), whatever the count.
  */
@@ -172,6 +179,24 @@ public abstract class HotPaths {
     @Benchmark
     public void oursVmapVunmapFirst(OursThread t) {
         t.first.vmap().close();
+    }
+
+    /** The function the {@code with} forms run while the reference is held: nothing (non-capturing, one instance). */
+    private static final HeldCall<OursThread, OursThread> NOTHING = (obj, arg) -> arg;
+
+    @Benchmark
+    public OursThread oursWithPinHeld(OursThread t) {
+        return t.held.withPin(NOTHING, t);
+    }
+
+    @Benchmark
+    public OursThread oursWithPagesHeld(OursThread t) {
+        return t.first.withPages(NOTHING, t);
+    }
+
+    @Benchmark
+    public OursThread oursWithVmapHeld(OursThread t) {
+        return t.held.withVmap(NOTHING, t);
     }
 
     @Benchmark

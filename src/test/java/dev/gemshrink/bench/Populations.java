@@ -1,6 +1,7 @@
 package dev.gemshrink.bench;
 
 import dev.gemshrink.core.GemDevice;
+import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
@@ -14,9 +15,13 @@ final class Populations {
     private Populations() {
     }
 
-    /** A gemshrink device over a shared-frame pool of {@code frames} frames, no swap. */
+    /**
+     * A gemshrink device over a shared-frame pool of {@code frames} frames, no swap, with leak detection
+     * {@link LeakDetection#SIMPLE} whatever the system property says (what users run; tracking is measured apart).
+     */
     static GemDevice oursDevice(int frames) {
-        return GemDevice.builder().name("gem").pool(SharedFrameBacking.pool(frames)).build();
+        return GemDevice.builder().name("gem").pool(SharedFrameBacking.pool(frames))
+                .leakDetection(LeakDetection.SIMPLE).build();
     }
 
     /** A baseline-A device over a shared-frame pool of {@code frames} frames. */
