@@ -289,31 +289,38 @@ public class ShmemObjectLincheckTest {
                         List.of(op("getPages", 4))));
     }
 
-    private record Op(String name, Object[] args) {
+    /** One operation of a hand-written scenario: a public method of the test class by name, with its arguments. */
+    record Op(String name, Object[] args) {
     }
 
-    private static Op op(String name, Object... args) {
+    static Op op(String name, Object... args) {
         return new Op(name, args);
     }
 
     private static Function1<DSLScenarioBuilder, Unit> scenario(List<Op> init, List<List<Op>> parallel,
             List<Op> post) {
+        return scenario(ShmemObjectLincheckTest.class, init, parallel, post);
+    }
+
+    /** A hand-written scenario of operations of the Lincheck test class {@code test}. */
+    static Function1<DSLScenarioBuilder, Unit> scenario(Class<?> test, List<Op> init, List<List<Op>> parallel,
+            List<Op> post) {
         return b -> {
-            b.initial(t -> add(t, init));
+            b.initial(t -> add(test, t, init));
             b.parallel(p -> {
                 for (List<Op> ops : parallel) {
-                    p.thread(t -> add(t, ops));
+                    p.thread(t -> add(test, t, ops));
                 }
                 return Unit.INSTANCE;
             });
-            b.post(t -> add(t, post));
+            b.post(t -> add(test, t, post));
             return Unit.INSTANCE;
         };
     }
 
-    private static Unit add(DSLThreadScenario t, List<Op> ops) {
+    private static Unit add(Class<?> test, DSLThreadScenario t, List<Op> ops) {
         for (Op o : ops) {
-            Method m = Arrays.stream(ShmemObjectLincheckTest.class.getMethods())
+            Method m = Arrays.stream(test.getMethods())
                     .filter(x -> x.getName().equals(o.name())).findFirst().orElseThrow();
             t.actor(ReflectJvmMapping.getKotlinFunction(m), o.args());
         }
