@@ -44,16 +44,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class ShmemObject extends LruNode {
     private static final Logger LOG = LoggerFactory.getLogger(ShmemObject.class);
-    private static final VarHandle PAGES_USE;
-    private static final VarHandle PIN_COUNT;
-    private static final VarHandle VMAP_COUNT;
-    // The tally field of each external owner kind. Each a static final constant so the JIT inlines the atomic add;
-    // the object's own kinds have none: their one owner is held in a field (sgtUse, pinUse, vmapPin).
-    private static final VarHandle PAGE_HANDLES;
+    // The count words (each a count and its callers' owner tally, see the fields) and the tally field of each
+    // other external owner kind. Each a static final constant so the JIT inlines the atomic operations; the object's
+    // own kinds have no tally: their one owner is held in a field (sgtUse, pinUse, vmapPin).
+    private static final VarHandle PAGES;
+    private static final VarHandle PINS;
+    private static final VarHandle VMAPS;
     private static final VarHandle HEAP_CHUNK_USES;
-    private static final VarHandle PIN_HANDLES;
-    private static final VarHandle VMAP_HANDLES;
     private static final VarHandle EXPORT_HANDLES;
+    /** One caller's owner in a count word: its upper 32 bits tally them, its lower 32 bits are the count. */
+    private static final long HANDLE = 1L << 32;
     private static final OwnerKind[] KINDS = OwnerKind.values();
     /** The largest value {@link #timesReclaimed()} reaches: the counter saturates there. */
     public static final int RECLAIM_COUNT_MAX = 255;
@@ -61,13 +61,10 @@ public final class ShmemObject extends LruNode {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            PAGES_USE = l.findVarHandle(ShmemObject.class, "pagesUse", int.class);
-            PIN_COUNT = l.findVarHandle(ShmemObject.class, "pinCount", int.class);
-            VMAP_COUNT = l.findVarHandle(ShmemObject.class, "vmapCount", int.class);
-            PAGE_HANDLES = l.findVarHandle(ShmemObject.class, "pageHandles", int.class);
+            PAGES = l.findVarHandle(ShmemObject.class, "pages", long.class);
+            PINS = l.findVarHandle(ShmemObject.class, "pins", long.class);
+            VMAPS = l.findVarHandle(ShmemObject.class, "vmaps", long.class);
             HEAP_CHUNK_USES = l.findVarHandle(ShmemObject.class, "heapChunkUses", int.class);
-            PIN_HANDLES = l.findVarHandle(ShmemObject.class, "pinHandles", int.class);
-            VMAP_HANDLES = l.findVarHandle(ShmemObject.class, "vmapHandles", int.class);
             EXPORT_HANDLES = l.findVarHandle(ShmemObject.class, "exportHandles", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -84,20 +81,17 @@ public final class ShmemObject extends LruNode {
     ShmemObject devPrev;
     ShmemObject devNext;
 
-    // The kernel's counts. Changed by CAS; 0->1 and 1->0 only under resv.
-    @SuppressWarnings("unused")
-    private volatile int pagesUse;
-    @SuppressWarnings("unused")
-    private volatile int pinCount;
-    @SuppressWarnings("unused")
-    private volatile int vmapCount;
-    // Live owners per external OwnerKind (atomic adds through the VarHandles above): the independent tally the
-    // checker compares with the counts above. Changed by the owner's acquire and release, fast paths included.
-    // Fields, not an array: an array would cost a header and a reference per object.
-    private volatile int pageHandles;
+    // The kernel's counts (pages_use_count, pages_pin_count, vmap_use_count), each in the lower 32 bits of a word
+    // whose upper 32 bits tally its callers' owners (PAGES_HANDLE, PIN_HANDLE, VMAP_HANDLE): a caller's reference
+    // moves both halves with one CAS, so the lock-free paths cost one atomic each way and the tally never lags the
+    // count. Changed by CAS; the count's 0->1 and 1->0 only under resv.
+    private volatile long pages;
+    private volatile long pins;
+    private volatile long vmaps;
+    // Live owners of the other external kinds (atomic adds through the VarHandles above). With the upper halves
+    // above, the independent tally the checker compares with the counts; changed by the owner's acquire and
+    // release. Fields, not an array: an array would cost a header and a reference per object.
     private volatile int heapChunkUses;
-    private volatile int pinHandles;
-    private volatile int vmapHandles;
     private volatile int exportHandles;
 
     // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
@@ -106,8 +100,8 @@ public final class ShmemObject extends LruNode {
     private int residentPages; // guarded by resv: frames held (pfns entries >= 0)
     private SwapSlots swapped; // guarded by resv: the swap copy; non-null exactly when evicted
     private PagesRef sgtUse; // guarded by resv: the stored sg table's page use (kernel: shmem->sgt)
-    private PagesRef pinUse; // guarded by resv: the page use the pins hold; non-null iff pinCount > 0
-    private Pin vmapPin; // guarded by resv: the pin the CPU mappings hold; non-null iff vmapCount > 0
+    private PagesRef pinUse; // guarded by resv: the page use the pins hold; non-null iff the pin count > 0
+    private Pin vmapPin; // guarded by resv: the pin the CPU mappings hold; non-null iff the vmap count > 0
     // Written under resv; volatile because reclaim counts read it without the lock.
     private volatile Madv madv = Madv.WILLNEED;
     // Written under resv; volatile so the fast paths see a free that raced with them (they then back out).
@@ -190,7 +184,7 @@ public final class ShmemObject extends LruNode {
      * @return live page owners
      */
     public int pagesUseCount() {
-        return pagesUse;
+        return count(pages);
     }
 
     /**
@@ -199,7 +193,7 @@ public final class ShmemObject extends LruNode {
      * @return live pin owners
      */
     public int pinCount() {
-        return pinCount;
+        return count(pins);
     }
 
     /**
@@ -208,7 +202,7 @@ public final class ShmemObject extends LruNode {
      * @return live CPU mappings
      */
     public int vmapCount() {
-        return vmapCount;
+        return count(vmaps);
     }
 
     /**
@@ -303,7 +297,7 @@ public final class ShmemObject extends LruNode {
     }
 
     private boolean purgeableLocked() {
-        return madv == Madv.DONTNEED && pinCount == 0 && sgtUse != null && (pfns != null || swapped != null)
+        return madv == Madv.DONTNEED && count(pins) == 0 && sgtUse != null && (pfns != null || swapped != null)
                 && exports() == 0;
     }
 
@@ -318,7 +312,7 @@ public final class ShmemObject extends LruNode {
     }
 
     private boolean evictableLocked() {
-        return madv == Madv.WILLNEED && pinCount == 0 && sgtUse != null && pfns != null
+        return madv == Madv.WILLNEED && count(pins) == 0 && sgtUse != null && pfns != null
                 && residentPages == pageCount && exports() == 0;
     }
 
@@ -348,7 +342,7 @@ public final class ShmemObject extends LruNode {
      */
     public PagesRef getPages(OwnerKind kind) {
         requireExternal(kind, RefKind.PAGES);
-        if (pfns != null && incNotZero(PAGES_USE, RefKind.PAGES)) {
+        if (pfns != null && incNotZero(PAGES, RefKind.PAGES, step(kind))) {
             // A use taken while the pages were resident; an eviction racing with it is ordered after it, which is
             // allowed (eviction keeps uses). Only a racing free makes us back out.
             return afterFastAcquire(new PagesRef(this, kind));
@@ -372,7 +366,7 @@ public final class ShmemObject extends LruNode {
      */
     public <A, R> R withPages(HeldCall<A, R> body, A arg) {
         Objects.requireNonNull(body, "body");
-        if (device.tracker() == null && pfns != null && incNotZero(PAGES_USE, RefKind.PAGES)) {
+        if (device.tracker() == null && pfns != null && incNotZero(PAGES, RefKind.PAGES, 1 + HANDLE)) {
             return heldFast(OwnerKind.PAGES_HANDLE, body, arg);
         }
         return heldBy(getPages(), body, arg);
@@ -383,13 +377,13 @@ public final class ShmemObject extends LruNode {
         if (madv == Madv.PURGED) {
             throw new GemException(Errno.ENOMEM, name() + " is purged: its pages are gone");
         }
-        if (pagesUse == 0) {
+        if (count(pages) == 0) {
             pfns = device.pool().allocate(pageCount, name());
             residentPages = pageCount;
         } else if (swapped != null) {
             swapIn();
         }
-        takeLocked(RefKind.PAGES);
+        takeLocked(kind);
         return acquired(new PagesRef(this, kind));
     }
 
@@ -408,7 +402,7 @@ public final class ShmemObject extends LruNode {
             if (madv == Madv.PURGED) {
                 throw new GemException(Errno.ENOMEM, name() + " is purged: its pages are gone");
             }
-            if (pagesUse == 0) {
+            if (count(pages) == 0) {
                 int[] empty = new int[pageCount];
                 java.util.Arrays.fill(empty, -1);
                 pfns = empty;
@@ -416,7 +410,7 @@ public final class ShmemObject extends LruNode {
             } else if (swapped != null) {
                 swapIn();
             }
-            takeLocked(RefKind.PAGES);
+            takeLocked(kind);
             return acquired(new PagesRef(this, kind));
         });
     }
@@ -463,19 +457,10 @@ public final class ShmemObject extends LruNode {
         });
     }
 
-    private void putPagesLocked() {
-        while (true) {
-            int c = pagesUse;
-            if (c > 1) {
-                if (PAGES_USE.compareAndSet(this, c, c - 1)) {
-                    counted(RefKind.PAGES, -1);
-                    return;
-                }
-            } else if (PAGES_USE.compareAndSet(this, 1, 0)) {
-                counted(RefKind.PAGES, -1);
-                releaseBacking();
-                return;
-            }
+    /** Drops one page use of an owner whose word step is {@code step}; the last frees the backing. Resv held. */
+    private void putPagesLocked(long step) {
+        if (dropLocked(PAGES, RefKind.PAGES, step)) {
+            releaseBacking();
         }
     }
 
@@ -506,7 +491,7 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
      */
     public Pin pin() {
-        if (incNotZero(PIN_COUNT, RefKind.PIN)) {
+        if (incNotZero(PINS, RefKind.PIN, 1 + HANDLE)) {
             return afterFastAcquire(new Pin(this, OwnerKind.PIN_HANDLE));
         }
         return mutate(() -> pinLocked(OwnerKind.PIN_HANDLE));
@@ -528,7 +513,7 @@ public final class ShmemObject extends LruNode {
      */
     public <A, R> R withPin(HeldCall<A, R> body, A arg) {
         Objects.requireNonNull(body, "body");
-        if (device.tracker() == null && incNotZero(PIN_COUNT, RefKind.PIN)) {
+        if (device.tracker() == null && incNotZero(PINS, RefKind.PIN, 1 + HANDLE)) {
             return heldFast(OwnerKind.PIN_HANDLE, body, arg);
         }
         return heldBy(pin(), body, arg);
@@ -537,28 +522,19 @@ public final class ShmemObject extends LruNode {
     private Pin pinLocked(OwnerKind kind) {
         ensureAlive();
         requireWhole("pin");
-        if (pinCount == 0) {
+        if (count(pins) == 0) {
             pinUse = getPagesLocked(OwnerKind.PAGES_PIN);
         }
-        takeLocked(RefKind.PIN);
+        takeLocked(kind);
         return acquired(new Pin(this, kind));
     }
 
-    private void unpinLocked() {
-        while (true) {
-            int c = pinCount;
-            if (c > 1) {
-                if (PIN_COUNT.compareAndSet(this, c, c - 1)) {
-                    counted(RefKind.PIN, -1);
-                    return;
-                }
-            } else if (PIN_COUNT.compareAndSet(this, 1, 0)) {
-                counted(RefKind.PIN, -1);
-                PagesRef u = pinUse;
-                pinUse = null;
-                u.release();
-                return;
-            }
+    /** Drops one pin of an owner whose word step is {@code step}; the last releases the pins' page use. Resv held. */
+    private void unpinLocked(long step) {
+        if (dropLocked(PINS, RefKind.PIN, step)) {
+            PagesRef u = pinUse;
+            pinUse = null;
+            u.release();
         }
     }
 
@@ -571,7 +547,7 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOMEM when purged or out of memory; ENOENT when freed
      */
     public VMap vmap() {
-        if (incNotZero(VMAP_COUNT, RefKind.VMAP)) {
+        if (incNotZero(VMAPS, RefKind.VMAP, 1 + HANDLE)) {
             return afterFastAcquire(new VMap(this, OwnerKind.VMAP_HANDLE));
         }
         return mutate(this::vmapLocked);
@@ -595,7 +571,7 @@ public final class ShmemObject extends LruNode {
      */
     public <A, R> R withVmap(HeldCall<A, R> body, A arg) {
         Objects.requireNonNull(body, "body");
-        if (device.tracker() == null && incNotZero(VMAP_COUNT, RefKind.VMAP)) {
+        if (device.tracker() == null && incNotZero(VMAPS, RefKind.VMAP, 1 + HANDLE)) {
             return heldFast(OwnerKind.VMAP_HANDLE, body, arg);
         }
         return heldBy(vmap(), body, arg);
@@ -603,28 +579,19 @@ public final class ShmemObject extends LruNode {
 
     private VMap vmapLocked() {
         ensureAlive();
-        if (vmapCount == 0) {
+        if (count(vmaps) == 0) {
             vmapPin = pinLocked(OwnerKind.PIN_VMAP);
         }
-        takeLocked(RefKind.VMAP);
+        takeLocked(OwnerKind.VMAP_HANDLE);
         return acquired(new VMap(this, OwnerKind.VMAP_HANDLE));
     }
 
-    private void vunmapLocked() {
-        while (true) {
-            int c = vmapCount;
-            if (c > 1) {
-                if (VMAP_COUNT.compareAndSet(this, c, c - 1)) {
-                    counted(RefKind.VMAP, -1);
-                    return;
-                }
-            } else if (VMAP_COUNT.compareAndSet(this, 1, 0)) {
-                counted(RefKind.VMAP, -1);
-                Pin p = vmapPin;
-                vmapPin = null;
-                p.release();
-                return;
-            }
+    /** Drops one mapping of an owner whose word step is {@code step}; the last releases the mappings' pin. Resv held. */
+    private void vunmapLocked(long step) {
+        if (dropLocked(VMAPS, RefKind.VMAP, step)) {
+            Pin p = vmapPin;
+            vmapPin = null;
+            p.release();
         }
     }
 
@@ -664,7 +631,7 @@ public final class ShmemObject extends LruNode {
      */
     private void access(long offset, byte[] arr, boolean write) {
         checkAccess(offset, arr.length);
-        if (device.tracker() == null && incNotZero(VMAP_COUNT, RefKind.VMAP)) {
+        if (device.tracker() == null && incNotZero(VMAPS, RefKind.VMAP, 1 + HANDLE)) {
             enteredFast(OwnerKind.VMAP_HANDLE);
             try {
                 VMap.copy(this, pfns, offset, arr, 0, arr.length, write);
@@ -997,17 +964,20 @@ public final class ShmemObject extends LruNode {
         });
     }
 
-    /** Live owners of one kind: the tally field, or for the object's own kinds whether their owner is held. */
+    /**
+     * Live owners of one kind: the upper half of its count word or its tally field, or for the object's own kinds
+     * whether their owner is held.
+     */
     private int tallyOf(OwnerKind k) {
         switch (k) {
             case PAGES_HANDLE:
-                return pageHandles;
+                return handles(pages);
             case PAGES_HEAP_CHUNKS:
                 return heapChunkUses;
             case PIN_HANDLE:
-                return pinHandles;
+                return handles(pins);
             case VMAP_HANDLE:
-                return vmapHandles;
+                return handles(vmaps);
             case EXPORT_HANDLE:
                 return exportHandles;
             case PAGES_PIN:
@@ -1021,26 +991,36 @@ public final class ShmemObject extends LruNode {
         }
     }
 
+    /** Moves the tally field of a kind that has one; the callers' kinds move with their count (see {@link #step}). */
     private void addTally(OwnerKind k, int delta) {
         switch (k) {
-            case PAGES_HANDLE:
-                PAGE_HANDLES.getAndAdd(this, delta);
-                break;
             case PAGES_HEAP_CHUNKS:
                 HEAP_CHUNK_USES.getAndAdd(this, delta);
-                break;
-            case PIN_HANDLE:
-                PIN_HANDLES.getAndAdd(this, delta);
-                break;
-            case VMAP_HANDLE:
-                VMAP_HANDLES.getAndAdd(this, delta);
                 break;
             case EXPORT_HANDLE:
                 EXPORT_HANDLES.getAndAdd(this, delta);
                 break;
             default:
-                break; // the object's own kinds: counted by the field that holds the owner
+                break; // a caller's kind: tallied in its count word; the object's own: by the field holding it
         }
+    }
+
+    /** The count in a count word's lower half. */
+    private static int count(long word) {
+        return (int) word;
+    }
+
+    /** The callers' owners tallied in a count word's upper half. */
+    private static int handles(long word) {
+        return (int) (word >>> 32);
+    }
+
+    /**
+     * What one reference of an owner of {@code k} adds to its count word: one count, and one tally for the
+     * callers' kinds the word tallies.
+     */
+    private static long step(OwnerKind k) {
+        return k == OwnerKind.PAGES_HANDLE || k == OwnerKind.PIN_HANDLE || k == OwnerKind.VMAP_HANDLE ? 1 + HANDLE : 1;
     }
 
     // ------------------------------------------------------------------ owner bookkeeping
@@ -1059,28 +1039,29 @@ public final class ShmemObject extends LruNode {
      */
     private void releaseHeld(OwnerKind k) {
         addTally(k, -1);
+        long step = step(k);
         switch (k.ref()) {
             case PAGES:
-                if (!decNotOne(PAGES_USE, RefKind.PAGES)) {
+                if (!decNotOne(PAGES, RefKind.PAGES, step)) {
                     mutate(() -> {
-                        putPagesLocked();
+                        putPagesLocked(step);
                         retireIfUnowned();
                         return null;
                     });
                 }
                 break;
             case PIN:
-                if (!decNotOne(PIN_COUNT, RefKind.PIN)) {
+                if (!decNotOne(PINS, RefKind.PIN, step)) {
                     mutate(() -> {
-                        unpinLocked();
+                        unpinLocked(step);
                         return null;
                     });
                 }
                 break;
             case VMAP:
-                if (!decNotOne(VMAP_COUNT, RefKind.VMAP)) {
+                if (!decNotOne(VMAPS, RefKind.VMAP, step)) {
                     mutate(() -> {
-                        vunmapLocked();
+                        vunmapLocked(step);
                         return null;
                     });
                 }
@@ -1099,7 +1080,7 @@ public final class ShmemObject extends LruNode {
 
     /** A freed object whose leaked owners are all closed now holds nothing: the device forgets it. Resv held. */
     private void retireIfUnowned() {
-        if (freed && pagesUse == 0 && exports() == 0) {
+        if (freed && count(pages) == 0 && exports() == 0) {
             device.retire(this);
         }
     }
@@ -1131,9 +1112,9 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * The lock-free path of the {@code with} methods: the count has just been taken by inc_not_zero for a call that
-     * owns it (tracking is off); tally it, run the body, drop it. No owner object: the call is the owner, and
-     * nothing but this frame can release the reference, so it is released exactly once.
+     * The lock-free path of the {@code with} methods: the count and its callers' tally have just been taken by
+     * inc_not_zero for a call that owns the reference (tracking is off); run the body, drop it. No owner object: the
+     * call is the owner, and nothing but this frame can release the reference, so it is released exactly once.
      */
     private <A, R> R heldFast(OwnerKind kind, HeldCall<A, R> body, A arg) {
         enteredFast(kind);
@@ -1149,11 +1130,11 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Tallies a reference a call took on the lock-free path; when a {@code free()} raced with the increment, backs
-     * out through the normal release and fails, as {@link #afterFastAcquire} does for an owner object.
+     * After a call took a caller's reference on the lock-free path (its inc_not_zero tallied it in the count word):
+     * when a {@code free()} raced with the increment, backs out through the normal release and fails, as
+     * {@link #afterFastAcquire} does for an owner object.
      */
     private void enteredFast(OwnerKind kind) {
-        addTally(kind, 1);
         if (freed) {
             releaseHeld(kind);
             throw new GemException(Errno.ENOENT, name() + " is freed");
@@ -1182,24 +1163,47 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Moves a count up by one under the lock (the caller has done what a 0 -> 1 needs) and records it when
-     * tracking: the one place the locked paths take a reference, each followed by the owner that holds it. Resv held.
+     * Moves a count up by one under the lock for an owner of {@code kind} about to be created (the caller has done
+     * what a 0 -> 1 needs), with its tally when the count word holds it, and records it when tracking: the one place
+     * the locked paths take a reference, each followed by the owner that holds it. Resv held.
      */
+    private void takeLocked(OwnerKind kind) {
+        take(kind.ref(), step(kind));
+    }
+
+    /** Moves a count up by one and nothing else, as a path that creates no owner would. Resv held. */
     void takeLocked(RefKind ref) {
+        take(ref, 1);
+    }
+
+    private void take(RefKind ref, long step) {
         switch (ref) {
             case PAGES:
-                PAGES_USE.getAndAdd(this, 1);
+                PAGES.getAndAdd(this, step);
                 break;
             case PIN:
-                PIN_COUNT.getAndAdd(this, 1);
+                PINS.getAndAdd(this, step);
                 break;
             case VMAP:
-                VMAP_COUNT.getAndAdd(this, 1);
+                VMAPS.getAndAdd(this, step);
                 break;
             default:
                 throw new IllegalArgumentException(ref + " is counted by its owners' tally");
         }
         counted(ref, 1);
+    }
+
+    /**
+     * Drops one reference from a count word under the lock: a CAS loop, because the lock-free paths may move the
+     * word meanwhile (never to or from a zero count). Returns whether the count reached zero. Resv held.
+     */
+    private boolean dropLocked(VarHandle word, RefKind ref, long step) {
+        long c;
+        do {
+            c = (long) word.getVolatile(this);
+        } while (!word.compareAndSet(this, c, c - step));
+        counted(ref, -1);
+        return count(c) == 1;
     }
 
     /** Records a count transition when tracking; with tracking off, one null check. */
@@ -1229,29 +1233,34 @@ public final class ShmemObject extends LruNode {
         }
     }
 
-    private boolean incNotZero(VarHandle count, RefKind ref) {
+    /**
+     * inc_not_zero on a count word: adds {@code step} unless the count is zero (then the locked path must do the
+     * 0 -> 1) or the object is freed. The word is read and swapped whole, so the count and its tally move together.
+     */
+    private boolean incNotZero(VarHandle word, RefKind ref, long step) {
         if (freed) {
             return false;
         }
-        int c;
+        long c;
         do {
-            c = (int) count.getVolatile(this);
-            if (c == 0) {
+            c = (long) word.getVolatile(this);
+            if (count(c) == 0) {
                 return false;
             }
-        } while (!count.compareAndSet(this, c, c + 1));
+        } while (!word.compareAndSet(this, c, c + step));
         counted(ref, 1);
         return true;
     }
 
-    private boolean decNotOne(VarHandle count, RefKind ref) {
-        int c;
+    /** dec_not_one on a count word: subtracts {@code step} unless the count would reach zero (the locked path's). */
+    private boolean decNotOne(VarHandle word, RefKind ref, long step) {
+        long c;
         do {
-            c = (int) count.getVolatile(this);
-            if (c <= 1) {
+            c = (long) word.getVolatile(this);
+            if (count(c) <= 1) {
                 return false;
             }
-        } while (!count.compareAndSet(this, c, c - 1));
+        } while (!word.compareAndSet(this, c, c - step));
         counted(ref, -1);
         return true;
     }
@@ -1346,14 +1355,22 @@ public final class ShmemObject extends LruNode {
      */
     public ObjectState inspect() {
         return locked(() -> {
+            // Each count word read once: its count and its callers' tally are one snapshot even while lock-free
+            // paths run.
+            long p = pages;
+            long q = pins;
+            long v = vmaps;
             Map<OwnerKind, Integer> t = new EnumMap<>(OwnerKind.class);
             for (OwnerKind k : KINDS) {
                 t.put(k, tallyOf(k));
             }
+            t.put(OwnerKind.PAGES_HANDLE, handles(p));
+            t.put(OwnerKind.PIN_HANDLE, handles(q));
+            t.put(OwnerKind.VMAP_HANDLE, handles(v));
             int[] f = pfns;
             RefTracker tracker = device.tracker();
             List<RefTransition> open = tracker == null ? List.of() : transitions(tracker);
-            return new ObjectState(name(), pageCount, pagesUse, pinCount, vmapCount, madv, freed,
+            return new ObjectState(name(), pageCount, count(p), count(q), count(v), madv, freed,
                     f == null ? null : f.clone(), residentPages, swapped,
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
@@ -1378,8 +1395,8 @@ public final class ShmemObject extends LruNode {
                 }
             }
         }
-        return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + pagesUse
-                + " pin=" + pinCount + " vmap=" + vmapCount + " resident=" + residentPages
+        return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + count(pages)
+                + " pin=" + count(pins) + " vmap=" + count(vmaps) + " resident=" + residentPages
                 + " swapped=" + (swapped == null ? 0 : swapped.pages()) + " sgt=" + (sgtUse != null)
                 + " exports=" + exports() + " owners: " + (owners.length() == 0 ? "none" : owners);
     }
