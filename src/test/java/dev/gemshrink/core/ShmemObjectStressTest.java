@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A bounded multi-threaded stress of {@link ShmemObject}: four threads hammer a few shared objects and one private
- * object each with pin/unpin, get/put pages, vmap with write-then-read-back of real bytes, madvise toggling,
+ * object each with pin/unpin, get/put pages, vmap with write-then-read-back of real bytes (through owner objects and
+ * through calls that own their references), madvise toggling,
  * purge and evict attempts (with in-memory swap and a RAM budget tight enough for direct reclaim to run), and
  * multi-object locking through {@link AcquireContext#lockAll} in random orders.
  *
@@ -147,6 +148,7 @@ class ShmemObjectStressTest {
         assertThat(summary.getOrDefault("pinned.purge.EBUSY", 0L) + summary.getOrDefault("pinned.evict.EBUSY", 0L))
                 .as("purge/evict attempts under a pin").isPositive();
         assertThat(summary.getOrDefault("shared.verified", 0L)).as("verified writes under a vmap").isPositive();
+        assertThat(summary.getOrDefault("held.verified", 0L)).as("verified writes under a withVmap call").isPositive();
         assertThat(summary.getOrDefault("lockAll", 0L)).as("lockAll rounds").isPositive();
 
         for (ShmemObject x : all) {
@@ -217,7 +219,7 @@ class ShmemObjectStressTest {
         }
 
         private void step() {
-            switch (rnd.nextInt(12)) {
+            switch (rnd.nextInt(13)) {
                 case 0 -> pin(anyObject());
                 case 1 -> unpin();
                 case 2 -> getPages(anyObject());
@@ -228,6 +230,7 @@ class ShmemObjectStressTest {
                 case 8 -> purgeOrEvict(anyObject());
                 case 9 -> pinnedPurgeOrEvict();
                 case 10 -> lockAll();
+                case 11 -> heldWriteRead(shared.get(rnd.nextInt(SHARED)));
                 default -> ownEvictAndVerify();
             }
         }
@@ -305,6 +308,37 @@ class ShmemObjectStressTest {
             } finally {
                 m.close();
             }
+        }
+
+        /**
+         * The same through calls that own their references: a mapping held by a {@code withVmap} call, a pin by a
+         * {@code withPin} call inside it, and the object's own write and read (lock-free while it is mapped).
+         */
+        private void heldWriteRead(ShmemObject o) {
+            byte[] data = new byte[CHUNK];
+            rnd.nextBytes(data);
+            long off = (long) id * PAGE + rnd.nextInt(PAGE - CHUNK + 1);
+            boolean yield = rnd.nextBoolean();
+            byte[] back;
+            try {
+                back = o.withVmap((mapped, d) -> mapped.withPin((pinned, x) -> {
+                    checkPinned(pinned, "in a withPin call");
+                    pinned.write(off, x);
+                    if (yield) {
+                        Thread.yield();
+                    }
+                    byte[] b = new byte[x.length];
+                    pinned.read(off, b);
+                    return b;
+                }, d), data);
+            } catch (GemException e) {
+                expectErrno("withVmap", e, Errno.ENOMEM);
+                return;
+            }
+            if (!Arrays.equals(data, back)) {
+                throw new AssertionError("bytes of " + o.name() + " at " + off + " changed under a withVmap call");
+            }
+            count("held.verified");
         }
 
         /** Rewrites part of the private object under a pin + vmap, checks it, and remembers it. */
