@@ -59,6 +59,7 @@ class HeldCallTest {
             assertThat(o.pinCount()).isEqualTo(1);
             assertThat(tallies(o)).containsEntry(OwnerKind.PIN_HANDLE, 1);
             Invariants.assertClean(device);
+            assertThat(held.isLive()).as("the other pin is untouched").isTrue();
         }
         assertThat(o.free().isEmpty()).isTrue();
         Invariants.assertEmpty(device);
@@ -139,6 +140,7 @@ class HeldCallTest {
             assertThat(o.vmapCount()).isEqualTo(1);
             assertThat(o.pagesUseCount()).isEqualTo(2); // the sgt's and the pins'
             Invariants.assertClean(device);
+            assertThat(held.isLive() && map.isLive()).as("the other owners are untouched").isTrue();
         }
         assertThatThrownBy(() -> o.withPin((obj, arg) -> {
             throw new InjectedError("on the locked path");
@@ -176,6 +178,7 @@ class HeldCallTest {
                     Map.entry(OwnerKind.PAGES_PIN, 1));
             assertThat(report.note()).contains("leakDetection(SIMPLE)");
             assertThat(device.objects()).as("one pin still held").contains(o);
+            assertThat(held.isLive()).isTrue();
         }
         Invariants.assertEmpty(device);
     }
@@ -188,6 +191,7 @@ class HeldCallTest {
                 LeakReport report = o.withPin((obj, arg) -> LeakWarnings.freeLeaking(obj), null);
                 assertThat(report.transitions()).filteredOn(t -> t.owner() == OwnerKind.PIN_HANDLE).hasSize(2)
                         .allSatisfy(t -> assertThat(t.site()).startsWith("HeldCallTest.withTrackingFree"));
+                assertThat(held.isLive()).isTrue();
             }
             Invariants.assertEmpty(tracked);
         }
@@ -256,6 +260,7 @@ class HeldCallTest {
             assertThat(perCall).as("bytes allocated per three calls").isZero();
             assertThat(o.pinCount()).isEqualTo(2);
             assertThat(o.vmapCount()).isEqualTo(1);
+            assertThat(pin.isLive() && map.isLive()).isTrue();
         }
         Invariants.assertClean(device);
     }

@@ -205,6 +205,16 @@ public class ShmemObjectLincheckTest {
     /** Fails when the invariant checker finds any violation on the device. */
     @Validate
     public void checkInvariants() {
+        requireNoViolations(device);
+    }
+
+    /**
+     * Throws when the invariant checker finds any violation on the device (a plain throw: AssertJ's assertions
+     * do not run under Lincheck's instrumentation).
+     *
+     * @param device the device
+     */
+    static void requireNoViolations(GemDevice device) {
         List<Violation> v = InvariantChecker.check(device);
         if (!v.isEmpty()) {
             throw new AssertionError("invariant violations: " + v);
