@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Owners, not flags.</b> Every reference is an {@link Owner}: a caller's {@link PagesRef}, {@link Pin},
  * {@link VMap} or {@link Export}, or one the object holds itself: the stored sg table's page use, the pins' page use
  * and the CPU mappings' pin. A count is the number of live owners of its kind, so nothing can be taken without an
- * owner that must later release it, and {@link #free()} can name every owner still alive.
+ * owner that must later release it, and {@link #free()} can name every owner still alive. A reference needed only
+ * for the length of a call can be owned by the call instead ({@link #withPin}, {@link #withPages},
+ * {@link #withVmap}): counted the same, released exactly once when it returns, and with no owner object to allocate.
  *
  * <p><b>Locking.</b> Each object has a reservation lock ({@link #resv()}, a ww-mutex). Every state change happens
  * under it, except the fast paths: taking a page use, pin or vmap when the count is already above zero (and, for
@@ -352,10 +354,11 @@ public final class ShmemObject extends LruNode {
 
     /**
      * Runs {@code body} while holding a page use owned by the call itself (see {@link HeldCall}): the use is taken
-     * as by {@link #getPages()} and put when {@code body} returns or throws. Counted as a {@link OwnerKind#PAGES_HANDLE}
-     * while the call runs, so {@link #free()} and the invariant checker see it like any caller's use. Lock-free and
-     * allocation-free when the pages are resident and already in use and leak detection is
-     * {@link LeakDetection#SIMPLE}; otherwise the use is taken and put the ordinary way, through a {@link PagesRef}.
+     * as by {@link #getPages()} and put when {@code body} returns or throws. Counted as a
+     * {@link OwnerKind#PAGES_HANDLE} while the call runs, so {@link #free()} and the invariant checker see it like any
+     * caller's use. Lock-free and allocation-free when the pages are resident and already in use and leak detection
+     * is {@link LeakDetection#SIMPLE}; otherwise the use is taken and put the ordinary way, through a
+     * {@link PagesRef}.
      *
      * @param body what to run (a non-capturing function keeps the call allocation-free)
      * @param arg  passed to {@code body}
@@ -586,7 +589,7 @@ public final class ShmemObject extends LruNode {
         return acquired(new VMap(this, OwnerKind.VMAP_HANDLE));
     }
 
-    /** Drops one mapping of an owner whose word step is {@code step}; the last releases the mappings' pin. Resv held. */
+    /** Drops one mapping of an owner whose word step is {@code step}; the last drops the mappings' pin. Resv held. */
     private void vunmapLocked(long step) {
         if (dropLocked(VMAPS, RefKind.VMAP, step)) {
             Pin p = vmapPin;
