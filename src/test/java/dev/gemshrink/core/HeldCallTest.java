@@ -159,6 +159,26 @@ class HeldCallTest {
     }
 
     @Test
+    void aSecondCloseOfAnOwnerDuringTheCallIsRefusedAndLeavesTheCallsPin() {
+        ShmemObject o = resident(device, "twice");
+        Pin first = o.pin();
+        Pin second = o.pin();
+        int during = o.withPin((obj, p) -> {
+            p.close();
+            assertThatThrownBy(p::close).isInstanceOf(GemException.class)
+                    .extracting(e -> ((GemException) e).errno()).isEqualTo(Errno.EINVAL);
+            assertThat(tallies(obj)).containsEntry(OwnerKind.PIN_HANDLE, 2); // the other owner and the call
+            Invariants.assertClean(device);
+            return obj.pinCount();
+        }, second);
+        assertThat(during).isEqualTo(2);
+        assertThat(first.isLive()).isTrue();
+        first.close();
+        assertThat(o.pinCount()).isZero();
+        Invariants.assertClean(device);
+    }
+
+    @Test
     void aFreedObjectRefusesTheCallWithoutRunningIt() {
         ShmemObject o = resident(device, "gone");
         assertThat(o.free().isEmpty()).isTrue();
