@@ -9,9 +9,6 @@ import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.core.VMap;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.reclaim.ReclaimPolicy;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
@@ -30,24 +27,17 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.IterationParams;
 import org.openjdk.jmh.infra.ThreadParams;
-import org.openjdk.jmh.runner.IterationType;
 
 /**
  * Baseline B: a budgeted buffer cache, gemshrink under each built-in reclaim policy against Caffeine
  * ({@code maximumWeight} + a weigher in pages), on the workload of {@link CacheWorkload}, from 2 threads. One run
  * measures every pair of {@code cache} ({@code caffeine} or a policy name) and {@code refillMicrosPerPage} (the
  * cost of refilling a buffer after a miss, busy-spun per page). The score is accesses per second (both threads);
- * the secondary results {@code accesses} and {@code misses} (per second, both threads, with JMH's error bars) give
- * the miss ratio as misses / accesses, and at the end of each trial the fork prints one line with the miss ratio of
- * the measured iterations:
- *
- * <pre>
- * cache-miss-ratio cache=P refillMicrosPerPage=C accesses=A misses=M miss_ratio=R iterations=N min=R1 max=R2
- * </pre>
- *
- * <p>where R is M / A with four decimals and R1, R2 the lowest and highest ratio of a single measured iteration.
+ * the secondary results {@code accesses} and {@code misses} (per second, both threads, counted in each iteration
+ * with {@code @AuxCounters}) give each iteration's miss ratio as misses / accesses. {@link BufferCacheRatios} runs
+ * this benchmark and prints, from that one run, each configuration's throughput and miss ratio with error bars and
+ * each policy's ratios to Caffeine at the same refill cost.
  *
  * <ul>
  *   <li>{@code caffeine}: {@code cache.get(id, loader)}; a miss allocates the buffer, refills it (every page written
@@ -71,7 +61,7 @@ public class BufferCacheBench {
     /** The {@code cache} parameter's value that selects Caffeine instead of a gemshrink device. */
     static final String CAFFEINE = "caffeine";
 
-    /** The cache under test, its refill cost, and the measured iterations' counts. */
+    /** The cache under test and its refill cost. */
     @State(Scope.Benchmark)
     public static class Contender {
         /** {@value #CAFFEINE}, or the name of a built-in reclaim policy ({@link ReclaimPolicy#builtIns()}). */
@@ -88,10 +78,6 @@ public class BufferCacheBench {
         GemDevice dev;
         AtomicReferenceArray<ShmemObject> slots;
         final Object[] stripes = new Object[STRIPES];
-        /** Every benchmark thread's counters. */
-        private final List<Counters> threads = new ArrayList<>(); // guarded by itself
-        /** {accesses, misses} over all threads, one entry per measured iteration (only the teardowns touch it). */
-        private final List<long[]> measured = new ArrayList<>();
 
         @Setup(Level.Trial)
         public void setup() {
@@ -116,53 +102,11 @@ public class BufferCacheBench {
             }
         }
 
-        void register(Counters t) {
-            synchronized (threads) {
-                threads.add(t);
-            }
-        }
-
-        /**
-         * Sums the threads' counts of a measured iteration. JMH runs a benchmark-scoped iteration teardown once, after
-         * every thread has finished the iteration and before any starts the next (which resets its counters).
-         */
-        @TearDown(Level.Iteration)
-        public void endIteration(IterationParams ip) {
-            if (ip.getType() != IterationType.MEASUREMENT) {
-                return;
-            }
-            long[] sums = new long[2];
-            synchronized (threads) {
-                for (Counters t : threads) {
-                    sums[0] += t.accesses;
-                    sums[1] += t.misses;
-                }
-            }
-            measured.add(sums);
-        }
-
-        /** Prints the miss ratio of the measured iterations (pooled, and the lowest and highest iteration). */
         @TearDown(Level.Trial)
         public void tearDown() {
             if (dev != null) {
                 dev.close();
             }
-            List<long[]> its = measured;
-            long accesses = 0;
-            long misses = 0;
-            double min = 1;
-            double max = 0;
-            for (long[] it : its) {
-                accesses += it[0];
-                misses += it[1];
-                double r = it[0] == 0 ? 0 : (double) it[1] / it[0];
-                min = Math.min(min, r);
-                max = Math.max(max, r);
-            }
-            System.out.println(String.format(Locale.ROOT, "cache-miss-ratio cache=%s refillMicrosPerPage=%d "
-                    + "accesses=%d misses=%d miss_ratio=%.4f iterations=%d min=%.4f max=%.4f", cache,
-                    refillMicrosPerPage, accesses, misses, accesses == 0 ? 0 : (double) misses / accesses,
-                    its.size(), its.isEmpty() ? 0 : min, max));
         }
     }
 
@@ -178,7 +122,6 @@ public class BufferCacheBench {
 
         @Setup(Level.Trial)
         public void setup(ThreadParams tp, Contender c) {
-            c.register(this);
             CacheWorkload w = c.w;
             stream = w.stream;
             pos = (int) ((long) tp.getThreadIndex() * CacheWorkload.STREAM / Math.max(1, tp.getThreadCount()));
