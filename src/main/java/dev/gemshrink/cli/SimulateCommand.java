@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -127,20 +128,20 @@ final class SimulateCommand implements Callable<Integer> {
         refuseTraceOptions();
         List<ReclaimPolicy> policies = policies();
         SimulationConfig.Builder config = options();
-        List<Simulation> sims = new ArrayList<>();
-        List<Progress> progress = new ArrayList<>();
+        List<Run> runs = new ArrayList<>();
         for (ReclaimPolicy p : policies) {
-            Progress pr = new Progress(io.out(), System.console() != null && io.out() == System.out);
-            progress.add(pr);
-            sims.add(new Simulation(config.policy(p).build(), pr));
+            Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
+            runs.add(new Run(new Simulation(config.policy(p).build(), progress), progress));
         }
         SimulationConfig first = config.policy(policies.get(0)).build();
+        AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch reported = new CountDownLatch(1);
-        // Ctrl-C or SIGTERM: stop the workers (of every run: the ones not started yet do not start), then let this
-        // thread print the summaries, write the report and remove the swap file before the JVM exits (bounded, so
-        // a stuck run cannot keep it alive).
+        // Ctrl-C or SIGTERM: stop the workers of the run in progress (and keep the next ones from starting), then let
+        // this thread print the summaries, write the report and remove the swap file before the JVM exits (bounded,
+        // so a stuck run cannot keep it alive).
         Thread hook = new Thread(() -> {
-            sims.forEach(Simulation::stop);
+            signalled.set(true);
+            runs.forEach(r -> r.sim().stop());
             try {
                 if (!reported.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS)) {
                     first.swapFile().ifPresent(SimulateCommand::deleteQuietly);
@@ -151,7 +152,7 @@ final class SimulateCommand implements Callable<Integer> {
         }, "gemshrink-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return runAndReport(first, policies, sims, progress);
+            return runAndReport(first, policies, runs, signalled);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -164,12 +165,16 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
+    /** One simulation of the command and the progress it reports to. */
+    private record Run(Simulation sim, Progress progress) {
+    }
+
     /**
-     * Runs the simulations one after the other (the next one only when the previous one was not stopped by a
-     * signal), printing each summary, then with several policies their summaries side by side, then the verdict.
+     * Runs the simulations one after the other (none after a signal), printing each summary, then with several
+     * policies their summaries side by side, then the verdict.
      */
-    private int runAndReport(SimulationConfig config, List<ReclaimPolicy> policies, List<Simulation> sims,
-            List<Progress> progress) throws UsageException {
+    private int runAndReport(SimulationConfig config, List<ReclaimPolicy> policies, List<Run> runs,
+            AtomicBoolean signalled) throws UsageException {
         io.out().println(String.format(Locale.ROOT, "simulate: workload=%s %s threads=%d seed=%d ram=%s swap=%s%s%s",
                 config.workload().id(), compare == null ? "policy=" + policies.get(0).name()
                 : "compare=" + names(policies, ","), config.threads(), config.seed(),
@@ -178,9 +183,11 @@ final class SimulateCommand implements Callable<Integer> {
                 : " backing=" + config.backing().name().toLowerCase(Locale.ROOT), config.deterministic()
                 ? " (deterministic: " + config.operations() + " operations)" : ""));
         List<SimulationResult> results = new ArrayList<>();
-        Iterator<Progress> pr = progress.iterator();
-        for (Simulation sim : sims) {
-            SimulationResult r = runOne(config, sim, pr.next());
+        for (Run run : runs) {
+            if (signalled.get() && !results.isEmpty()) {
+                break;
+            }
+            SimulationResult r = runOne(config, run.sim(), run.progress());
             results.add(r);
             if (r.stoppedEarly()) {
                 io.out().println("simulate: stopped by a signal; the summary covers what ran");
@@ -191,9 +198,6 @@ final class SimulateCommand implements Callable<Integer> {
             }
             for (String m : r.failures()) {
                 io.err().println(m);
-            }
-            if (r.stoppedEarly()) {
-                break;
             }
         }
         if (results.size() > 1) {
