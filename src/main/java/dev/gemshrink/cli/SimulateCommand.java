@@ -134,7 +134,7 @@ final class SimulateCommand implements Callable<Integer> {
             runs.add(new Run(new Simulation(config.policy(p).build(), progress), progress));
         }
         SimulationConfig first = config.policy(policies.get(0)).build();
-        AtomicBoolean signalled = new AtomicBoolean();
+        AtomicBoolean signalled = new AtomicBoolean(); // set by the hook, read by this thread between runs
         CountDownLatch reported = new CountDownLatch(1);
         // Ctrl-C or SIGTERM: stop the workers of the run in progress (and keep the next ones from starting), then let
         // this thread print the summaries, write the report and remove the swap file before the JVM exits (bounded,
