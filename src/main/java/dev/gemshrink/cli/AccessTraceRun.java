@@ -1,8 +1,8 @@
 package dev.gemshrink.cli;
 
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.sim.AccessTrace;
 import dev.gemshrink.sim.AccessTraceReplay;
-import dev.gemshrink.sim.ReplayPolicy;
 import dev.gemshrink.sim.TraceSyntaxException;
 import java.io.IOException;
 import java.io.StringReader;
@@ -29,7 +29,7 @@ final class AccessTraceRun {
      * @return the exit status
      * @throws UsageException when the trace cannot be read or has no requests
      */
-    static int run(Console io, String file, int capacity, List<ReplayPolicy> policies) throws UsageException {
+    static int run(Console io, String file, int capacity, List<ReclaimPolicy> policies) throws UsageException {
         AccessTrace trace;
         try {
             trace = AccessTrace.parse(new StringReader(TraceInput.readText(io, file)));
@@ -43,7 +43,7 @@ final class AccessTraceRun {
         }
         io.out().println(String.format(Locale.ROOT, "simulate: workload=trace trace=%s requests=%d capacity=%d pages",
                 file, trace.requests(), capacity));
-        for (ReplayPolicy p : policies) {
+        for (ReclaimPolicy p : policies) {
             io.out().println(AccessTraceReplay.run(trace, p, capacity).line());
         }
         io.out().println("simulate: ok");

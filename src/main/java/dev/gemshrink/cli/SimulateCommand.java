@@ -2,12 +2,13 @@ package dev.gemshrink.cli;
 
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.sim.HtmlReport;
-import dev.gemshrink.sim.ReplayPolicy;
 import dev.gemshrink.sim.ReportHeader;
 import dev.gemshrink.sim.Simulation;
 import dev.gemshrink.sim.SimulationConfig;
 import dev.gemshrink.sim.SimulationResult;
+import dev.gemshrink.sim.Summary;
 import dev.gemshrink.sim.Workload;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,12 +17,15 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,7 +41,8 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
         sortOptions = false,
         description = {"Drive the Panfrost-like driver with real threads under a RAM budget (see docs/simulate.md),",
-            "or replay an access trace and print the miss ratio (--workload trace).",
+            "or replay an access trace and print the miss ratio (--workload trace), under one reclaim policy",
+            "or under several in turn (--compare).",
             "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
         footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
 final class SimulateCommand implements Callable<Integer> {
@@ -65,12 +70,13 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--capacity", paramLabel = "N", description = "with --workload trace: the RAM in pages of 4 KiB")
     private int capacity;
 
-    @Option(names = "--policy", paramLabel = "P",
-            description = "with --workload trace: the victim policy (default lru)")
+    @Option(names = "--policy", paramLabel = "P", completionCandidates = PolicyNames.class,
+            description = "the reclaim policy: ${COMPLETION-CANDIDATES} (default lru)")
     private String policy;
 
     @Option(names = "--compare", paramLabel = "P1,P2,...", split = ",",
-            description = "with --workload trace: replay under each policy in turn, each on a fresh device")
+            description = {"run under each policy in turn, each on a fresh device (a workload: with the same seed),",
+                "and report them side by side"})
     private List<String> compare;
 
     @Option(names = "--ram", paramLabel = "SIZE", converter = Size.class,
@@ -116,21 +122,29 @@ final class SimulateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws UsageException {
         if (workload.equals(TRACE)) {
-            List<ReplayPolicy> policies = traceOptions();
-            return AccessTraceRun.run(io, trace, capacity, policies);
+            traceOptions();
+            return AccessTraceRun.run(io, trace, capacity, policies());
         }
         refuseTraceOptions();
-        SimulationConfig config = options();
-        Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
-        Simulation sim = new Simulation(config, progress);
+        List<ReclaimPolicy> policies = policies();
+        SimulationConfig.Builder config = options();
+        List<Run> runs = new ArrayList<>();
+        for (ReclaimPolicy p : policies) {
+            Progress progress = new Progress(io.out(), System.console() != null && io.out() == System.out);
+            runs.add(new Run(new Simulation(config.policy(p).build(), progress), progress));
+        }
+        SimulationConfig first = config.policy(policies.get(0)).build();
+        AtomicBoolean signalled = new AtomicBoolean(); // set by the hook, read by this thread between runs
         CountDownLatch reported = new CountDownLatch(1);
-        // Ctrl-C or SIGTERM: stop the workers, then let this thread print the summary, write the report and remove
-        // the swap file before the JVM exits (bounded, so a stuck run cannot keep it alive).
+        // Ctrl-C or SIGTERM: stop the workers of the run in progress (and keep the next ones from starting), then let
+        // this thread print the summaries, write the report and remove the swap file before the JVM exits (bounded,
+        // so a stuck run cannot keep it alive).
         Thread hook = new Thread(() -> {
-            sim.stop();
+            signalled.set(true);
+            runs.forEach(r -> r.sim().stop());
             try {
                 if (!reported.await(SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                    config.swapFile().ifPresent(SimulateCommand::deleteQuietly);
+                    first.swapFile().ifPresent(SimulateCommand::deleteQuietly);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -138,7 +152,7 @@ final class SimulateCommand implements Callable<Integer> {
         }, "gemshrink-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return runAndReport(config, sim, progress);
+            return runAndReport(first, policies, runs, signalled);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -151,15 +165,70 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
-    private int runAndReport(SimulationConfig config, Simulation sim, Progress progress) throws UsageException {
-        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s threads=%d seed=%d ram=%s swap=%s%s%s",
-                config.workload().id(), config.threads(), config.seed(), Sizes.format(config.ramBytes()),
-                Sizes.format(config.swapBytes()), config.backing() == PageBacking.Kind.HEAP ? ""
+    /** One simulation of the command and the progress it reports to. */
+    private record Run(Simulation sim, Progress progress) {
+    }
+
+    /**
+     * Runs the simulations one after the other (none after a signal), printing each summary, then with several
+     * policies their summaries side by side, then the verdict.
+     */
+    private int runAndReport(SimulationConfig config, List<ReclaimPolicy> policies, List<Run> runs,
+            AtomicBoolean signalled) throws UsageException {
+        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s %s threads=%d seed=%d ram=%s swap=%s%s%s",
+                config.workload().id(), compare == null ? "policy=" + policies.get(0).name()
+                : "compare=" + names(policies, ","), config.threads(), config.seed(),
+                Sizes.format(config.ramBytes()), Sizes.format(config.swapBytes()),
+                config.backing() == PageBacking.Kind.HEAP ? ""
                 : " backing=" + config.backing().name().toLowerCase(Locale.ROOT), config.deterministic()
                 ? " (deterministic: " + config.operations() + " operations)" : ""));
-        SimulationResult r;
+        List<SimulationResult> results = new ArrayList<>();
+        for (Run run : runs) {
+            if (signalled.get() && !results.isEmpty()) {
+                break;
+            }
+            SimulationResult r = runOne(config, run.sim(), run.progress());
+            results.add(r);
+            if (r.stoppedEarly()) {
+                io.out().println("simulate: stopped by a signal; the summary covers what ran");
+            }
+            r.summary().print(io.out());
+            if (gems) {
+                io.out().print(r.gemsAtEnd().text());
+            }
+            for (String m : r.failures()) {
+                io.err().println(m);
+            }
+        }
+        if (results.size() > 1) {
+            io.out().println("side by side (one run per policy, same seed; timings left out)");
+            Summary.printSideBySide(io.out(), results.stream().map(r -> r.config().policy().name()).toList(),
+                    results.stream().map(SimulationResult::summary).toList());
+        }
+        long integrity = results.stream().mapToLong(SimulationResult::integrityFailures).sum();
+        long violations = results.stream().mapToLong(SimulationResult::invariantViolations).sum();
+        boolean ok = integrity == 0 && violations == 0;
+        io.out().println("simulate: " + (ok ? "ok" : "FAILED (" + integrity + " integrity failures, " + violations
+                + " invariant violations)"));
+        if (report != null) {
+            Path path = Path.of(report);
+            try {
+                HtmlReport.write(path, ReportHeader.of("gemshrink simulate: " + config.workload().id())
+                        .withCommand(commandLine(), BuildInfo.version() + " (" + BuildInfo.commit() + ")"),
+                        results);
+                io.out().println("report: " + report);
+            } catch (IOException | RuntimeException e) {
+                io.error("simulate: cannot write report " + report + ": " + e.getMessage());
+                return Main.FAILURE;
+            }
+        }
+        return ok ? Main.OK : Main.PROBLEM;
+    }
+
+    private SimulationResult runOne(SimulationConfig config, Simulation sim, Progress progress)
+            throws UsageException {
         try {
-            r = sim.run();
+            return sim.run();
         } catch (FileAlreadyExistsException e) {
             throw new UsageException("--swap-file " + e.getFile() + " already exists; refusing to overwrite it");
         } catch (IOException e) {
@@ -168,31 +237,6 @@ final class SimulateCommand implements Callable<Integer> {
         } finally {
             progress.end();
         }
-        if (r.stoppedEarly()) {
-            io.out().println("simulate: stopped by a signal; the summary covers what ran");
-        }
-        r.summary().print(io.out());
-        if (gems) {
-            io.out().print(r.gemsAtEnd().text());
-        }
-        for (String m : r.failures()) {
-            io.err().println(m);
-        }
-        io.out().println("simulate: " + (r.ok() ? "ok" : "FAILED (" + r.integrityFailures()
-                + " integrity failures, " + r.invariantViolations() + " invariant violations)"));
-        if (report != null) {
-            Path path = Path.of(report);
-            try {
-                HtmlReport.write(path, ReportHeader.of("gemshrink simulate: " + config.workload().id())
-                        .withCommand(commandLine(), BuildInfo.version() + " (" + BuildInfo.commit() + ")"),
-                        List.of(r));
-                io.out().println("report: " + report);
-            } catch (IOException | RuntimeException e) {
-                io.error("simulate: cannot write report " + report + ": " + e.getMessage());
-                return Main.FAILURE;
-            }
-        }
-        return r.ok() ? Main.OK : Main.PROBLEM;
     }
 
     /** The whole command line as typed (arguments other than plain words quoted for a shell). */
@@ -213,8 +257,12 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
-    /** Checks the values and the output paths; a problem is a usage error, found before anything runs. */
-    private SimulationConfig options() {
+    /**
+     * Checks the values and the output paths; a problem is a usage error, found before anything runs.
+     *
+     * @return the configuration of every run, its policy still to be set
+     */
+    private SimulationConfig.Builder options() {
         SimulationConfig.Builder b = SimulationConfig.builder()
                 .workload(Workload.valueOf(workload.toUpperCase(Locale.ROOT)))
                 .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
@@ -246,14 +294,14 @@ final class SimulateCommand implements Callable<Integer> {
         if (heap != null) {
             throw bad(heap);
         }
-        return b.build();
+        return b;
     }
 
     /**
      * Checks the options of {@code --workload trace}: {@code --trace} and {@code --capacity} are required, the other
-     * workloads' options are refused (they would change nothing), the policies must be known.
+     * workloads' options are refused (they would change nothing).
      */
-    private List<ReplayPolicy> traceOptions() {
+    private void traceOptions() {
         for (String o : List.of("--ram", "--swap", "--swap-file", "--backing", "--seconds", "--threads", "--seed",
                 "--gems", "--report")) {
             if (given(o)) {
@@ -274,14 +322,23 @@ final class SimulateCommand implements Callable<Integer> {
         if (heap != null) {
             throw bad(heap);
         }
+    }
+
+    /**
+     * Checks {@code --policy} and {@code --compare}: they exclude each other, every name is a built-in policy, and
+     * none is named twice.
+     *
+     * @return the policies, in the order given; {@code lru} when neither option is given
+     */
+    private List<ReclaimPolicy> policies() {
         if (policy != null && compare != null) {
             throw bad("--policy and --compare exclude each other");
         }
-        List<String> names = compare != null ? compare : List.of(policy != null ? policy : ReplayPolicy.LRU.id());
-        List<ReplayPolicy> out = new ArrayList<>();
+        List<String> names = compare != null ? compare : List.of(policy != null ? policy : ReclaimPolicy.lru().name());
+        List<ReclaimPolicy> out = new ArrayList<>();
         for (String n : names) {
-            ReplayPolicy p = ReplayPolicy.byId(n)
-                    .orElseThrow(() -> bad("unknown policy '" + n + "' (" + ReplayPolicy.ids() + ")"));
+            ReclaimPolicy p = ReclaimPolicy.named(n).orElseThrow(() -> bad("unknown policy '" + n + "' ("
+                    + names(ReclaimPolicy.builtIns(), ", ") + ")"));
             if (out.contains(p)) {
                 throw bad("--compare names " + n + " twice");
             }
@@ -290,9 +347,13 @@ final class SimulateCommand implements Callable<Integer> {
         return out;
     }
 
-    /** The trace workload's options are refused with the others. */
+    private static String names(List<ReclaimPolicy> policies, String separator) {
+        return policies.stream().map(ReclaimPolicy::name).collect(Collectors.joining(separator));
+    }
+
+    /** The trace workload's own options are refused with the others. */
     private void refuseTraceOptions() {
-        for (String o : List.of("--trace", "--capacity", "--policy", "--compare")) {
+        for (String o : List.of("--trace", "--capacity")) {
             if (given(o)) {
                 throw bad(o + " needs --workload trace");
             }
@@ -349,6 +410,14 @@ final class SimulateCommand implements Callable<Integer> {
                 case "direct" -> PageBacking.Kind.DIRECT;
                 default -> throw new TypeConversionException("unknown backing '" + value + "' (heap or direct)");
             };
+        }
+    }
+
+    /** The names of the built-in reclaim policies, for the help text. */
+    static final class PolicyNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return ReclaimPolicy.builtIns().stream().map(ReclaimPolicy::name).iterator();
         }
     }
 

@@ -5,6 +5,7 @@ import dev.gemshrink.core.LeakReport;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,13 +26,14 @@ import java.util.Objects;
  * capacity is a miss that caches nothing and reclaims nothing. An object's size is that of the request that created
  * it; a hit ignores the request's size.
  *
- * <p>Under {@link ReplayPolicy#LRU} the misses are those of an exact LRU cache of equal-size objects: every request
- * ends with its object at the tail of the purgeable list, and a one-page shortfall purges exactly the head.
+ * <p>The device is built with the given {@link ReclaimPolicy}, which orders the victims. Under {@link
+ * ReclaimPolicy#lru()} the misses are those of an exact LRU cache of equal-size objects: every request ends with its
+ * object at the tail of the purgeable list, and a one-page shortfall purges exactly the head.
  *
  * <p>Not thread-safe: one thread replays.
  */
 public final class AccessTraceReplay implements AutoCloseable {
-    private final ReplayPolicy policy;
+    private final ReclaimPolicy policy;
     private final int capacityPages;
     private final GemDevice device;
     private final Map<Long, ShmemObject> objects = new HashMap<>();
@@ -43,14 +45,14 @@ public final class AccessTraceReplay implements AutoCloseable {
     /**
      * Creates a replay on a new device.
      *
-     * @param policy        the victim policy
+     * @param policy        the reclaim policy the device orders its victims by
      * @param capacityPages the RAM, in pages of 4 KiB
      * @throws dev.gemshrink.GemException EINVAL when capacityPages is not positive
      */
-    public AccessTraceReplay(ReplayPolicy policy, int capacityPages) {
+    public AccessTraceReplay(ReclaimPolicy policy, int capacityPages) {
         this.policy = Objects.requireNonNull(policy, "policy");
         this.capacityPages = capacityPages;
-        this.device = policy.configure(GemDevice.builder().name("trace-" + policy.id()).ramPages(capacityPages))
+        this.device = GemDevice.builder().name("trace-" + policy.name()).ramPages(capacityPages).reclaimPolicy(policy)
                 .build();
     }
 
@@ -58,12 +60,12 @@ public final class AccessTraceReplay implements AutoCloseable {
      * Replays a whole trace on a new device, then frees every object and closes the device.
      *
      * @param trace         the requests
-     * @param policy        the victim policy
+     * @param policy        the reclaim policy the device orders its victims by
      * @param capacityPages the RAM, in pages of 4 KiB
      * @return the counts
      * @throws dev.gemshrink.GemException EINVAL when capacityPages is not positive
      */
-    public static AccessTraceResult run(AccessTrace trace, ReplayPolicy policy, int capacityPages) {
+    public static AccessTraceResult run(AccessTrace trace, ReclaimPolicy policy, int capacityPages) {
         try (AccessTraceReplay r = new AccessTraceReplay(policy, capacityPages)) {
             for (int i = 0; i < trace.requests(); i++) {
                 r.request(trace.id(i), trace.pages(i));

@@ -1,5 +1,6 @@
 package dev.gemshrink.sim;
 
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.Objects;
@@ -7,16 +8,16 @@ import java.util.Objects;
 /**
  * What replaying an {@link AccessTrace} under one policy found.
  *
- * @param policy   the victim policy
+ * @param policy   the reclaim policy the device ran under
  * @param requests the requests replayed
  * @param misses   the requests that found their object absent or purged (and those for an object larger than the
  *                 whole capacity)
  */
-public record AccessTraceResult(ReplayPolicy policy, long requests, long misses) {
+public record AccessTraceResult(ReclaimPolicy policy, long requests, long misses) {
     /**
      * Checks the counts.
      *
-     * @param policy   the victim policy
+     * @param policy   the reclaim policy the device ran under
      * @param requests the requests replayed
      * @param misses   the requests that missed
      * @throws NullPointerException     when policy is null
@@ -47,7 +48,7 @@ public record AccessTraceResult(ReplayPolicy policy, long requests, long misses)
     public String line() {
         BigDecimal ratio = requests == 0 ? BigDecimal.ZERO.setScale(4)
                 : BigDecimal.valueOf(misses).divide(BigDecimal.valueOf(requests), 4, RoundingMode.HALF_UP);
-        return "policy=" + policy.id() + " requests=" + requests + " misses=" + misses + " miss_ratio="
+        return "policy=" + policy.name() + " requests=" + requests + " misses=" + misses + " miss_ratio="
                 + ratio.toPlainString();
     }
 }

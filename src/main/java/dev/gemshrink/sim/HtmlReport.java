@@ -139,6 +139,9 @@ public final class HtmlReport {
                 + "in use. The dashed line is the RAM budget. Hover over the chart for the values in pages.</p>\n");
         b.append("<h3>Reclaim rate</h3>\n");
         reclaimChart(b, id, tl, coarse, rate);
+        b.append("<p class=\"note refaults\">Refaults under the ").append(esc(c.policy().name()))
+                .append(" policy: ").append(r.refaults()).append(" pages (").append(num(mib(r.refaults())))
+                .append(" MiB) read back from swap, each evicted earlier and used again.</p>\n");
         b.append("<h3>Resident memory per client</h3>\n");
         clientChart(b, id, tl, coarse);
         b.append("<p class=\"note\">Each client's BOs held in RAM (as its fdinfo's drm-resident-memory counts "

@@ -112,7 +112,7 @@ public final class Simulation {
         Workload workload = config.workload();
         CountingSwapStore swap = new CountingSwapStore(base);
         PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(config.ramPages())
-                .backing(config.backing()).swap(swap).build();
+                .backing(config.backing()).swap(swap).reclaimPolicy(config.policy()).build();
         boolean det = config.deterministic();
         long budget = det ? config.operations() : 0;
         Timeline timeline = new Timeline(det ? "operations" : "seconds", config.ramPages());
@@ -278,7 +278,7 @@ public final class Simulation {
 
     private Summary summarize(Workload workload, SimContext ctx, ShrinkerStats sh, PanfrostDevice.Stats ds,
             long budget, long liveAtEnd) {
-        String title = "workload=" + workload.id() + " threads=" + config.threads() + " seed=" + config.seed()
+        String title = "workload=" + workload.id() + " policy=" + config.policy().name() + " threads=" + config.threads() + " seed=" + config.seed()
                 + " ram=" + config.ramPages() + " pages swap=" + config.swapPages() + " pages "
                 + (budget > 0 ? "budget=" + budget + " ops" : "duration=" + trim(config.seconds()) + "s");
         Summary s = new Summary(title);
@@ -289,7 +289,7 @@ public final class Simulation {
         s.row("pages allocated", ctx.pagesAllocated.sum() + ds.heapChunks() * 512);
         s.row("pages purged", sh.purged());
         s.row("pages evicted", ctx.swap.storedPages());
-        s.row("pages swapped in", ctx.swap.loadedPages());
+        s.row(Summary.REFAULTS, ctx.swap.loadedPages());
         s.row("reclaim scans", sh.scans());
         s.row("pages reclaimed by scans", sh.freed());
         if (workload == Workload.BROWSER) {

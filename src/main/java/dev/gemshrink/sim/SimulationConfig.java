@@ -2,14 +2,15 @@ package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What a {@link Simulation} runs: the workload, the device's RAM and swap, how long, on how many threads, and the
- * random seed. Immutable; made with {@link #builder()}.
+ * What a {@link Simulation} runs: the workload, the device's RAM, swap and reclaim policy, how long, on how many
+ * threads, and the random seed. Immutable; made with {@link #builder()}.
  *
  * <p>With several threads the run lasts {@link #seconds()} of wall time. With one thread it is deterministic and
  * bounded by {@link #operations()}: by default {@code seconds} times the workload's
@@ -30,6 +31,7 @@ public final class SimulationConfig {
     private final long swapBytes;
     private final Path swapFile;
     private final PageBacking.Kind backing;
+    private final ReclaimPolicy policy;
     private final double seconds;
     private final long operations;
     private final int threads;
@@ -41,6 +43,7 @@ public final class SimulationConfig {
         this.swapBytes = b.swapBytes;
         this.swapFile = b.swapFile;
         this.backing = b.backing;
+        this.policy = b.policy;
         this.seconds = b.seconds;
         this.threads = b.threads;
         this.seed = b.seed;
@@ -49,7 +52,8 @@ public final class SimulationConfig {
     }
 
     /**
-     * Starts a configuration: glmark2, 64 MiB of RAM, 128 MiB of in-memory swap, 5 seconds, 4 threads, seed 1.
+     * Starts a configuration: glmark2, 64 MiB of RAM, 128 MiB of in-memory swap, the {@link ReclaimPolicy#lru() lru}
+     * policy, 5 seconds, 4 threads, seed 1.
      *
      * @return a builder
      */
@@ -139,6 +143,16 @@ public final class SimulationConfig {
     }
 
     /**
+     * Returns the reclaim policy the device is built with: the order in which its shrinker tries the reclaimable
+     * objects of each pass.
+     *
+     * @return the policy
+     */
+    public ReclaimPolicy policy() {
+        return policy;
+    }
+
+    /**
      * Returns whether the run is deterministic (one thread drives everything, bounded by operations).
      *
      * @return true with one thread
@@ -157,8 +171,8 @@ public final class SimulationConfig {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "workload=%s threads=%d seed=%d ram=%s swap=%s%s", workload.id(),
-                threads, seed, mib(ramBytes), mib(swapBytes),
+        return String.format(Locale.ROOT, "workload=%s policy=%s threads=%d seed=%d ram=%s swap=%s%s",
+                workload.id(), policy.name(), threads, seed, mib(ramBytes), mib(swapBytes),
                 backing == PageBacking.Kind.HEAP ? "" : " backing=" + backing.name().toLowerCase(Locale.ROOT));
     }
 
@@ -175,6 +189,7 @@ public final class SimulationConfig {
         private long swapBytes = 128L << 20;
         private Path swapFile;
         private PageBacking.Kind backing = PageBacking.Kind.HEAP;
+        private ReclaimPolicy policy = ReclaimPolicy.lru();
         private double seconds = 5;
         private long operations;
         private int threads = 4;
@@ -303,6 +318,17 @@ public final class SimulationConfig {
          */
         public Builder backing(PageBacking.Kind kind) {
             this.backing = Objects.requireNonNull(kind, "backing");
+            return this;
+        }
+
+        /**
+         * Sets the reclaim policy the device is built with (default {@link ReclaimPolicy#lru()}).
+         *
+         * @param p the policy, for example one of {@link ReclaimPolicy#builtIns()}
+         * @return this builder
+         */
+        public Builder policy(ReclaimPolicy p) {
+            this.policy = Objects.requireNonNull(p, "policy");
             return this;
         }
 

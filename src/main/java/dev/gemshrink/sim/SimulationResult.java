@@ -61,6 +61,17 @@ public final class SimulationResult {
     }
 
     /**
+     * Returns the refaults of the run under its {@link SimulationConfig#policy() policy}: the pages read back from
+     * swap. Swap is transparent (only eviction writes to it), so every page read back had been evicted; a better
+     * victim order evicts fewer pages that are used again, and has fewer refaults.
+     *
+     * @return the summary's {@value Summary#REFAULTS} row
+     */
+    public long refaults() {
+        return summary.count(Summary.REFAULTS);
+    }
+
+    /**
      * Returns the memory samples of the run.
      *
      * @return the timeline

@@ -3,7 +3,9 @@ package dev.gemshrink.sim;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The end-of-run report of a {@link Simulation}: the summary table (counts only, identical run to run in the
@@ -19,6 +21,12 @@ public final class Summary {
      */
     public record Row(String metric, String value) {
     }
+
+    /**
+     * The row of the pages read back from swap. Swap is transparent here (nothing but eviction writes to it, and a
+     * page is read back only when its object is used again), so every such page had been evicted: each is a refault.
+     */
+    public static final String REFAULTS = "refaults (pages swapped in)";
 
     private final String title;
     private final List<Row> rows = new ArrayList<>();
@@ -107,21 +115,77 @@ public final class Summary {
         table(out, timings);
     }
 
+    /**
+     * Prints the summary tables of several runs as one table, a column per run (the timings are left out: they are
+     * not comparable), after each run's title.
+     *
+     * @param out       where
+     * @param heads     each column's heading, for example the run's policy
+     * @param summaries the runs' summaries, as many as heads
+     * @throws IllegalArgumentException when the counts differ
+     */
+    public static void printSideBySide(PrintStream out, List<String> heads, List<Summary> summaries) {
+        if (heads.size() != summaries.size()) {
+            throw new IllegalArgumentException(heads.size() + " headings for " + summaries.size() + " summaries");
+        }
+        Map<String, String[]> cells = new LinkedHashMap<>();
+        for (int i = 0; i < summaries.size(); i++) {
+            Summary s = summaries.get(i);
+            out.println("summary " + heads.get(i) + ": " + s.title);
+            for (Row r : s.rows) {
+                cells.computeIfAbsent(r.metric(), m -> new String[summaries.size()])[i] = r.value();
+            }
+        }
+        List<String[]> lines = new ArrayList<>();
+        cells.forEach((metric, values) -> {
+            String[] line = new String[values.length + 1];
+            line[0] = metric;
+            for (int i = 0; i < values.length; i++) {
+                line[i + 1] = values[i] == null ? "" : values[i];
+            }
+            lines.add(line);
+        });
+        List<String> head = new ArrayList<>(List.of("metric"));
+        head.addAll(heads);
+        table(out, head.toArray(String[]::new), lines);
+    }
+
     private static void table(PrintStream out, List<Row> rows) {
-        int w = 6;
-        int v = 5;
+        List<String[]> lines = new ArrayList<>();
         for (Row r : rows) {
-            w = Math.max(w, r.metric().length());
-            v = Math.max(v, r.value().length());
+            lines.add(new String[] {r.metric(), r.value()});
         }
-        String line = "+" + "-".repeat(w + 2) + "+" + "-".repeat(v + 2) + "+";
-        out.println(line);
-        out.println("| " + pad("metric", w) + " | " + lpad("value", v) + " |");
-        out.println(line);
-        for (Row r : rows) {
-            out.println("| " + pad(r.metric(), w) + " | " + lpad(r.value(), v) + " |");
+        table(out, new String[] {"metric", "value"}, lines);
+    }
+
+    /** A text table: the first column left-aligned, the others right-aligned. */
+    private static void table(PrintStream out, String[] head, List<String[]> lines) {
+        int[] w = new int[head.length];
+        for (int c = 0; c < head.length; c++) {
+            w[c] = Math.max(c == 0 ? 6 : 5, head[c].length());
+            for (String[] l : lines) {
+                w[c] = Math.max(w[c], l[c].length());
+            }
         }
-        out.println(line);
+        StringBuilder rule = new StringBuilder("+");
+        for (int width : w) {
+            rule.append("-".repeat(width + 2)).append('+');
+        }
+        out.println(rule);
+        out.println(line(head, w));
+        out.println(rule);
+        for (String[] l : lines) {
+            out.println(line(l, w));
+        }
+        out.println(rule);
+    }
+
+    private static String line(String[] cells, int[] w) {
+        StringBuilder b = new StringBuilder("|");
+        for (int c = 0; c < cells.length; c++) {
+            b.append(' ').append(c == 0 ? pad(cells[c], w[c]) : lpad(cells[c], w[c])).append(" |");
+        }
+        return b.toString();
     }
 
     private static String pad(String s, int w) {

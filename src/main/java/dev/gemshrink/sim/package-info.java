@@ -5,7 +5,8 @@
  * N operations and returns a {@link dev.gemshrink.sim.SimulationResult} (summary, timeline, failures);
  * {@link dev.gemshrink.sim.HtmlReport} writes one self-contained HTML page of one or more results.
  * {@link dev.gemshrink.sim.AccessTraceReplay} replays an {@link dev.gemshrink.sim.AccessTrace} of object accesses as
- * a cache on a core device and counts its misses under a {@link dev.gemshrink.sim.ReplayPolicy}. The command line's
- * {@code simulate} is a thin front end over this package. It uses only the library's public API.
+ * a cache on a core device and counts its misses under a {@link dev.gemshrink.reclaim.ReclaimPolicy}; a simulation
+ * also runs under a policy of its configuration. The command line's {@code simulate} is a thin front end over this
+ * package. It uses only the library's public API.
  */
 package dev.gemshrink.sim;

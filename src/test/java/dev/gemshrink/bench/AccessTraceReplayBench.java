@@ -1,9 +1,9 @@
 package dev.gemshrink.bench;
 
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.sim.AccessTrace;
 import dev.gemshrink.sim.AccessTraceReplay;
 import dev.gemshrink.sim.AccessTraceResult;
-import dev.gemshrink.sim.ReplayPolicy;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Requests per second of an access trace replay ({@code simulate --workload trace}) under a policy: one invocation
+ * Requests per second of an access trace replay ({@code simulate --workload trace}) under each built-in reclaim
+ * policy (the {@code policy} parameter, one score per policy from one run): one invocation
  * replays a Zipf trace of {@value #REQUESTS} requests (exponent 0.99 over {@value #IDS} one-page objects, fixed seed)
  * on a fresh device of {@code capacity} pages, so every request is a madvise pair plus a CPU access, and every miss
  * a free, a create, an allocation with direct reclaim (a purge) and a write.
@@ -38,18 +39,20 @@ public class AccessTraceReplayBench {
     static final int REQUESTS = 100_000;
     static final int IDS = 20_000;
 
-    @Param({"lru"})
+    /** The built-in policies by name ({@link ReclaimPolicy#builtIns()}, in its order). */
+    @Param({"lru", "sieve", "s3fifo", "wtinylfu"})
     public String policy;
 
     @Param({"1000"})
     public int capacity;
 
     private AccessTrace trace;
-    private ReplayPolicy replayPolicy;
+    private ReclaimPolicy reclaimPolicy;
 
     @Setup
     public void setup() {
-        replayPolicy = ReplayPolicy.byId(policy).orElseThrow();
+        reclaimPolicy = ReclaimPolicy.named(policy)
+                .orElseThrow(() -> new IllegalStateException("no built-in policy named " + policy));
         double[] cdf = new double[IDS];
         double sum = 0;
         for (int k = 0; k < IDS; k++) {
@@ -69,6 +72,6 @@ public class AccessTraceReplayBench {
     @Benchmark
     @OperationsPerInvocation(REQUESTS)
     public AccessTraceResult replay() {
-        return AccessTraceReplay.run(trace, replayPolicy, capacity);
+        return AccessTraceReplay.run(trace, reclaimPolicy, capacity);
     }
 }

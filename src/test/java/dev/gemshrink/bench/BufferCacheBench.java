@@ -8,6 +8,7 @@ import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.core.VMap;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
@@ -19,6 +20,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -28,34 +30,88 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
- * Baseline B: a budgeted buffer cache, gemshrink against Caffeine ({@code maximumWeight} + a weigher in pages), on
- * the workload of {@link CacheWorkload}, from 2 threads. The score is accesses per millisecond (both threads);
- * the secondary results {@code accesses} and {@code misses} (per iteration, both threads) give the miss ratio.
+ * Baseline B: a budgeted buffer cache, gemshrink under each built-in reclaim policy against Caffeine
+ * ({@code maximumWeight} + a weigher in pages), on the workload of {@link CacheWorkload}, from 2 threads. One run
+ * measures every pair of {@code cache} ({@code caffeine} or a policy name) and {@code refillMicrosPerPage} (the
+ * cost of refilling a buffer after a miss, busy-spun per page). The score is accesses per second (both threads);
+ * the secondary results {@code accesses} and {@code misses} (per second, both threads, counted in each iteration
+ * with {@code @AuxCounters}) give each iteration's miss ratio as misses / accesses. {@link BufferCacheRatios} runs
+ * this benchmark and prints, from that one run, each configuration's throughput and miss ratio with error bars and
+ * each policy's ratios to Caffeine at the same refill cost.
  *
  * <ul>
- *   <li>{@code caffeine}: {@code cache.get(id, loader)}; a miss allocates the buffer and refills it (every page
- *       written from a 4 KiB pattern); then one byte per page is read.</li>
- *   <li>{@code gemshrink}: the device's RAM budget is the quarter (real heap frames); an access is madvise(WILLNEED)
- *       (not retained = purged = miss), vmap (the CPU mapping holds a pin), read one byte per page, vunmap,
- *       madvise(DONTNEED) (idle release). A miss frees the purged object, creates a new one, takes its stored sg
- *       table (allocating its pages, which runs direct reclaim through the registry when the budget is full: the
- *       shrinker purges DONTNEED buffers, least recently used first) and refills it through a mapping.</li>
- *   <li>{@code gemshrinkPinOnly}: the same without the two madvise calls per access: buffers are DONTNEED from
- *       creation on and an access just maps (pins) them; a purged buffer fails the vmap with ENOMEM, which is the
- *       miss. Same protection (a pinned buffer is never purged), half the locked transitions.</li>
+ *   <li>{@code caffeine}: {@code cache.get(id, loader)}; a miss allocates the buffer, refills it (every page written
+ *       from a 4 KiB pattern) and spins the refill cost; then one byte per page is read.</li>
+ *   <li>a policy ({@code lru}, {@code sieve}, {@code s3fifo}, {@code wtinylfu}): the device, built with that
+ *       {@link ReclaimPolicy}, has the same budget (real heap frames); an access is madvise(WILLNEED) (not retained =
+ *       purged = miss), vmap (the CPU mapping holds a pin), read one byte per page, vunmap, madvise(DONTNEED) (idle
+ *       release). A miss frees the purged object, creates a new one, takes its stored sg table (allocating its
+ *       pages, which runs direct reclaim through the registry when the budget is full: the shrinker purges DONTNEED
+ *       buffers in the policy's order), refills it through a mapping and spins the refill cost.</li>
  * </ul>
  */
 @BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xms3g", "-Xmx3g"})
 @Threads(2)
 public class BufferCacheBench {
     private static final int STRIPES = 1024;
+    /** The {@code cache} parameter's value that selects Caffeine instead of a gemshrink device. */
+    static final String CAFFEINE = "caffeine";
 
-    /** Per-thread position in the access stream and the miss / access counters. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
+    /** The cache under test and its refill cost. */
+    @State(Scope.Benchmark)
+    public static class Contender {
+        /** {@value #CAFFEINE}, or the name of a built-in reclaim policy ({@link ReclaimPolicy#builtIns()}). */
+        @Param({CAFFEINE, "lru", "sieve", "s3fifo", "wtinylfu"})
+        public String cache;
+
+        /** Microseconds of CPU a miss spends per page refilled, on top of writing the page. */
+        @Param({"0", "1", "10"})
+        public int refillMicrosPerPage;
+
+        CacheWorkload w;
+        Cache<Integer, byte[]> caffeine;
+        Integer[] keys;
+        GemDevice dev;
+        AtomicReferenceArray<ShmemObject> slots;
+        final Object[] stripes = new Object[STRIPES];
+
+        @Setup(Level.Trial)
+        public void setup() {
+            w = CacheWorkload.get();
+            if (cache.equals(CAFFEINE)) {
+                caffeine = Caffeine.newBuilder()
+                        .maximumWeight(w.budgetPages)
+                        .weigher((Integer k, byte[] v) -> v.length >>> PagePool.PAGE_SHIFT)
+                        .build();
+                keys = new Integer[CacheWorkload.BUFFERS];
+                for (int i = 0; i < keys.length; i++) {
+                    keys[i] = i; // boxed once, so the benchmark does not measure Integer allocation
+                }
+                return;
+            }
+            ReclaimPolicy policy = ReclaimPolicy.named(cache)
+                    .orElseThrow(() -> new IllegalStateException("no built-in reclaim policy named " + cache));
+            dev = GemDevice.builder().name("cache-" + cache).ramPages(w.budgetPages).reclaimPolicy(policy).build();
+            slots = new AtomicReferenceArray<>(CacheWorkload.BUFFERS);
+            for (int i = 0; i < STRIPES; i++) {
+                stripes[i] = new Object();
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            if (dev != null) {
+                dev.close();
+            }
+        }
+    }
+
+    /** Per-thread position in the access stream and the miss / access counters of the iteration. */
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
     @State(Scope.Thread)
     public static class Counters {
         public long accesses;
@@ -65,13 +121,15 @@ public class BufferCacheBench {
         Function<Integer, byte[]> loader;
 
         @Setup(Level.Trial)
-        public void setup(ThreadParams tp) {
-            CacheWorkload w = CacheWorkload.get();
+        public void setup(ThreadParams tp, Contender c) {
+            CacheWorkload w = c.w;
             stream = w.stream;
             pos = (int) ((long) tp.getThreadIndex() * CacheWorkload.STREAM / Math.max(1, tp.getThreadCount()));
             loader = id -> {
                 misses++;
-                return fill(w, w.pages[id]);
+                byte[] b = fill(w, w.pages[id]);
+                spinRefill(c.refillMicrosPerPage, w.pages[id]);
+                return b;
             };
         }
 
@@ -87,51 +145,6 @@ public class BufferCacheBench {
         }
     }
 
-    /** gemshrink as the cache. */
-    @State(Scope.Benchmark)
-    public static class Gem {
-        CacheWorkload w;
-        GemDevice dev;
-        AtomicReferenceArray<ShmemObject> slots;
-        final Object[] stripes = new Object[STRIPES];
-
-        @Setup(Level.Trial)
-        public void setup() {
-            w = CacheWorkload.get();
-            dev = GemDevice.builder().name("cache").ramPages(w.budgetPages).build();
-            slots = new AtomicReferenceArray<>(CacheWorkload.BUFFERS);
-            for (int i = 0; i < STRIPES; i++) {
-                stripes[i] = new Object();
-            }
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            dev.close();
-        }
-    }
-
-    /** Caffeine as the cache. */
-    @State(Scope.Benchmark)
-    public static class Caf {
-        CacheWorkload w;
-        Cache<Integer, byte[]> cache;
-        Integer[] keys;
-
-        @Setup(Level.Trial)
-        public void setup() {
-            w = CacheWorkload.get();
-            cache = Caffeine.newBuilder()
-                    .maximumWeight(w.budgetPages)
-                    .weigher((Integer k, byte[] v) -> v.length >>> PagePool.PAGE_SHIFT)
-                    .build();
-            keys = new Integer[CacheWorkload.BUFFERS];
-            for (int i = 0; i < keys.length; i++) {
-                keys[i] = i; // boxed once, so the benchmark does not measure Integer allocation
-            }
-        }
-    }
-
     static byte[] fill(CacheWorkload w, int pages) {
         byte[] b = new byte[pages << PagePool.PAGE_SHIFT];
         for (int p = 0; p < pages; p++) {
@@ -140,37 +153,46 @@ public class BufferCacheBench {
         return b;
     }
 
+    /**
+     * Spends the refill cost of {@code pages} pages on the CPU: a busy spin against {@link System#nanoTime()}, so the
+     * time is the one asked for whatever the machine (a sleep would free the core and cost tens of microseconds).
+     */
+    static void spinRefill(int microsPerPage, int pages) {
+        if (microsPerPage == 0) {
+            return;
+        }
+        long end = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos((long) microsPerPage * pages);
+        while (System.nanoTime() - end < 0) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** One access to the buffer the stream names next, through the cache under test. */
     @Benchmark
-    public int caffeine(Caf f, Counters c) {
-        int id = c.next();
-        byte[] v = f.cache.get(f.keys[id], c.loader);
+    public int access(Contender c, Counters t) {
+        int id = t.next();
+        return c.caffeine != null ? caffeineAccess(c, id, t) : gemAccess(c, id, t);
+    }
+
+    static int caffeineAccess(Contender c, int id, Counters t) {
+        byte[] v = c.caffeine.get(c.keys[id], t.loader);
         int sum = 0;
         for (int p = 0, n = v.length >>> PagePool.PAGE_SHIFT; p < n; p++) {
             sum += v[p << PagePool.PAGE_SHIFT];
         }
-        c.accesses++;
+        t.accesses++;
         return sum;
     }
 
-    @Benchmark
-    public int gemshrink(Gem g, Counters c) {
-        return gemAccess(g, c.next(), c, true);
-    }
-
-    @Benchmark
-    public int gemshrinkPinOnly(Gem g, Counters c) {
-        return gemAccess(g, c.next(), c, false);
-    }
-
-    static int gemAccess(Gem g, int id, Counters c, boolean madvise) {
+    static int gemAccess(Contender c, int id, Counters t) {
         while (true) {
-            ShmemObject o = g.slots.get(id);
+            ShmemObject o = c.slots.get(id);
             if (o == null) {
-                recreate(g, id, null, c, madvise);
+                recreate(c, id, null, t);
                 continue;
             }
-            if (madvise && !retain(o)) {
-                recreate(g, id, o, c, madvise);
+            if (!retain(o)) {
+                recreate(c, id, o, t);
                 continue;
             }
             VMap m;
@@ -181,7 +203,7 @@ public class BufferCacheBench {
                 if (o.madv() != Madv.PURGED && !o.isFreed()) {
                     throw e;
                 }
-                recreate(g, id, o, c, madvise);
+                recreate(c, id, o, t);
                 continue;
             }
             int sum = 0;
@@ -192,14 +214,12 @@ public class BufferCacheBench {
             } finally {
                 m.close();
             }
-            if (madvise) {
-                try {
-                    o.madvise(Madv.DONTNEED);
-                } catch (GemException e) {
-                    // freed by another thread's re-creation after a purge: nothing to release
-                }
+            try {
+                o.madvise(Madv.DONTNEED);
+            } catch (GemException e) {
+                // freed by another thread's re-creation after a purge: nothing to release
             }
-            c.accesses++;
+            t.accesses++;
             return sum;
         }
     }
@@ -213,28 +233,26 @@ public class BufferCacheBench {
     }
 
     /** Replaces a purged (or absent) buffer, unless another thread already did. */
-    private static void recreate(Gem g, int id, ShmemObject stale, Counters c, boolean madvise) {
-        synchronized (g.stripes[id & (STRIPES - 1)]) {
-            if (g.slots.get(id) != stale) {
+    private static void recreate(Contender c, int id, ShmemObject stale, Counters t) {
+        synchronized (c.stripes[id & (STRIPES - 1)]) {
+            if (c.slots.get(id) != stale) {
                 return;
             }
             if (stale != null && !stale.isFreed()) {
                 stale.free();
             }
-            CacheWorkload w = g.w;
+            CacheWorkload w = c.w;
             int pages = w.pages[id];
-            ShmemObject o = g.dev.createObject((long) pages << PagePool.PAGE_SHIFT);
+            ShmemObject o = c.dev.createObject((long) pages << PagePool.PAGE_SHIFT);
             o.getPagesSgt();
             try (VMap m = o.vmap()) {
                 for (int p = 0; p < pages; p++) {
                     m.write((long) p << PagePool.PAGE_SHIFT, w.pattern, 0, PagePool.PAGE_SIZE);
                 }
             }
-            if (!madvise) {
-                o.madvise(Madv.DONTNEED);
-            }
-            g.slots.set(id, o);
-            c.misses++;
+            spinRefill(c.refillMicrosPerPage, pages);
+            c.slots.set(id, o);
+            t.misses++;
         }
     }
 }

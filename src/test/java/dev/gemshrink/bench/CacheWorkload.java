@@ -3,7 +3,7 @@ package dev.gemshrink.bench;
 import java.util.SplittableRandom;
 
 /**
- * The budgeted-buffer-cache workload of issue 6, shared by both contenders: {@link #BUFFERS} buffers of 1 to 64
+ * The budgeted-buffer-cache workload, shared by every contender: {@link #BUFFERS} buffers of 1 to 64
  * pages with sizes skewed small (P(k pages) proportional to k^-1.5, mean about 6.2 pages), a RAM budget of a
  * quarter of their total, and a pre-drawn stream of Zipf(0.99) accesses over the buffers (rank r has probability
  * proportional to 1 / r^0.99; ranks are shuffled onto buffer ids so popularity does not follow size). Both

@@ -2,6 +2,7 @@ package dev.gemshrink.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.testing.MiniXml;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,9 +11,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -49,7 +54,7 @@ class SimulateTest {
         assertThat(r.exit()).as("%s", r).isZero();
         Map<String, Long> s = summary(r);
         assertThat(s).as("%s", r).containsKeys("ops", "jobs", "faults (heap growth)", "pages allocated",
-                "pages purged", "pages evicted", "pages swapped in", "reclaim scans", "ENOMEM");
+                "pages purged", "pages evicted", "refaults (pages swapped in)", "reclaim scans", "ENOMEM");
         assertThat(s.get("integrity failures")).as("%s", r).isZero();
         assertThat(s.get("invariant violations")).as("%s", r).isZero();
         assertThat(s.get("ops")).as("%s", r).isPositive();
@@ -86,7 +91,7 @@ class SimulateTest {
         assertThat(s.get("jobs")).as("%s", a).isPositive();
         if (workload.equals("compute")) {
             assertThat(s.get("pages evicted")).as("%s", a).isPositive();
-            assertThat(s.get("pages swapped in")).as("%s", a).isPositive();
+            assertThat(s.get("refaults (pages swapped in)")).as("%s", a).isPositive();
         }
         if (workload.equals("glmark2")) {
             assertThat(s.get("faults (heap growth)")).as("%s", a).isPositive();
@@ -115,7 +120,7 @@ class SimulateTest {
         CliRun r = CliRun.of("simulate", "--workload", "compute", "--seconds", "0.5", "--threads", "1", "--seed",
                 "5", "--ram", "8MiB", "--swap", "16MiB", "--swap-file", swap.toString());
         assertSound(r);
-        assertThat(summary(r).get("pages swapped in")).isPositive();
+        assertThat(summary(r).get("refaults (pages swapped in)")).isPositive();
         assertThat(swap).doesNotExist();
     }
 
@@ -166,6 +171,62 @@ class SimulateTest {
         assertThat(rows.keySet()).containsExactlyElementsOf(printed.keySet());
         assertThat(rows.get("integrity failures")).isEqualTo("0");
         assertThat(html).contains("reclaim scan p99");
+    }
+
+    static Stream<Arguments> workloadsAndPolicies() {
+        return Stream.of("glmark2", "browser", "compute").flatMap(w -> ReclaimPolicy.builtIns().stream()
+                .map(p -> Arguments.of(w, p.name())));
+    }
+
+    /** Every workload runs under every built-in policy, deterministically, and counts its refaults. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("workloadsAndPolicies")
+    void everyWorkloadRunsUnderEveryPolicy(String workload, String policy) {
+        String[] args = {"simulate", "--workload", workload, "--policy", policy, "--seconds", "0.5", "--threads", "1",
+            "--seed", "42", "--ram", "8MiB", "--swap", "16MiB"};
+        CliRun a = CliRun.of(args);
+        assertSound(a);
+        assertThat(a.outLines().get(0)).startsWith("simulate: workload=" + workload + " policy=" + policy + " ");
+        assertThat(summaryBlock(a)).startsWith("summary: workload=" + workload + " policy=" + policy + " ");
+        assertThat(summaryBlock(CliRun.of(args))).isEqualTo(summaryBlock(a));
+        Map<String, Long> s = summary(a);
+        assertThat(s.get("reclaim scans")).as("%s", a).isPositive();
+        assertThat(s.get("refaults (pages swapped in)")).as("%s", a).isLessThanOrEqualTo(s.get("pages evicted"));
+        if (workload.equals("compute")) {
+            assertThat(s.get("refaults (pages swapped in)")).as("%s", a).isPositive();
+        }
+    }
+
+    /**
+     * {@code --compare} with every built-in policy: one run each with the same seed, in the order given, each
+     * summary as a run of its own would print it, then (with more than one) the summaries side by side, and a
+     * report with every run.
+     */
+    @Test
+    void compareRunsEachPolicyWithTheSameSeed() throws Exception {
+        List<String> names = ReclaimPolicy.builtIns().stream().map(ReclaimPolicy::name).toList();
+        Path report = tmp.resolve("compare.html");
+        CliRun r = CliRun.of("simulate", "--workload", "compute", "--compare", String.join(",", names),
+                "--seconds", "0.5", "--threads", "1", "--seed", "42", "--ram", "8MiB", "--swap", "16MiB",
+                "--report", report.toString());
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.outLines().get(0)).startsWith("simulate: workload=compute compare=" + String.join(",", names)
+                + " threads=1 seed=42 ");
+        List<String> titles = r.outLines().stream().filter(l -> l.startsWith("summary: ")).toList();
+        assertThat(titles).hasSize(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            String alone = summaryBlock(CliRun.of("simulate", "--workload", "compute", "--policy", names.get(i),
+                    "--seconds", "0.5", "--threads", "1", "--seed", "42", "--ram", "8MiB", "--swap", "16MiB"));
+            assertThat(titles.get(i)).isEqualTo(alone.lines().findFirst().orElseThrow());
+            assertThat(r.out()).contains(alone);
+        }
+        assertThat(r.out().contains("side by side")).isEqualTo(names.size() > 1);
+        assertThat(r.lastLine()).isEqualTo("report: " + report);
+        assertThat(r.outLines()).contains("simulate: ok");
+        MiniXml.Node doc = MiniXml.parse(Files.readString(report, StandardCharsets.UTF_8));
+        assertThat(doc.find("section").stream().filter(n -> n.attr("class").equals("run"))).hasSize(names.size());
+        assertThat(doc.find("h2").stream().map(MiniXml.Node::textContent).collect(Collectors.joining("\n")))
+                .contains(names.stream().map(n -> "policy=" + n).toList());
     }
 
     private static MiniXml.Node byId(List<MiniXml.Node> nodes, String id) {

@@ -97,6 +97,19 @@ class HtmlReportTest {
     }
 
     @Test
+    void eachRunNamesItsPolicyAndItsRefaults() {
+        MiniXml.Node doc = render(List.of(browser, compute));
+        List<MiniXml.Node> notes = doc.find("p").stream().filter(p -> p.attr("class").equals("note refaults"))
+                .toList();
+        assertThat(notes).hasSize(2);
+        assertThat(notes.get(0).textContent()).startsWith("Refaults under the lru policy: " + browser.refaults()
+                + " pages (");
+        assertThat(notes.get(1).textContent()).startsWith("Refaults under the lru policy: 0 pages (0 MiB)");
+        assertThat(doc.find("h2").stream().map(MiniXml.Node::textContent).filter(t -> t.startsWith("Run ")))
+                .allMatch(t -> t.contains(" policy=lru "));
+    }
+
+    @Test
     void everyAxisHasRoundTicks() {
         MiniXml.Node doc = render(List.of(browser, compute));
         int axes = 0;
