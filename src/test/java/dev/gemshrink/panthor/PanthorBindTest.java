@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.testing.ThreadStates;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -150,7 +151,9 @@ class PanthorBindTest {
             assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
             Thread closer = new Thread(c::close, "closer");
             closer.start();
+            ThreadStates.awaitParkedIn(closer, PanthorJob.class, 10, TimeUnit.SECONDS);
             assertThat(held.status()).isEqualTo(PanthorJob.Status.QUEUED);
+            assertThat(scratch.isFreed()).as("VM b waits for its job before unbinding").isFalse();
             gate.countDown();
             closer.join(10_000);
             assertThat(closer.isAlive()).isFalse();
