@@ -5,7 +5,6 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.core.Evictor;
 import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.core.PagesRef;
-import dev.gemshrink.core.ReclaimPermit;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
 
@@ -31,7 +30,7 @@ public final class TilerHeap {
         this.chunkPages = chunkPages;
         this.maxChunks = maxChunks;
         this.shmem = dev.gem().createObject(name, (long) chunkPages * maxChunks * PagePool.PAGE_SIZE,
-                new Unreclaimable());
+                Evictor.never()); // chunks are never reclaimed while their VM lives
     }
 
     /**
@@ -121,19 +120,6 @@ public final class TilerHeap {
             }
             return null;
         });
-    }
-
-    /** Heap chunks are never reclaimed while their VM lives. */
-    private static final class Unreclaimable implements Evictor {
-        @Override
-        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
-
-        @Override
-        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
     }
 
     @Override

@@ -1,11 +1,7 @@
 package dev.gemshrink.panfrost;
 
-import dev.gemshrink.checking.Violation;
-import dev.gemshrink.core.GemDevice;
-import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.testing.ParkedRelease;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,38 +16,10 @@ class PanfrostParkedReleaseTest {
             PanfrostClient c = dev.openClient("c");
             PanfrostBo a = c.createBo("a", 4 * PagePool.PAGE_SIZE, BoFlags.NOEXEC);
             PanfrostBo b = c.createBo("b", 8 * PagePool.PAGE_SIZE, BoFlags.NOEXEC);
-            return new ParkedRelease.Scenario() {
-                @Override
-                public GemDevice gem() {
-                    return dev.gem();
-                }
-
-                @Override
-                public ShmemObject parked() {
-                    return a.shmem();
-                }
-
-                @Override
-                public ShmemObject evicted() {
-                    return b.shmem();
-                }
-
-                @Override
-                public void dropLastReference() {
-                    c.close(a);
-                }
-
-                @Override
-                public List<Violation> check() {
-                    return dev.check();
-                }
-
-                @Override
-                public void close() {
-                    c.close();
-                    dev.close();
-                }
-            };
+            return new ParkedRelease.Scenario(dev.gem(), a.shmem(), b.shmem(), () -> c.close(a), dev::check, () -> {
+                c.close();
+                dev.close();
+            });
         });
     }
 }

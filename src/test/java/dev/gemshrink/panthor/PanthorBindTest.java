@@ -5,11 +5,11 @@ import static dev.gemshrink.panthor.PanthorTesting.assertClean;
 import static dev.gemshrink.panthor.PanthorTesting.assertErrno;
 import static dev.gemshrink.panthor.PanthorTesting.await;
 import static dev.gemshrink.panthor.PanthorTesting.bytes;
+import static dev.gemshrink.panthor.PanthorTesting.device;
 import static dev.gemshrink.panthor.PanthorTesting.gpuRead;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.Errno;
-import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.ThreadStates;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +25,7 @@ class PanthorBindTest {
 
     @Test
     void badBindsAndUnbindsAreEinvalAndChangeNothing() {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).build()) {
+        try (PanthorDevice dev = device(256, 0)) {
             PanthorClient c = dev.openClient("c");
             PanthorClient other = dev.openClient("other");
             PanthorVm vm = c.createVm("vm");
@@ -78,7 +78,7 @@ class PanthorBindTest {
 
     @Test
     void boundRangesPointAtTheBosFramesAndAnEvictedBoHasNoEntries() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(256, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm a = c.createVm("a");
             PanthorVm b = c.createVm("b");
@@ -121,7 +121,7 @@ class PanthorBindTest {
 
     @Test
     void closingAClientWaitsForItsJobsAndFreesEverything() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(512).swap(SwapStore.inMemory(512)).build()) {
+        try (PanthorDevice dev = device(512, 512)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm a = c.createVm("a");
             PanthorVm b = c.createVm("b");
@@ -172,7 +172,7 @@ class PanthorBindTest {
 
     @Test
     void aBoLivesUntilItsHandleAndEveryBindingAreGone() {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(64).build()) {
+        try (PanthorDevice dev = device(64, 0)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             PanthorBo bo = c.createBo("bo", 2 * PAGE, 0, null);

@@ -1,11 +1,7 @@
 package dev.gemshrink.panthor;
 
-import dev.gemshrink.checking.Violation;
-import dev.gemshrink.core.GemDevice;
-import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.testing.ParkedRelease;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,39 +20,13 @@ class PanthorParkedReleaseTest {
             PanthorBo b = c.createBo("b", 8 * PagePool.PAGE_SIZE, 0, vm);
             vm.bind(a, 0, a.size(), VA);
             vm.bind(b, 0, b.size(), VA + a.size());
-            return new ParkedRelease.Scenario() {
-                @Override
-                public GemDevice gem() {
-                    return dev.gem();
-                }
-
-                @Override
-                public ShmemObject parked() {
-                    return a.shmem();
-                }
-
-                @Override
-                public ShmemObject evicted() {
-                    return b.shmem();
-                }
-
-                @Override
-                public void dropLastReference() {
-                    vm.unbind(VA, a.size());
-                    c.closeBo(a);
-                }
-
-                @Override
-                public List<Violation> check() {
-                    return dev.check();
-                }
-
-                @Override
-                public void close() {
-                    c.close();
-                    dev.close();
-                }
-            };
+            return new ParkedRelease.Scenario(dev.gem(), a.shmem(), b.shmem(), () -> {
+                vm.unbind(VA, a.size());
+                c.closeBo(a);
+            }, dev::check, () -> {
+                c.close();
+                dev.close();
+            });
         });
     }
 }

@@ -4,12 +4,12 @@ import static dev.gemshrink.panthor.PanthorTesting.PAGE;
 import static dev.gemshrink.panthor.PanthorTesting.assertClean;
 import static dev.gemshrink.panthor.PanthorTesting.await;
 import static dev.gemshrink.panthor.PanthorTesting.bytes;
+import static dev.gemshrink.panthor.PanthorTesting.device;
 import static dev.gemshrink.panthor.PanthorTesting.gpuRead;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.core.Placement;
-import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
@@ -28,7 +28,7 @@ class PanthorReclaimTest {
 
     @Test
     void theShrinkerEvictsAndASubmitSwapsBackInByteForByte() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(256, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             PanthorBo bo = c.createBo("bo", 16 * PAGE, 0, vm);
@@ -58,7 +58,7 @@ class PanthorReclaimTest {
 
     @Test
     void aDiscardOnReclaimBoComesBackAsZerosAndReportsTheDiscard() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(256, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             PanthorBo bo = c.createBo("scratch", 8 * PAGE, PanthorBo.DISCARD_ON_RECLAIM, vm);
@@ -98,7 +98,7 @@ class PanthorReclaimTest {
 
     @Test
     void aBoBoundInABusyVmIsNotReclaimed() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(256, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm busy = c.createVm("busy");
             PanthorVm idle = c.createVm("idle");
@@ -130,7 +130,7 @@ class PanthorReclaimTest {
 
     @Test
     void aHeapChunkThatCannotBeHadWithoutReclaimAsksForIncrementalRenderingAndLeavesNothing() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(64).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(64, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             PanthorVm other = c.createVm("other");
@@ -184,7 +184,7 @@ class PanthorReclaimTest {
 
     @Test
     void theShrinkerIsDrmPanthorGemCountsNothingWithoutSwapAndStopsAfterTwoEmptyScans() throws Exception {
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).build()) {
+        try (PanthorDevice dev = device(256, 0)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             vm.bind(c.createBo("bo", 8 * PAGE, 0, null), 0, 8 * PAGE, VA);
@@ -194,7 +194,7 @@ class PanthorReclaimTest {
             assertThat(r.count()).as("no swap: nothing can be reclaimed").isZero();
             c.close();
         }
-        try (PanthorDevice dev = PanthorDevice.builder().ramPages(256).swap(SwapStore.inMemory(256)).build()) {
+        try (PanthorDevice dev = device(256, 256)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm vm = c.createVm("vm");
             PanthorBo bo = c.createBo("bo", 8 * PAGE, 0, null);

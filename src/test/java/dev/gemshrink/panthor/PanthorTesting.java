@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.memory.SwapStore;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -15,6 +16,12 @@ final class PanthorTesting {
     static final int PAGE = PagePool.PAGE_SIZE;
 
     private PanthorTesting() {
+    }
+
+    /** A device with {@code ramPages} of RAM and an in-memory swap store of {@code swapPages} (0: no swap). */
+    static PanthorDevice device(int ramPages, int swapPages) {
+        PanthorDevice.Builder b = PanthorDevice.builder().ramPages(ramPages);
+        return (swapPages > 0 ? b.swap(SwapStore.inMemory(swapPages)) : b).build();
     }
 
     /** Asserts the core's and the driver's invariants. */

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The use-after-free race between the LRU scan and object release, for any driver, ordered with latches: the scan
@@ -25,41 +26,22 @@ public final class ParkedRelease {
     private ParkedRelease() {
     }
 
-    /** A driver set up for the scenario: two idle, evictable BOs, the first the least recently used. */
-    public interface Scenario extends AutoCloseable {
-        /**
-         * Returns the driver's core device.
-         *
-         * @return the device
-         */
-        GemDevice gem();
-
-        /**
-         * Returns the core object of the least recently used BO (the one that gets parked).
-         *
-         * @return its object
-         */
-        ShmemObject parked();
-
-        /**
-         * Returns the core object of the other BO (the one the scan evicts).
-         *
-         * @return its object
-         */
-        ShmemObject evicted();
-
-        /** Drops every reference to the parked BO (its handle and mappings), so it is freed. */
-        void dropLastReference();
-
-        /**
-         * Checks every invariant, the driver's included.
-         *
-         * @return the violations
-         */
-        List<Violation> check();
-
+    /**
+     * A driver set up for the scenario: two idle, evictable BOs, the first the least recently used.
+     *
+     * @param gem               the driver's core device
+     * @param parked            the core object of the least recently used BO (the one that gets parked)
+     * @param evicted           the core object of the other BO (the one the scan evicts)
+     * @param dropLastReference drops every reference to the parked BO (handle and mappings), so it is freed
+     * @param check             checks every invariant, the driver's included
+     * @param shutdown          closes the driver's clients and device
+     */
+    public record Scenario(GemDevice gem, ShmemObject parked, ShmemObject evicted, Runnable dropLastReference,
+            Supplier<List<Violation>> check, Runnable shutdown) implements AutoCloseable {
         @Override
-        void close();
+        public void close() {
+            shutdown.run();
+        }
     }
 
     /**
@@ -103,7 +85,7 @@ public final class ParkedRelease {
                 assertThat(storing.await(10, TimeUnit.SECONDS)).as("the scan reached the second BO").isTrue();
                 assertThat(gem.placementOf(parked)).as("parked on the scan's private list").isEqualTo(Placement.NONE);
                 assertThat(parked.isFreed()).isFalse();
-                s.dropLastReference();
+                s.dropLastReference().run();
                 assertThat(parked.isFreed()).as("freed while parked").isTrue();
             } finally {
                 parked.resv().unlock();
@@ -118,7 +100,7 @@ public final class ParkedRelease {
             assertThat(gem.placementOf(parked)).isEqualTo(Placement.NONE);
             assertThat(gem.lru(Placement.EVICTABLE).size()).isZero();
             assertThat(gem.placementOf(other)).isEqualTo(Placement.EVICTED);
-            assertThat(s.check()).as("invariant violations").isEmpty();
+            assertThat(s.check().get()).as("invariant violations").isEmpty();
         }
     }
 
