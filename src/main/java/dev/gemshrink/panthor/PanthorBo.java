@@ -310,10 +310,15 @@ public final class PanthorBo {
 
     /**
      * Validation before a job of {@code vm} runs: makes the BO resident (swapping an evicted BO in, refilling a
-     * discarded one with zero pages) and maps again its bindings in {@code vm} that a reclaim cleared.
+     * discarded one with zero pages) and maps again its bindings in {@code vm} that a reclaim cleared. A BO no
+     * longer bound in {@code vm} is left alone. Reading the bindings under the reservation lock alone is enough (see
+     * the class comment).
      */
     void validate(PanthorVm vm) {
         withResv(() -> {
+            if (bindings.stream().noneMatch(b -> b.vm() == vm)) {
+                return null; // unbound from vm (or freed) since the VM listed it: nothing to validate
+            }
             ScatterList sg = shmem.getPagesSgt();
             bindingsLock.lock();
             try {
