@@ -45,7 +45,8 @@ public final class PanthorBo {
     private final List<VmBinding> bindings = new ArrayList<>(); // guarded by bindingsLock (and resv, see above)
     // The handle's reference plus one per binding; never rises from 0.
     private final AtomicInteger refs = new AtomicInteger(1);
-    private volatile boolean handleHeld = true; // the client's handle reference is still held
+    // The client's handle reference is still held; volatile: the checker reads it without a lock.
+    private volatile boolean handleHeld = true;
 
     private PanthorBo(PanthorDevice dev, PanthorClient client, String name, long size, int flags,
             PanthorVm privateTo) {
@@ -239,10 +240,12 @@ public final class PanthorBo {
         return shmem.evict();
     }
 
+    /** The core object: package-private, since its mutators (free, madvise, export) would bypass the driver. */
     ShmemObject shmem() {
         return shmem;
     }
 
+    /** Whether the client's handle still holds its reference (for the checker). */
     boolean handleHeld() {
         return handleHeld;
     }
@@ -386,6 +389,7 @@ public final class PanthorBo {
         }
     }
 
+    /** Runs {@code body} under the BO's reservation lock (taken unless the calling thread holds it). */
     <T> T withResv(Supplier<T> body) {
         return shmem.resv().locked(body);
     }

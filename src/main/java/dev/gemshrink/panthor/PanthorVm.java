@@ -226,6 +226,7 @@ public final class PanthorVm {
         inFlight.remove(job);
     }
 
+    /** The jobs submitted and not finished yet. */
     List<PanthorJob> jobsInFlight() {
         return List.copyOf(inFlight);
     }
@@ -327,6 +328,7 @@ public final class PanthorVm {
         });
     }
 
+    /** Maps a listed binding again when a reclaim cleared it (validation); a mapped one is left as it is. */
     void mapIfCleared(VmBinding b, ScatterList sg) {
         locked(() -> {
             if (!b.isMapped()) {
@@ -336,6 +338,7 @@ public final class PanthorVm {
         });
     }
 
+    /** Unmaps every entry of a binding (unbind, or a reclaim's teardown). */
     void clear(VmBinding b) {
         locked(() -> {
             b.clearPtes();
@@ -373,6 +376,7 @@ public final class PanthorVm {
         }
     }
 
+    /** Runs {@code body} under the VM's lock. */
     <T> T locked(Supplier<T> body) {
         lock.lock();
         try {

@@ -69,6 +69,7 @@ public final class TilerHeap {
         return chunkPages;
     }
 
+    /** The backing object (for the checker and tests). */
     ShmemObject shmem() {
         return shmem;
     }

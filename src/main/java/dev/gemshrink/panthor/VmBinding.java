@@ -83,12 +83,9 @@ public final class VmBinding {
         return vm.locked(ptes::clone);
     }
 
+    /** The BO page the range starts at. */
     int firstPage() {
         return firstPage;
-    }
-
-    int pages() {
-        return ptes.length;
     }
 
     /** The frame at a page of the range, or -1. VM lock held. */
