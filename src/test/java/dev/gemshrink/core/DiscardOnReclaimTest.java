@@ -105,9 +105,11 @@ class DiscardOnReclaimTest {
     void populateNowaitNeverRunsReclaimAndFailsWithNothingAllocated() {
         try (GemDevice dev = GemDevice.builder().ramPages(8).build()) {
             ThrowingReclaimHook hook = ThrowingReclaimHook.error(() -> new InjectedError("reclaim ran"));
-            try (PagePool.HookRegistration r = dev.pool().addReclaimHook(hook)) {
+            PagePool.HookRegistration registration = dev.pool().addReclaimHook(hook);
+            try {
                 ShmemObject heap = dev.createObject("heap", 16 * PagePool.PAGE_SIZE);
                 try (PagesRef use = heap.getPagesSparse(OwnerKind.PAGES_HEAP_CHUNKS)) {
+                    assertThat(use.isLive()).isTrue();
                     assertThat(heap.populateNowait(0, 6).pages()).isEqualTo(6);
                     assertThatThrownBy(() -> heap.populateNowait(6, 4)).isInstanceOf(GemException.class)
                             .satisfies(e -> assertThat(((GemException) e).errno()).isEqualTo(Errno.ENOMEM))
@@ -123,6 +125,8 @@ class DiscardOnReclaimTest {
                 }
                 assertThat(heap.free().isEmpty()).isTrue();
                 assertEmpty(dev);
+            } finally {
+                registration.close();
             }
         }
     }
