@@ -14,6 +14,7 @@ module dev.gemshrink {
     exports dev.gemshrink.checking;
     exports dev.gemshrink.reclaim;
     exports dev.gemshrink.panfrost;
+    exports dev.gemshrink.panthor;
     exports dev.gemshrink.stats;
     exports dev.gemshrink.sim;
 

@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
 
 /**
  * The package layering of the library. The lower layers (core, memory, locking, checking, reclaim) never know the
- * driver model ({@code panfrost}) or the command line tool ({@code cli}); memory and locking are leaves below core;
+ * driver models ({@code panfrost}, {@code panthor}) or the command line tool ({@code cli}); the two drivers do not
+ * know each other; memory and locking are leaves below core;
  * the tool uses only public classes of exported packages and nothing in the library uses the tool; and the
  * top-level packages form no cycle. Rules about packages that do not exist yet pass vacuously.
  */
@@ -75,8 +76,23 @@ class ArchitectureTest {
     static final ArchRule lowerLayersDoNotDependOnTheDriverOrTheTool = noClasses()
             .that().resideInAnyPackage("dev.gemshrink.core..", "dev.gemshrink.memory..", "dev.gemshrink.locking..",
                     "dev.gemshrink.checking..", "dev.gemshrink.reclaim..")
-            .should().dependOnClassesThat().resideInAnyPackage("dev.gemshrink.panfrost..", "dev.gemshrink.cli..")
-            .because("the core model must stay usable without the Panfrost driver model and the command line tool")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.gemshrink.panfrost..", "dev.gemshrink.panthor..",
+                    "dev.gemshrink.cli..")
+            .because("the core model must stay usable without the driver models and the command line tool")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule panthorDoesNotDependOnPanfrost = noClasses()
+            .that().resideInAPackage("dev.gemshrink.panthor..")
+            .should().dependOnClassesThat().resideInAPackage("dev.gemshrink.panfrost..")
+            .because("the drivers share only the core; what both need lives there")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule panfrostDoesNotDependOnPanthor = noClasses()
+            .that().resideInAPackage("dev.gemshrink.panfrost..")
+            .should().dependOnClassesThat().resideInAPackage("dev.gemshrink.panthor..")
+            .because("the drivers share only the core; what both need lives there")
             .allowEmptyShould(true);
 
     @ArchTest

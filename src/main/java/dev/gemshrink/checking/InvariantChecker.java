@@ -26,8 +26,9 @@ import java.util.stream.Collectors;
  * lock; device-wide sums are exact only when no other thread is changing the device.
  *
  * <p>Per object: each count equals its live owners; the object's own owners exist exactly when their counts say
- * (a pin holds a page use, a vmap holds a pin); pages are present iff in use, not evicted and not purged; the
- * recorded resident count matches the frame array; an evicted object keeps a use, holds no frames and is unpinned;
+ * (a pin holds a page use, a vmap holds a pin); pages are present iff in use, not evicted, not discarded and not
+ * purged; the recorded resident count matches the frame array; an evicted object keeps a use, holds no frames and
+ * is unpinned; a discarded one keeps a use and holds neither frames nor swap;
  * a purged one holds no pages, no sg table, no swap; a freed one holds nothing; the object sits on the LRU its
  * state implies (derived here again from the raw facts) with the right weight. Per device: RAM in use equals the
  * frames of the objects, no frame belongs to two objects or is both free and owned, swap in use equals the
@@ -193,7 +194,7 @@ public final class InvariantChecker {
         }
         boolean purged = s.madv() == Madv.PURGED;
         boolean present = s.pfns() != null;
-        expect(out, n, "pages-present-iff-used", present == (s.pagesUse() > 0 && !s.evicted() && !purged),
+        expect(out, n, "pages-present-iff-used", present == (s.pagesUse() > 0 && !s.evicted() && !s.discarded() && !purged),
                 () -> "page array " + (present ? "present" : "absent") + " with pages_use=" + s.pagesUse()
                         + " evicted=" + s.evicted() + " madv=" + s.madv());
         int counted = 0;
@@ -214,6 +215,12 @@ public final class InvariantChecker {
                             && s.pinCount() == 0 && !present && !purged,
                     () -> "evicted with swapped=" + s.swappedPages() + " pages_use=" + s.pagesUse() + " pin="
                             + s.pinCount() + " resident=" + present + " madv=" + s.madv());
+        }
+        if (s.discarded()) {
+            expect(out, n, "discarded-state", s.pagesUse() > 0 && s.pinCount() == 0 && !present
+                            && s.swappedPages() == 0 && !purged && !s.freed(),
+                    () -> "discarded with pages_use=" + s.pagesUse() + " pin=" + s.pinCount() + " resident="
+                            + present + " swapped=" + s.swappedPages() + " madv=" + s.madv());
         }
         if (s.pinCount() > 0) {
             expect(out, n, "pinned-is-resident", present && !s.evicted(),

@@ -6,7 +6,9 @@ import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.ReclaimPolicy;
+import dev.gemshrink.reclaim.Shrinker;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
  * The settings every device builder shares: the device's name, its RAM budget and where its bytes live, its swap
@@ -28,6 +30,8 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private SwapStore swap; // null: none
     private LeakDetection leakDetection; // null: from the system property
     private ReclaimPolicy reclaimPolicy = ReclaimPolicy.lru();
+    private String shrinkerName; // null: the device's name
+    private UnaryOperator<Shrinker> shrinkerDecorator = UnaryOperator.identity();
 
     /**
      * Creates the settings with their defaults: 64 MiB of heap-backed RAM, no swap, leak detection from the system
@@ -156,6 +160,31 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
 
     private static GemException invalid(String parameter, String why, Object value) {
         return new GemException(Errno.EINVAL, "invalid " + parameter + " " + value + ": " + why);
+    }
+
+    /**
+     * Lets a driver register the core device's shrinker under a name of its own (a driver's shrinker is named
+     * after the driver, not the device) and wrapped in a decorator of its rules (for example
+     * {@link dev.gemshrink.reclaim.NoProgressLimit}).
+     *
+     * @param name      the shrinker's name
+     * @param decorator what wraps the core device's shrinker before it is registered
+     * @return this builder
+     */
+    protected final B shrinker(String name, UnaryOperator<Shrinker> decorator) {
+        this.shrinkerName = Objects.requireNonNull(name, "name");
+        this.shrinkerDecorator = Objects.requireNonNull(decorator, "decorator");
+        return self();
+    }
+
+    /** The name the device's shrinker is registered under. */
+    final String shrinkerName() {
+        return shrinkerName != null ? shrinkerName : name;
+    }
+
+    /** Wraps the device's shrinker in the driver's rules before registration. */
+    final Shrinker decorateShrinker(Shrinker shrinker) {
+        return shrinkerDecorator.apply(shrinker);
     }
 
     /**

@@ -45,4 +45,14 @@ public interface Evictor {
     static Evictor shmem() {
         return ShmemEvictor.INSTANCE;
     }
+
+    /**
+     * Returns the evictor of objects that are never reclaimed (for example a driver's heap chunks while their owner
+     * lives): it answers BUSY to every call.
+     *
+     * @return the evictor that refuses
+     */
+    static Evictor never() {
+        return NeverEvictor.INSTANCE;
+    }
 }

@@ -70,7 +70,7 @@ public final class GemDevice implements AutoCloseable {
             }
         }
         this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
-        this.shrinker = registry.register(new GemShrinker(this, settings.name()));
+        this.shrinker = registry.register(settings.decorateShrinker(new GemShrinker(this, settings.shrinkerName())));
         this.reclaimHook = pool.addReclaimHook(registry);
     }
 

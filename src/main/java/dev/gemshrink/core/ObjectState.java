@@ -29,11 +29,12 @@ import java.util.Map;
  *                      each with where it was given them (empty when not tracking)
  * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
  * @param lruWeight     the pages it counts for on that list
+ * @param discarded     whether a discarding reclaim dropped the contents (no frames, no swap copy, uses kept)
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, List<RefTransition> transitions,
-        List<String> straySwap, Placement placement, long lruWeight) {
+        List<String> straySwap, Placement placement, long lruWeight, boolean discarded) {
 
     /**
      * Makes an immutable copy of the tally.
@@ -57,6 +58,7 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param straySwap see the record component
      * @param placement see the record component
      * @param lruWeight see the record component
+     * @param discarded see the record component
      */
     public ObjectState {
         tally = Map.copyOf(tally);

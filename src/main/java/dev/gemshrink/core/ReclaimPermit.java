@@ -82,6 +82,21 @@ public final class ReclaimPermit {
     }
 
     /**
+     * Discards the contents of an evictable object instead of writing them to swap (for contents that need not
+     * survive a reclaim): the driver's teardown runs first (if it throws, nothing changes), then the frames are
+     * released. The page uses stay; the next user gets zero-filled pages, and the object counts the discard in
+     * {@link ShmemObject#timesDiscarded()}. Needs no swap room.
+     *
+     * @param teardown what to undo before the frames go, or null
+     * @return the number of pages freed
+     * @throws GemException EBUSY when the object is not evictable; EINVAL when the permit is expired or used
+     */
+    public int discard(Runnable teardown) {
+        checkUsable();
+        return done(obj.discardLocked(teardown));
+    }
+
+    /**
      * Returns the pages this permit freed.
      *
      * @return the pages freed, 0 when it did nothing

@@ -101,6 +101,9 @@ public final class ShmemObject extends LruNode {
     private volatile int[] pfns;
     private int residentPages; // guarded by resv: frames held (pfns entries >= 0)
     private SwapSlots swapped; // guarded by resv: the swap copy; non-null exactly when evicted
+    // Guarded by resv: the contents were dropped by a discarding reclaim (no frames, no swap copy, uses kept); the
+    // next user gets zero-filled pages. A fact like the swap receipt: nothing else records that the bytes are gone.
+    private boolean discarded;
     private PagesRef sgtUse; // guarded by resv: the stored sg table's page use (kernel: shmem->sgt)
     private PagesRef pinUse; // guarded by resv: the page use the pins hold; non-null iff the pin count > 0
     private Pin vmapPin; // guarded by resv: the pin the CPU mappings hold; non-null iff the vmap count > 0
@@ -111,6 +114,8 @@ public final class ShmemObject extends LruNode {
     // Guarded by resv: successful purges and evictions, saturating at RECLAIM_COUNT_MAX. A byte: it fits in the
     // object's alignment padding, so the statistic costs no memory per object.
     private byte timesReclaimed;
+    // Guarded by resv: discarding reclaims, saturating at RECLAIM_COUNT_MAX (a byte in the padding, as above).
+    private byte timesDiscarded;
 
     ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
         this.evictor = evictor;
@@ -281,6 +286,26 @@ public final class ShmemObject extends LruNode {
         return locked(() -> timesReclaimed & 0xff);
     }
 
+    /**
+     * Returns whether the contents are discarded now: a discarding reclaim ({@link ReclaimPermit#discard}) dropped
+     * them and no user has taken the pages since (the next one gets zero-filled pages). Takes the lock.
+     *
+     * @return true while discarded
+     */
+    public boolean isDiscarded() {
+        return locked(() -> discarded);
+    }
+
+    /**
+     * Returns how many times the object's contents were discarded by a reclaim, saturating at
+     * {@link #RECLAIM_COUNT_MAX}. Takes the lock.
+     *
+     * @return discards so far
+     */
+    public int timesDiscarded() {
+        return locked(() -> timesDiscarded & 0xff);
+    }
+
     /** Counts one successful reclaim (a permit's). Resv held. */
     void countReclaim() {
         if ((timesReclaimed & 0xff) < RECLAIM_COUNT_MAX) {
@@ -383,11 +408,22 @@ public final class ShmemObject extends LruNode {
         if (count(pages) == 0) {
             pfns = device.pool().allocate(pageCount, name());
             residentPages = pageCount;
-        } else if (swapped != null) {
-            swapIn();
+        } else {
+            restoreLocked();
         }
         takeLocked(kind);
         return acquired(new PagesRef(this, kind));
+    }
+
+    /** Brings back pages that are in use but not resident: swaps an evicted object in, refills a discarded one. */
+    private void restoreLocked() {
+        if (swapped != null) {
+            swapIn();
+        } else if (discarded) {
+            pfns = device.pool().allocate(pageCount, name());
+            residentPages = pageCount;
+            discarded = false;
+        }
     }
 
     /**
@@ -410,8 +446,8 @@ public final class ShmemObject extends LruNode {
                 java.util.Arrays.fill(empty, -1);
                 pfns = empty;
                 residentPages = 0;
-            } else if (swapped != null) {
-                swapIn();
+            } else {
+                restoreLocked();
             }
             takeLocked(kind);
             return acquired(new PagesRef(this, kind));
@@ -429,6 +465,24 @@ public final class ShmemObject extends LruNode {
      *                      allocated (nothing is allocated then)
      */
     public ScatterList populate(int first, int count) {
+        return populate(first, count, true);
+    }
+
+    /**
+     * Populates like {@link #populate(int, int)} but fails fast: the pages come only from the pool's free frames,
+     * without running reclaim (the kernel's {@code GFP_NOWAIT}), for paths that must not wait on reclaim.
+     *
+     * @param first the first page index
+     * @param count the number of pages
+     * @return a table of the range's pages
+     * @throws GemException EINVAL for a bad range or when there is no page array; ENOMEM when the free frames do not
+     *                      suffice (nothing is allocated or reclaimed then)
+     */
+    public ScatterList populateNowait(int first, int count) {
+        return populate(first, count, false);
+    }
+
+    private ScatterList populate(int first, int count, boolean mayReclaim) {
         return mutate(() -> {
             ensureAlive();
             int[] f = pfns;
@@ -443,7 +497,8 @@ public final class ShmemObject extends LruNode {
                 }
             }
             if (holes > 0) {
-                int[] got = device.pool().allocate(holes, name());
+                int[] got = mayReclaim ? device.pool().allocate(holes, name())
+                        : device.pool().allocateNoReclaim(holes, name());
                 // Filled in place, O(count): no lock-free reader looks at the entries of an array with holes (pins
                 // and mappings refuse it), and the fault path reads them under resv. Publishing by the volatile
                 // write below orders the new entries before any later lock-free read.
@@ -481,6 +536,7 @@ public final class ShmemObject extends LruNode {
             swapped = null;
             device.swap().release(s);
         }
+        discarded = false;
         return freed;
     }
 
@@ -731,8 +787,8 @@ public final class ShmemObject extends LruNode {
             requireWhole("get_pages_sgt of");
             if (sgtUse == null) {
                 sgtUse = getPagesLocked(OwnerKind.PAGES_SGT);
-            } else if (swapped != null) {
-                swapIn();
+            } else {
+                restoreLocked();
             }
             return ScatterList.of(pfns);
         });
@@ -882,6 +938,32 @@ public final class ShmemObject extends LruNode {
             }
             pfns = null;
             residentPages = 0;
+            device.pool().free(f);
+            return f.length;
+        });
+    }
+
+    /**
+     * The discard itself (through a permit only): an evictable object's driver teardown runs first (if it throws,
+     * nothing changes), then its frames go without a swap copy. Its page uses stay; the next user gets zero-filled
+     * pages. Resv held.
+     */
+    int discardLocked(Runnable teardown) {
+        return mutate(() -> {
+            ensureAlive();
+            if (!evictableLocked()) {
+                throw new GemException(Errno.EBUSY, "cannot discard " + name() + ": " + describe());
+            }
+            if (teardown != null) {
+                teardown.run();
+            }
+            int[] f = pfns;
+            pfns = null;
+            residentPages = 0;
+            discarded = true;
+            if ((timesDiscarded & 0xff) < RECLAIM_COUNT_MAX) {
+                timesDiscarded++;
+            }
             device.pool().free(f);
             return f.length;
         });
@@ -1378,7 +1460,7 @@ public final class ShmemObject extends LruNode {
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
                     tracker == null ? List.of() : tracker.strayReceipts(this, swapped), device.placementOf(this),
-                    lruWeightLocked());
+                    lruWeightLocked(), discarded);
         });
     }
 
@@ -1400,7 +1482,8 @@ public final class ShmemObject extends LruNode {
         }
         return "madv=" + madv.name().toLowerCase(java.util.Locale.ROOT) + " pages_use=" + count(pages)
                 + " pin=" + count(pins) + " vmap=" + count(vmaps) + " resident=" + residentPages
-                + " swapped=" + (swapped == null ? 0 : swapped.pages()) + " sgt=" + (sgtUse != null)
+                + " swapped=" + (swapped == null ? 0 : swapped.pages()) + (discarded ? " discarded" : "")
+                + " sgt=" + (sgtUse != null)
                 + " exports=" + exports() + " owners: " + (owners.length() == 0 ? "none" : owners);
     }
 

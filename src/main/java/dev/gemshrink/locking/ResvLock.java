@@ -154,6 +154,26 @@ public final class ResvLock {
         }
     }
 
+    /**
+     * Runs {@code body} with the lock held: taken and released here unless the calling thread holds it already (then
+     * the body runs inside the caller's locked section, like the kernel's {@code _locked} variants).
+     *
+     * @param body what to run
+     * @param <T>  what it returns
+     * @return the body's result
+     */
+    public <T> T locked(java.util.function.Supplier<T> body) {
+        if (isHeldByCurrentThread()) {
+            return body.get();
+        }
+        lock();
+        try {
+            return body.get();
+        } finally {
+            unlock();
+        }
+    }
+
     @Override
     public String toString() {
         return "ResvLock[" + owner + "]";

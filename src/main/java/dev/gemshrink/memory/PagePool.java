@@ -198,6 +198,25 @@ public final class PagePool {
      *                      memory; EINVAL when n is negative
      */
     public int[] allocate(int n, String who) {
+        return allocate(n, who, true);
+    }
+
+    /**
+     * Allocates {@code n} zero-filled pages from the free frames only, all or nothing, never running reclaim (the
+     * kernel's {@code GFP_NOWAIT}): for callers that must fail fast rather than wait for memory to be freed. The
+     * low-watermark hooks still run (waking a background reclaimer does not wait for it).
+     *
+     * @param n   how many pages
+     * @param who what they are for, used in the error message
+     * @return the frame numbers, in allocation order
+     * @throws GemException ENOMEM when fewer than {@code n} frames are free now, or the backing runs out of memory;
+     *                      EINVAL when n is negative
+     */
+    public int[] allocateNoReclaim(int n, String who) {
+        return allocate(n, who, false);
+    }
+
+    private int[] allocate(int n, String who, boolean mayReclaim) {
         if (n < 0) {
             throw new GemException(Errno.EINVAL, "cannot allocate " + n + " pages for " + who);
         }
@@ -205,10 +224,12 @@ public final class PagePool {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
                     + ": the pool holds only " + freeStack.length);
         }
-        LockValidator.mayEnterReclaim(); // every allocation may reclaim: the locks held now order before reclaim
+        if (mayReclaim) {
+            LockValidator.mayEnterReclaim(); // such an allocation may reclaim: the locks held now order before reclaim
+        }
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
         boolean taken = tryTake(got);
-        for (int attempt = 0; !taken && attempt < RECLAIM_RETRIES; attempt++) {
+        for (int attempt = 0; mayReclaim && !taken && attempt < RECLAIM_RETRIES; attempt++) {
             long freed = reclaimRound(n);
             if (freed < 0 || (freed == 0 && freePages() < n)) {
                 break; // no hook, or reclaim made no progress and nobody else freed enough
@@ -217,7 +238,8 @@ public final class PagePool {
         }
         if (!taken) {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
-                    + freePages() + " of " + freeStack.length + " free after reclaim");
+                    + freePages() + " of " + freeStack.length + " free" + (mayReclaim ? " after reclaim"
+                            : " (no reclaim: fail fast)"));
         }
         try {
             for (int pfn : got) {

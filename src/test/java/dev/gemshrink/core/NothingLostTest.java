@@ -156,17 +156,7 @@ class NothingLostTest {
     // ------------------------------------------------------------------ defect 2: reclaim only through the evictor
 
     /** An evictor that refuses everything (a driver whose object is busy on the GPU). */
-    private static final Evictor ALWAYS_BUSY = new Evictor() {
-        @Override
-        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
-
-        @Override
-        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
-    };
+    private static final Evictor ALWAYS_BUSY = Evictor.never();
 
     @Test
     void evictAndPurgeCalledDirectlyGoThroughTheObjectsEvictor() {

@@ -1,0 +1,138 @@
+package dev.gemshrink.panthor;
+
+import dev.gemshrink.Errno;
+import dev.gemshrink.GemException;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A job submitted on a VM: its VM is busy (none of the BOs bound in it is reclaimed) from submission until the job
+ * is done. A job ends DONE, FAULTED (a GPU fault or anything else its work threw: it fails alone), or
+ * INCREMENTAL_RENDERING_NEEDED (a tiler heap could not grow).
+ */
+public final class PanthorJob {
+    /** Where a job is. */
+    public enum Status {
+        /** Submitted, not finished. */
+        QUEUED,
+        /** Finished without a fault. */
+        DONE,
+        /** Its work faulted; see {@link #error()}. */
+        FAULTED,
+        /** A tiler heap could not grow; the job asks for incremental rendering. See {@link #error()}. */
+        INCREMENTAL_RENDERING_NEEDED
+    }
+
+    private final String name;
+    private final PanthorVm vm;
+    private final JobWork work;
+    private final CountDownLatch done = new CountDownLatch(1);
+    // Written by the GPU thread before the latch opens; read after it (the latch orders them).
+    private volatile Status status = Status.QUEUED;
+    private volatile GemException error;
+
+    PanthorJob(String name, PanthorVm vm, JobWork work) {
+        this.name = name;
+        this.vm = vm;
+        this.work = Objects.requireNonNull(work, "work");
+    }
+
+    /**
+     * Returns the job's name.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Returns the VM the job runs on.
+     *
+     * @return the VM
+     */
+    public PanthorVm vm() {
+        return vm;
+    }
+
+    /**
+     * Returns the job's status.
+     *
+     * @return the status
+     */
+    public Status status() {
+        return status;
+    }
+
+    /**
+     * Returns why the job did not finish normally: the fault, or the heap growth that failed.
+     *
+     * @return the error, if any
+     */
+    public Optional<GemException> error() {
+        return Optional.ofNullable(error);
+    }
+
+    /**
+     * Waits for the job to finish; once this returns true its VM no longer counts it as in flight.
+     *
+     * @param timeout how long at most
+     * @param unit    its unit
+     * @return true when finished in time
+     * @throws InterruptedException when interrupted
+     */
+    public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
+        return done.await(timeout, unit);
+    }
+
+    /** Waits for the job to finish, keeping an interrupt for later. */
+    void awaitUninterruptibly() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                done.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Runs the work on the GPU thread. Whatever it throws ends this job alone (an Error becomes an EFAULT with it as
+     * the cause); the VM forgets the job before the latch opens, so a waiter sees the VM idle.
+     */
+    void run() {
+        try {
+            work.run(new JobContext(vm, name));
+            status = Status.DONE;
+        } catch (IncrementalRenderingNeeded e) {
+            error = e;
+            status = Status.INCREMENTAL_RENDERING_NEEDED;
+        } catch (Throwable t) {
+            error = t instanceof GemException g ? g
+                    : new GemException(Errno.EFAULT, "job " + name + " failed: " + t, t);
+            status = Status.FAULTED;
+        } finally {
+            finish();
+        }
+    }
+
+    private void finish() {
+        try {
+            vm.finished(this);
+        } finally {
+            done.countDown();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PanthorJob[" + name + ", " + status + "]";
+    }
+}
