@@ -29,11 +29,13 @@ import java.util.Map;
  *                      each with where it was given them (empty when not tracking)
  * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
  * @param lruWeight     the pages it counts for on that list
+ * @param movedTo       the placement its latest recorded LRU move names (what a drain applies; it must equal the
+ *                      placement its state implies)
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, List<RefTransition> transitions,
-        List<String> straySwap, Placement placement, long lruWeight) {
+        List<String> straySwap, Placement placement, long lruWeight, Placement movedTo) {
 
     /**
      * Makes an immutable copy of the tally.
@@ -57,6 +59,7 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param straySwap see the record component
      * @param placement see the record component
      * @param lruWeight see the record component
+     * @param movedTo see the record component
      */
     public ObjectState {
         tally = Map.copyOf(tally);

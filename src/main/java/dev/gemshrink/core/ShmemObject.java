@@ -53,6 +53,7 @@ public final class ShmemObject extends LruNode {
     private static final VarHandle PIN_HANDLES;
     private static final VarHandle VMAP_HANDLES;
     private static final VarHandle EXPORT_HANDLES;
+    private static final VarHandle LRU_MOVE;
     private static final OwnerKind[] KINDS = OwnerKind.values();
     /** The largest value {@link #timesReclaimed()} reaches: the counter saturates there. */
     public static final int RECLAIM_COUNT_MAX = 255;
@@ -68,6 +69,7 @@ public final class ShmemObject extends LruNode {
             PIN_HANDLES = l.findVarHandle(ShmemObject.class, "pinHandles", int.class);
             VMAP_HANDLES = l.findVarHandle(ShmemObject.class, "vmapHandles", int.class);
             EXPORT_HANDLES = l.findVarHandle(ShmemObject.class, "exportHandles", int.class);
+            LRU_MOVE = l.findVarHandle(ShmemObject.class, "lruMove", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -102,7 +104,9 @@ public final class ShmemObject extends LruNode {
     // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
     // array. Written under resv; volatile so the lock-free paths see a complete array.
     private volatile int[] pfns;
-    private int residentPages; // guarded by resv: frames held (pfns entries >= 0)
+    // Written under resv: frames held (pfns entries >= 0). Volatile because the LRU drain derives the object's
+    // weight from it without the lock.
+    private volatile int residentPages;
     private SwapSlots swapped; // guarded by resv: the swap copy; non-null exactly when evicted
     private PagesRef sgtUse; // guarded by resv: the stored sg table's page use (kernel: shmem->sgt)
     private PagesRef pinUse; // guarded by resv: the page use the pins hold; non-null iff pinCount > 0
@@ -114,6 +118,12 @@ public final class ShmemObject extends LruNode {
     // Guarded by resv: successful purges and evictions, saturating at RECLAIM_COUNT_MAX. A byte: it fits in the
     // object's alignment padding, so the statistic costs no memory per object.
     private byte timesReclaimed;
+    // The object's latest LRU move, as LruMoves encodes it (stamp, placement, queued bit); 0 before the first.
+    // Replaced under resv by each state change (getAndSet), its queued bit cleared by the drain (getAndBitwiseAnd).
+    // The placement in it is a cache of placement(), unavoidable because the drain cannot take resv; the invariant
+    // checker verifies that it equals the derived placement.
+    @SuppressWarnings("unused")
+    private volatile long lruMove;
 
     ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
         this.evictor = evictor;
@@ -857,6 +867,8 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOENT when already freed
      */
     public LeakReport free() {
+        // The final move is applied before free returns: the object is off every list (a scanner's private one
+        // included), and every later move of a freed object is NONE, so no drain can put it back.
         return mutate(() -> {
             if (freed) {
                 throw new GemException(Errno.ENOENT, name() + " is already freed");
@@ -874,7 +886,7 @@ public final class ShmemObject extends LruNode {
                 LOG.warn("{}", report);
             }
             return report;
-        });
+        }, true);
     }
 
     /**
@@ -1141,17 +1153,53 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Runs a state change under the reservation lock and then puts the object on the LRU its new state implies:
-     * every slow path goes through here, so placement is computed in one place and cannot be forgotten.
+     * Runs a state change under the reservation lock and then records the move to the LRU its new state implies
+     * (applied to the lists by a later drain, see {@link LruMoves}): every slow path goes through here, so placement
+     * is computed in one place and cannot be forgotten.
      */
     private <T> T mutate(Supplier<T> body) {
+        return mutate(body, false);
+    }
+
+    /**
+     * {@link #mutate(Supplier)}, recording the LRU move in the device's buffer ({@code applyNow} false: a drain
+     * applies it later) or applying it before returning ({@code applyNow} true).
+     */
+    private <T> T mutate(Supplier<T> body, boolean applyNow) {
         return locked(() -> {
             try {
                 return body.get();
             } finally {
-                device.place(this, placement(), placementWeight());
+                if (applyNow) {
+                    device.moves().recordAndApply(this, placement());
+                } else {
+                    device.moves().record(this, placement());
+                }
             }
         });
+    }
+
+    /** Replaces the object's latest LRU move; returns the one before. Resv held. */
+    long publishMove(long move) {
+        return (long) LRU_MOVE.getAndSet(this, move);
+    }
+
+    /** Clears the queued bit of the latest LRU move; returns the move as it was. LRU lock held (the drain). */
+    long takeMove() {
+        return (long) LRU_MOVE.getAndBitwiseAnd(this, ~LruMoves.QUEUED);
+    }
+
+    /** The placement the latest recorded LRU move asks for (NONE before the first). */
+    Placement movedTo() {
+        return LruMoves.placement(lruMove);
+    }
+
+    /**
+     * The pages the object counts for on list {@code p}, derived without the reservation lock (the drain): its page
+     * count in swap (an eviction writes every page), its resident pages otherwise.
+     */
+    long weightOn(Placement p) {
+        return p == Placement.EVICTED || p == Placement.EVICTED_PURGEABLE ? pageCount : residentPages;
     }
 
     /** Which LRU the current state implies (docs/kernel-model.md section 3). Resv held. */
@@ -1180,10 +1228,6 @@ public final class ShmemObject extends LruNode {
         }
     }
 
-    private long placementWeight() {
-        return swapped != null ? swapped.pages() : residentPages;
-    }
-
     // ------------------------------------------------------------------ inspection
 
     /**
@@ -1206,7 +1250,7 @@ public final class ShmemObject extends LruNode {
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
                     tracker == null ? List.of() : tracker.strayReceipts(this, swapped), device.placementOf(this),
-                    lruWeightLocked());
+                    lruWeightLocked(), movedTo());
         });
     }
 
