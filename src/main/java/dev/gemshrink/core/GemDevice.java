@@ -29,7 +29,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * one), and the registry is one of the pool's reclaim hooks, so an allocation that does not fit runs direct reclaim.
  *
  * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
- * and never held while calling out.
+ * and never held while calling out. State changes do not take it: they record their placement moves lock-free and
+ * drains apply them under it ({@link LruMoves}). Where a drain takes it: a state change whose buffer stripe is full,
+ * and {@code free}, with the object's reservation lock held (try-lock, then wait); the scan, before and after its
+ * passes, with no reservation lock held; {@link #placementOf} and {@link #drainMoves()} waiting for it;
+ * {@link #lru}, the shrinker's count and the background reclaimer only by try-lock. A drain takes no other lock.
  *
  * <p>Thread safety: all methods may be called from any thread.
  */
