@@ -159,9 +159,15 @@ final class GemShrinker implements Shrinker {
             }
         } finally {
             try {
-                lru.spliceTail(stillInLru);
+                // The pass's own moves first (an object whose reclaim failed goes to the tail), then the parked
+                // objects: the order the moves and the splice would have made one by one.
+                device.moves().drainLocked(null);
             } finally {
-                lock.unlock();
+                try {
+                    lru.spliceTail(stillInLru);
+                } finally {
+                    lock.unlock();
+                }
             }
         }
     }

@@ -3,8 +3,10 @@ package dev.gemshrink.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.testing.FaultySwapStore;
 import dev.gemshrink.testing.Invariants;
 import dev.gemshrink.testing.ThreadStates;
 import java.util.ArrayList;
@@ -112,6 +114,37 @@ class LruMovesTest {
         assertThat(o[0].madv()).isEqualTo(Madv.DONTNEED);
         assertThat(device.moves().pending()).as("the scan applied its own purge's move too").isFalse();
         assertThat(raw(Placement.PURGEABLE)).containsExactly("o0");
+    }
+
+    @Test
+    void aFailedReclaimGoesToTheTailBeforeTheSkippedObjectsReturn() {
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(64));
+        try (GemDevice d = GemDevice.builder().ramPages(64).swap(swap).leakDetection(LeakDetection.SIMPLE).build()) {
+            ShmemObject e0 = d.createObject("e0", PAGE);
+            ShmemObject e1 = d.createObject("e1", PAGE);
+            e0.getPagesSgt();
+            e1.getPagesSgt();
+            swap.failStores(true); // e0's eviction fails after its state change began: it moves to the tail
+            e1.resv().lock(); // e1 is skipped: the scanner's try-lock fails
+            try {
+                assertThat(d.shrinker().scan(8)).isZero();
+            } finally {
+                e1.resv().unlock();
+            }
+            swap.heal();
+            List<String> names = new ArrayList<>();
+            d.lruLock().lock();
+            try {
+                GemLru<ShmemObject> l = d.lru(Placement.EVICTABLE);
+                for (ShmemObject o = l.head(); o != null; o = l.next(o)) {
+                    names.add(o.name());
+                }
+            } finally {
+                d.lruLock().unlock();
+            }
+            assertThat(names).containsExactly("e0", "e1");
+            Invariants.assertClean(d);
+        }
     }
 
     @Test
