@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * a count that the locked path is taking to zero. Every method takes the reservation lock itself unless the calling
  * thread already holds it (the kernel's {@code _locked} variants), so a driver can call them inside its own locked
  * section. Lock order: reservation locks (several only through an
- * {@link dev.gemshrink.locking.AcquireContext}), then the page pool's and swap store's internal locks (leaves).
+ * {@link dev.gemshrink.locking.AcquireContext}), then the page pool's and swap store's internal locks and the device's LRU lock (leaves; a state
+ * change takes the LRU lock only to drain buffered LRU moves, see {@link LruMoves}).
  *
  * <p><b>Residency.</b> The pages are <em>resident</em> (a frame array exists), <em>evicted</em> (their contents are
  * in swap: the page use count is unchanged and the next user swaps them back in, byte-identical), or absent (no
