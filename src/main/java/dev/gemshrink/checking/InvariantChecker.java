@@ -234,6 +234,8 @@ public final class InvariantChecker {
         long weight = expected == Placement.NONE ? 0
                 : expected == Placement.EVICTED || expected == Placement.EVICTED_PURGEABLE ? s.swappedPages()
                 : s.residentPages();
+        expect(out, n, "lru-move", s.movedTo() == expected,
+                () -> "its latest LRU move names " + s.movedTo() + " but its state implies " + expected);
         expect(out, n, "lru-placement", s.placement() == expected && s.lruWeight() == weight,
                 () -> "on " + s.placement() + " weighing " + s.lruWeight() + " but its state implies " + expected
                         + " weighing " + weight);

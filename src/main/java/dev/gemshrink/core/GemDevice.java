@@ -29,7 +29,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * one), and the registry is one of the pool's reclaim hooks, so an allocation that does not fit runs direct reclaim.
  *
  * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
- * and never held while calling out.
+ * and never held while calling out. State changes do not take it: they record their placement moves lock-free and
+ * drains apply them under it ({@link LruMoves}). Where a drain takes it: a state change whose buffer stripe is full,
+ * and {@code free}, with the object's reservation lock held (try-lock, then wait); the scan, before and after its
+ * passes, with no reservation lock held; {@link #placementOf} and {@link #drainMoves()} waiting for it;
+ * {@link #lru}, the shrinker's count and the background reclaimer only by try-lock. A drain takes no other lock.
  *
  * <p>Thread safety: all methods may be called from any thread.
  */
@@ -53,6 +57,7 @@ public final class GemDevice implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lruLock = new TrackedLock(LRU_LOCK, "GemDevice@" + Integer.toHexString(System.identityHashCode(this)));
     private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
+    private final LruMoves moves = new LruMoves(this, lruLock, new MoveBuffer());
     private final ShrinkerRegistry registry;
     private final ShrinkerRegistry.Registration shrinker;
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
@@ -238,7 +243,8 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /**
-     * Returns the LRU list of one placement.
+     * Returns the LRU list of one placement, after applying the buffered placement moves unless another thread holds
+     * the LRU lock (it never waits: a caller alone, or one holding the lock, sees the list exact).
      *
      * @param placement any placement but NONE
      * @return the list
@@ -248,7 +254,22 @@ public final class GemDevice implements AutoCloseable {
         if (l == null) {
             throw new IllegalArgumentException("no LRU for " + placement);
         }
+        moves.tryDrain();
         return l;
+    }
+
+    /** How placement moves reach the lists: recorded by state changes, applied by drains. */
+    LruMoves moves() {
+        return moves;
+    }
+
+    /**
+     * Applies every buffered placement move to the LRU lists, waiting for the LRU lock if another thread holds it
+     * (a leaf: the caller must hold no LRU lock of another device and nothing taken after it in the lock order).
+     * Afterwards every move recorded before the call is on the lists, in order.
+     */
+    public void drainMoves() {
+        moves.drain();
     }
 
     /**
@@ -279,7 +300,7 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /**
-     * Returns the placement an object is on now, read under the LRU lock.
+     * Returns the placement an object is on now, read under the LRU lock after applying the buffered moves.
      *
      * @param o an object of this device
      * @return its list, or NONE
@@ -287,6 +308,7 @@ public final class GemDevice implements AutoCloseable {
     public Placement placementOf(ShmemObject o) {
         lruLock.lock();
         try {
+            moves.drainLocked(null);
             GemLru<?> l = o.lru();
             if (l == null) {
                 return Placement.NONE;
@@ -302,17 +324,16 @@ public final class GemDevice implements AutoCloseable {
         }
     }
 
-    /** Puts an object at the tail of the list its state implies. Resv held by the caller. */
+    /**
+     * Applies one placement move: puts an object at the tail of list {@code p}, or takes it off every list. The one
+     * place a move reaches the lists; called by a drain ({@link LruMoves}), LRU lock held.
+     */
     void place(ShmemObject o, Placement p, long weight) {
-        lruLock.lock();
-        try {
-            if (p == Placement.NONE) {
-                GemLru.remove(o);
-            } else {
-                lrus.get(p).moveTail(o, weight);
-            }
-        } finally {
-            lruLock.unlock();
+        assert lruLock.isHeldByCurrentThread();
+        if (p == Placement.NONE) {
+            GemLru.remove(o);
+        } else {
+            lrus.get(p).moveTail(o, weight);
         }
     }
 

@@ -18,6 +18,11 @@ import org.slf4j.LoggerFactory;
  * too, since reservation locks are not reentrant), calls the object's {@link Evictor}, and at the end splices the
  * objects it skipped back at the tail.
  *
+ * <p>State changes record their LRU moves in a buffer ({@link LruMoves}); a scan applies them first, so it walks
+ * the lists exactly as the moves made them, and again at the end, so what it reclaimed has left its list. The count
+ * reads the lists' totals after applying the buffered moves when the LRU lock is free; when another thread holds it,
+ * the count may still see the moves buffered meanwhile undone (at most the buffer's capacity of objects).
+ *
  * <p>Why a freed object can never be touched: the private list is a {@link GemLru} sharing the device's LRU lock, and
  * an object's list membership is recorded in the object itself, so {@link ShmemObject#free()} (which holds the
  * reservation lock and updates placement) unlinks the object from whichever list holds it, the private one
@@ -54,7 +59,23 @@ final class GemShrinker implements Shrinker {
     }
 
     @Override
+    public void applyDeferred() {
+        device.moves().tryDrain();
+    }
+
+    @Override
     public long scan(ShrinkControl sc) {
+        // The buffered LRU moves first, so the passes walk exact lists; and again at the end, so the moves of what
+        // this scan reclaimed are on the lists (and in the counts) when it returns.
+        device.drainMoves();
+        try {
+            return scanPasses(sc);
+        } finally {
+            device.drainMoves();
+        }
+    }
+
+    private long scanPasses(ShrinkControl sc) {
         Pass p = new Pass(sc.nrToScan());
         scanList(device.lru(Placement.PURGEABLE), Mode.PURGE, p);
         if (p.freed < p.target && sc.canSwap()) {
@@ -138,9 +159,15 @@ final class GemShrinker implements Shrinker {
             }
         } finally {
             try {
-                lru.spliceTail(stillInLru);
+                // The pass's own moves first (an object whose reclaim failed goes to the tail), then the parked
+                // objects: the order the moves and the splice would have made one by one.
+                device.moves().drainLocked(null);
             } finally {
-                lock.unlock();
+                try {
+                    lru.spliceTail(stillInLru);
+                } finally {
+                    lock.unlock();
+                }
             }
         }
     }

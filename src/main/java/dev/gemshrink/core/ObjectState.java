@@ -30,11 +30,13 @@ import java.util.Map;
  * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
  * @param lruWeight     the pages it counts for on that list
  * @param discarded     whether a discarding reclaim dropped the contents (no frames, no swap copy, uses kept)
+ * @param movedTo       the placement its latest recorded LRU move names (what a drain applies; it must equal the
+ *                      placement its state implies)
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, List<RefTransition> transitions,
-        List<String> straySwap, Placement placement, long lruWeight, boolean discarded) {
+        List<String> straySwap, Placement placement, long lruWeight, boolean discarded, Placement movedTo) {
 
     /**
      * Makes an immutable copy of the tally.
@@ -59,6 +61,7 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param placement see the record component
      * @param lruWeight see the record component
      * @param discarded see the record component
+     * @param movedTo see the record component
      */
     public ObjectState {
         tally = Map.copyOf(tally);

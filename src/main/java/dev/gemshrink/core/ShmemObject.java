@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * a count that the locked path is taking to zero. Every method takes the reservation lock itself unless the calling
  * thread already holds it (the kernel's {@code _locked} variants), so a driver can call them inside its own locked
  * section. Lock order: reservation locks (several only through an
- * {@link dev.gemshrink.locking.AcquireContext}), then the page pool's and swap store's internal locks (leaves).
+ * {@link dev.gemshrink.locking.AcquireContext}), then the page pool's and swap store's internal locks and the device's LRU lock (leaves; a state
+ * change takes the LRU lock only to drain buffered LRU moves, see {@link LruMoves}).
  *
  * <p><b>Residency.</b> The pages are <em>resident</em> (a frame array exists), <em>evicted</em> (their contents are
  * in swap: the page use count is unchanged and the next user swaps them back in, byte-identical), or absent (no
@@ -56,6 +57,7 @@ public final class ShmemObject extends LruNode {
     private static final VarHandle EXPORT_HANDLES;
     /** One caller's owner in a count word: its upper 32 bits tally them, its lower 32 bits are the count. */
     private static final long HANDLE = 1L << 32;
+    private static final VarHandle LRU_MOVE;
     private static final OwnerKind[] KINDS = OwnerKind.values();
     /** The largest value {@link #timesReclaimed()} reaches: the counter saturates there. */
     public static final int RECLAIM_COUNT_MAX = 255;
@@ -68,6 +70,7 @@ public final class ShmemObject extends LruNode {
             VMAPS = l.findVarHandle(ShmemObject.class, "vmaps", long.class);
             HEAP_CHUNK_USES = l.findVarHandle(ShmemObject.class, "heapChunkUses", int.class);
             EXPORT_HANDLES = l.findVarHandle(ShmemObject.class, "exportHandles", int.class);
+            LRU_MOVE = l.findVarHandle(ShmemObject.class, "lruMove", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -99,7 +102,9 @@ public final class ShmemObject extends LruNode {
     // Frame numbers of the pages; null when there is no page array; -1 marks an unpopulated page of a sparse
     // array. Written under resv; volatile so the lock-free paths see a complete array.
     private volatile int[] pfns;
-    private int residentPages; // guarded by resv: frames held (pfns entries >= 0)
+    // Written under resv: frames held (pfns entries >= 0). Volatile because the LRU drain derives the object's
+    // weight from it without the lock.
+    private volatile int residentPages;
     private SwapSlots swapped; // guarded by resv: the swap copy; non-null exactly when evicted
     // Guarded by resv: the contents were dropped by a discarding reclaim (no frames, no swap copy, uses kept); the
     // next user gets zero-filled pages. A fact like the swap receipt: nothing else records that the bytes are gone.
@@ -116,6 +121,12 @@ public final class ShmemObject extends LruNode {
     private byte timesReclaimed;
     // Guarded by resv: discarding reclaims, saturating at RECLAIM_COUNT_MAX (a byte in the padding, as above).
     private byte timesDiscarded;
+    // The object's latest LRU move, as LruMoves encodes it (stamp, placement, queued bit); 0 before the first.
+    // Replaced under resv by each state change (getAndSet), its queued bit cleared by the drain (getAndBitwiseAnd).
+    // The placement in it is a cache of placement(), unavoidable because the drain cannot take resv; the invariant
+    // checker verifies that it equals the derived placement.
+    @SuppressWarnings("unused")
+    private volatile long lruMove;
 
     ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
         this.evictor = evictor;
@@ -1008,6 +1019,8 @@ public final class ShmemObject extends LruNode {
      * @throws GemException ENOENT when already freed
      */
     public LeakReport free() {
+        // The final move is applied before free returns: the object is off every list (a scanner's private one
+        // included), and every later move of a freed object is NONE, so no drain can put it back.
         return mutate(() -> {
             if (freed) {
                 throw new GemException(Errno.ENOENT, name() + " is already freed");
@@ -1025,7 +1038,7 @@ public final class ShmemObject extends LruNode {
                 LOG.warn("{}", report);
             }
             return report;
-        });
+        }, true);
     }
 
     /**
@@ -1387,17 +1400,53 @@ public final class ShmemObject extends LruNode {
     }
 
     /**
-     * Runs a state change under the reservation lock and then puts the object on the LRU its new state implies:
-     * every slow path goes through here, so placement is computed in one place and cannot be forgotten.
+     * Runs a state change under the reservation lock and then records the move to the LRU its new state implies
+     * (applied to the lists by a later drain, see {@link LruMoves}): every slow path goes through here, so placement
+     * is computed in one place and cannot be forgotten.
      */
     private <T> T mutate(Supplier<T> body) {
+        return mutate(body, false);
+    }
+
+    /**
+     * {@link #mutate(Supplier)}, recording the LRU move in the device's buffer ({@code applyNow} false: a drain
+     * applies it later) or applying it before returning ({@code applyNow} true).
+     */
+    private <T> T mutate(Supplier<T> body, boolean applyNow) {
         return locked(() -> {
             try {
                 return body.get();
             } finally {
-                device.place(this, placement(), placementWeight());
+                if (applyNow) {
+                    device.moves().recordAndApply(this, placement());
+                } else {
+                    device.moves().record(this, placement());
+                }
             }
         });
+    }
+
+    /** Replaces the object's latest LRU move; returns the one before. Resv held. */
+    long publishMove(long move) {
+        return (long) LRU_MOVE.getAndSet(this, move);
+    }
+
+    /** Clears the queued bit of the latest LRU move; returns the move as it was. LRU lock held (the drain). */
+    long takeMove() {
+        return (long) LRU_MOVE.getAndBitwiseAnd(this, ~LruMoves.QUEUED);
+    }
+
+    /** The placement the latest recorded LRU move asks for (NONE before the first). */
+    Placement movedTo() {
+        return LruMoves.placement(lruMove);
+    }
+
+    /**
+     * The pages the object counts for on list {@code p}, derived without the reservation lock (the drain): its page
+     * count in swap (an eviction writes every page), its resident pages otherwise.
+     */
+    long weightOn(Placement p) {
+        return p == Placement.EVICTED || p == Placement.EVICTED_PURGEABLE ? pageCount : residentPages;
     }
 
     /** Which LRU the current state implies (docs/kernel-model.md section 3). Resv held. */
@@ -1424,10 +1473,6 @@ public final class ShmemObject extends LruNode {
         } finally {
             device.lruLock().unlock();
         }
-    }
-
-    private long placementWeight() {
-        return swapped != null ? swapped.pages() : residentPages;
     }
 
     // ------------------------------------------------------------------ inspection
@@ -1460,7 +1505,7 @@ public final class ShmemObject extends LruNode {
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
                     tracker == null ? List.of() : tracker.strayReceipts(this, swapped), device.placementOf(this),
-                    lruWeightLocked(), discarded);
+                    lruWeightLocked(), discarded, movedTo());
         });
     }
 

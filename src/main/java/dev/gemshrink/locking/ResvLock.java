@@ -24,6 +24,9 @@ public final class ResvLock {
     // the current thread can make holder == itself or end it, so a plain read answers exactly for the caller.
     private volatile Thread holder;
     private AcquireContext holderCtx; // guarded by this; null when locked without a context
+    // Guarded by this: threads in wait() for the lock. Unlock notifies only when there is one: a notify on a monitor
+    // that never waited inflates it, and an inflated monitor costs every later lock and unlock.
+    private int waiters;
 
     /**
      * Creates an unlocked lock.
@@ -48,10 +51,13 @@ public final class ResvLock {
         boolean interrupted = false;
         synchronized (this) {
             while (holder != null) {
+                waiters++;
                 try {
                     wait();
                 } catch (InterruptedException e) {
                     interrupted = true;
+                } finally {
+                    waiters--;
                 }
             }
             holder = me;
@@ -93,7 +99,9 @@ public final class ResvLock {
             }
             holder = null;
             holderCtx = null;
-            notifyAll();
+            if (waiters > 0) {
+                notifyAll();
+            }
         }
         LockValidator.release(this);
     }
@@ -134,10 +142,13 @@ public final class ResvLock {
                         throw new GemException(Errno.EDEADLK, owner + ": held by an older acquire context ("
                                 + holderCtx + "), " + ctx + " must back off");
                     }
+                    waiters++;
                     try {
                         wait();
                     } catch (InterruptedException e) {
                         interrupted = true;
+                    } finally {
+                        waiters--;
                     }
                 }
                 holder = me;

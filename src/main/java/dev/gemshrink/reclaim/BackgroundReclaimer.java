@@ -159,11 +159,17 @@ public final class BackgroundReclaimer implements AutoCloseable {
                 }
                 woken = false;
             }
-            if (!running.get() || pool.freePages() >= low) {
+            if (!running.get()) {
                 continue;
             }
-            wakeups.increment();
             try {
+                // On every wake-up, pressure or not: the shrinkers' deferred work (buffered LRU moves) is applied
+                // here rather than by the threads that record it.
+                registry.applyDeferred();
+                if (pool.freePages() >= low) {
+                    continue;
+                }
+                wakeups.increment();
                 while (running.get() && pool.freePages() < high) {
                     long got = registry.reclaim(high - pool.freePages(), true);
                     if (got <= 0) {

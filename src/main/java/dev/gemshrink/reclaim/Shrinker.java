@@ -35,6 +35,14 @@ public interface Shrinker {
     long scan(ShrinkControl sc);
 
     /**
+     * Applies work the shrinker's users deferred to it (for example LRU moves they buffered instead of taking its
+     * lock), so that its next count and scan start from exact state. Called by a background reclaimer on each
+     * wake-up, pressure or not; must never block on a lock another thread holds. The default does nothing.
+     */
+    default void applyDeferred() {
+    }
+
+    /**
      * Returns how costly the freed memory is to recreate; higher means scanned less.
      *
      * @return seeks, default {@link #DEFAULT_SEEKS}

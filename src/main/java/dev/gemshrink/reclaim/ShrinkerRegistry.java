@@ -146,6 +146,23 @@ public final class ShrinkerRegistry implements ReclaimHook {
     }
 
     /**
+     * Lets every registered shrinker apply the work its users deferred ({@link Shrinker#applyDeferred()}), so that
+     * its next count and scan start from exact state. A {@link BackgroundReclaimer} calls it on each wake-up.
+     * Whatever a shrinker throws propagates, as from a reclaim.
+     */
+    public void applyDeferred() {
+        for (Registration r : registrations) {
+            if (r.enter()) {
+                try {
+                    r.shrinker.applyDeferred();
+                } finally {
+                    r.exit();
+                }
+            }
+        }
+    }
+
+    /**
      * One round over all shrinkers at one priority (Linux's {@code shrink_slab}), stopping early once
      * {@code target} pages are freed; work not done is deferred.
      *
