@@ -2,6 +2,7 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.reclaim.GemLru;
 import dev.gemshrink.reclaim.RateLimiter;
+import dev.gemshrink.reclaim.ReclaimOrder;
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
 import java.util.concurrent.locks.ReentrantLock;
@@ -16,7 +17,10 @@ import org.slf4j.LoggerFactory;
  * <p>The scan follows the kernel's {@code drm_gem_lru_scan}: it parks the head object on a private "still in LRU"
  * list, drops the LRU lock, try-locks the object's reservation lock (a lock the calling thread already holds fails
  * too, since reservation locks are not reentrant), calls the object's {@link Evictor}, and at the end splices the
- * objects it skipped back at the tail.
+ * objects it skipped back at the tail. Under a reclaim policy other than LRU the purge and evict passes take their
+ * candidates from the policy's {@link ReclaimOrder} instead of the list's head (the swap-purge pass stays in LRU
+ * order: the policies order resident objects); the core still decides what each list holds, so the policy only
+ * chooses among objects the core found reclaimable, and the evictor still re-checks each under its lock.
  *
  * <p>Why a freed object can never be touched: the private list is a {@link GemLru} sharing the device's LRU lock, and
  * an object's list membership is recorded in the object itself, so {@link ShmemObject#free()} (which holds the
@@ -115,6 +119,10 @@ final class GemShrinker implements Shrinker {
      * parked go back on the list before the throwable leaves: none is stranded off every LRU.
      */
     private void scanList(GemLru<ShmemObject> lru, Mode mode, Pass p) {
+        if (lru.order() != null) {
+            scanOrder(lru, lru.order(), mode, p);
+            return;
+        }
         ReentrantLock lock = lru.lock();
         GemLru<ShmemObject> stillInLru = new GemLru<>("still-in-lru", lock);
         lock.lock();
@@ -145,25 +153,60 @@ final class GemShrinker implements Shrinker {
         }
     }
 
-    private void reclaimOne(ShmemObject obj, long pages, Mode mode, Pass p) {
+    /**
+     * One pass over a list whose objects a reclaim policy orders: the policy offers the list's objects in its order
+     * (stepping over objects of other lists) and keeps each where its offer left it, so nothing is parked; an
+     * object freed meanwhile leaves the order through {@link ShmemObject#free()}'s placement move, as it leaves the
+     * list. At most as many offers as the list had objects, like the LRU pass's budget.
+     */
+    private void scanOrder(GemLru<ShmemObject> lru, ReclaimOrder order, Mode mode, Pass p) {
+        ReentrantLock lock = lru.lock();
+        lock.lock();
+        try {
+            int budget = lru.size();
+            ShmemObject obj;
+            while (needMore(mode, p) && budget-- > 0 && (obj = order.nextVictim(lru)) != null) {
+                long pages = obj.lruWeight();
+                p.scanned += pages;
+                if (obj.isFreed()) {
+                    continue;
+                }
+                lock.unlock();
+                boolean reclaimed;
+                try {
+                    reclaimed = reclaimOne(obj, pages, mode, p);
+                } finally {
+                    lock.lock();
+                }
+                if (reclaimed) {
+                    order.reclaimed(obj);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Try-locks and reclaims one object; true when the permit freed its pages. */
+    private boolean reclaimOne(ShmemObject obj, long pages, Mode mode, Pass p) {
         // tryLock, never lock: reclaim may run inside an allocation whose caller holds reservation locks.
         if (!obj.resv().tryLock()) {
             p.remaining += pages;
-            return;
+            return false;
         }
         try {
             if (obj.isFreed()) {
-                return;
+                return false;
             }
             ReclaimPermit permit;
             try {
                 permit = obj.callEvictor(mode != Mode.EVICT);
             } catch (dev.gemshrink.GemException e) {
                 LOG.debug("evictor of {} refused: {}", obj.name(), e.getMessage());
-                return;
+                return false;
             } catch (RuntimeException e) {
                 LOG.warn("evictor of {} failed; skipping it", obj.name(), e);
-                return;
+                return false;
             }
             // The pages the permit freed are the truth: an evictor cannot over- or under-report.
             int freed = permit.freedPages();
@@ -173,6 +216,7 @@ final class GemShrinker implements Shrinker {
             } else {
                 p.purged += freed;
             }
+            return freed > 0;
         } finally {
             obj.resv().unlock();
         }

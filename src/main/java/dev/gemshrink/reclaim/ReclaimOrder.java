@@ -1,0 +1,91 @@
+package dev.gemshrink.reclaim;
+
+/**
+ * One device's victim order under a {@link ReclaimPolicy} other than {@link ReclaimPolicy#lru()}: the policy's
+ * queues over the device's resident objects and its per-object state. The lists of the resident placements are
+ * created with the order ({@link GemLru#GemLru(String, java.util.concurrent.locks.ReentrantLock, ReclaimOrder,
+ * boolean)}); they keep membership and page totals, the order keeps positions, which survive a move between those
+ * lists (a DONTNEED object marked WILLNEED and back keeps its place; the move to WILLNEED is an access). An element
+ * enters the order when it gains resident pages and leaves it when it loses them or is freed.
+ *
+ * <p>A pass of the shrinker asks {@link #nextVictim} for candidates of one list: the order walks its own queues and
+ * offers only elements on that list (the core decided what each list holds; the order never sees a reason to
+ * reclaim, only a position), updating its state as its algorithm says (clearing a visited bit, promoting a frequent
+ * element). An offered element that is not reclaimed (its lock was busy, its evictor refused) stays in the order
+ * where the offer left it. Walking past elements of other lists costs one step each: a pass costs O(elements of
+ * the order ahead of its victims), O(1) per victim when the pass's list dominates the order's front.
+ *
+ * <p>Only this library's policies create orders (the constructor is package-private): an order's callbacks run
+ * under the device's LRU lock, in the middle of a placement move, where a mistake would corrupt the lists.
+ *
+ * <p>Locking: every method requires the device's LRU lock.
+ */
+public abstract class ReclaimOrder {
+    ReclaimOrder() {
+    }
+
+    /**
+     * Returns the order a device with this policy uses.
+     *
+     * @param policy        the device's policy
+     * @param capacityPages the device's RAM in pages (sizes a frequency sketch)
+     * @return the order, or null for {@link ReclaimPolicy#lru()} (its lists keep their own LRU order)
+     */
+    public static ReclaimOrder of(ReclaimPolicy policy, int capacityPages) {
+        return ((BuiltInPolicy) policy).newOrder(capacityPages);
+    }
+
+    /** A node gained resident pages: link it into the order. */
+    abstract void inserted(LruNode node);
+
+    /** A node of the order was used (moved onto a list whose moves are uses). */
+    abstract void used(LruNode node);
+
+    /** A node of the order lost its resident pages or was freed: unlink it. */
+    abstract void removed(LruNode node);
+
+    /**
+     * Returns the next candidate of a pass over one list, in the policy's order.
+     *
+     * @param list the pass's list (created with this order)
+     * @param <T>  the element type
+     * @return an element on {@code list}, or null when the order holds none
+     */
+    public abstract <T extends LruNode> T nextVictim(GemLru<T> list);
+
+    /**
+     * Tells the order that a candidate it offered was reclaimed (and so has already left it): a policy with a
+     * history of reclaimed elements records its key.
+     *
+     * @param node the reclaimed element
+     */
+    public void reclaimed(LruNode node) {
+        // Most policies keep no history of reclaimed elements.
+    }
+
+    /**
+     * Returns how many elements the order holds.
+     *
+     * @return the elements of the order's queues
+     */
+    public abstract int size();
+
+    /** Whether a node is on the pass's list. */
+    static boolean on(LruNode node, GemLru<?> list) {
+        return node.lru == list;
+    }
+
+    /** The first node from {@code n} on (through its queue's links) that is on the pass's list, or null. */
+    static LruNode firstOn(LruNode n, GemLru<?> list) {
+        while (n != null && !on(n, list)) {
+            n = n.next;
+        }
+        return n;
+    }
+
+    /** The node cast to the pass's element type (it is on the pass's list). */
+    @SuppressWarnings("unchecked")
+    static <T extends LruNode> T offer(LruNode node) {
+        return (T) node;
+    }
+}
