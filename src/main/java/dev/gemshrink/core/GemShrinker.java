@@ -5,6 +5,8 @@ import dev.gemshrink.reclaim.RateLimiter;
 import dev.gemshrink.reclaim.ReclaimOrder;
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -157,15 +159,18 @@ final class GemShrinker implements Shrinker {
      * One pass over a list whose objects a reclaim policy orders: the policy offers the list's objects in its order
      * (stepping over objects of other lists) and keeps each where its offer left it, so nothing is parked; an
      * object freed meanwhile leaves the order through {@link ShmemObject#free()}'s placement move, as it leaves the
-     * list. At most as many offers as the list had objects, like the LRU pass's budget.
+     * list. Each offered object stays marked until the pass ends, so the pass looks at each at most once (and a
+     * busy one cannot hide the others); whatever happens, the marks are cleared before the pass returns.
      */
     private void scanOrder(GemLru<ShmemObject> lru, ReclaimOrder order, Mode mode, Pass p) {
         ReentrantLock lock = lru.lock();
+        List<ShmemObject> offered = new ArrayList<>();
         lock.lock();
         try {
             int budget = lru.size();
             ShmemObject obj;
             while (needMore(mode, p) && budget-- > 0 && (obj = order.nextVictim(lru)) != null) {
+                offered.add(obj);
                 long pages = obj.lruWeight();
                 p.scanned += pages;
                 if (obj.isFreed()) {
@@ -183,7 +188,11 @@ final class GemShrinker implements Shrinker {
                 }
             }
         } finally {
-            lock.unlock();
+            try {
+                offered.forEach(order::offerDone);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -21,6 +21,9 @@ package dev.gemshrink.reclaim;
  * <p>Locking: every method requires the device's LRU lock.
  */
 public abstract class ReclaimOrder {
+    /** The policy bit of an element a pass in progress was offered: no pass offers it again until it is cleared. */
+    static final int OFFERED = 0x80;
+
     ReclaimOrder() {
     }
 
@@ -45,13 +48,25 @@ public abstract class ReclaimOrder {
     abstract void removed(LruNode node);
 
     /**
-     * Returns the next candidate of a pass over one list, in the policy's order.
+     * Returns the next candidate of a pass over one list, in the policy's order, and marks it offered: until the
+     * pass calls {@link #offerDone}, no pass is offered it again, so a pass looks at each element at most once and
+     * an element it could not reclaim (busy, locked) does not hide the ones behind it.
      *
      * @param list the pass's list (created with this order)
      * @param <T>  the element type
-     * @return an element on {@code list}, or null when the order holds none
+     * @return an element on {@code list} not offered yet, or null when the order holds none
      */
     public abstract <T extends LruNode> T nextVictim(GemLru<T> list);
+
+    /**
+     * Ends an offer: the element may be offered again (call it for every element a pass was offered, before the
+     * pass ends, whether or not it was reclaimed).
+     *
+     * @param node an element {@link #nextVictim} returned
+     */
+    public final void offerDone(LruNode node) {
+        node.policyBits &= ~OFFERED;
+    }
 
     /**
      * Tells the order that a candidate it offered was reclaimed (and so has already left it): a policy with a
@@ -70,9 +85,14 @@ public abstract class ReclaimOrder {
      */
     public abstract int size();
 
-    /** Whether a node is on the pass's list. */
+    /** Whether a node is on the pass's list and not offered to a pass yet. */
     static boolean on(LruNode node, GemLru<?> list) {
-        return node.lru == list;
+        return node.lru == list && (node.policyBits & OFFERED) == 0;
+    }
+
+    /** Sets a node's policy state, keeping its offered mark. */
+    static void setState(LruNode node, int bits) {
+        node.policyBits = (byte) ((node.policyBits & OFFERED) | bits);
     }
 
     /** The first node from {@code n} on (through its queue's links) that is on the pass's list, or null. */
@@ -83,9 +103,12 @@ public abstract class ReclaimOrder {
         return n;
     }
 
-    /** The node cast to the pass's element type (it is on the pass's list). */
+    /** Marks a candidate (or null) offered, cast to the pass's element type (it is on the pass's list). */
     @SuppressWarnings("unchecked")
     static <T extends LruNode> T offer(LruNode node) {
+        if (node != null) {
+            node.policyBits |= OFFERED;
+        }
         return (T) node;
     }
 }

@@ -84,7 +84,7 @@ final class S3FifoOrder extends ReclaimOrder {
                 return n;
             }
             small.unlink(n);
-            n.policyBits = MAIN;
+            setState(n, MAIN);
             main.linkTail(n);
             n = firstOn(after, list);
         }

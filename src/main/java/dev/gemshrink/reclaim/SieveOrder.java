@@ -22,7 +22,7 @@ final class SieveOrder extends ReclaimOrder {
 
     @Override
     void used(LruNode node) {
-        node.policyBits = VISITED;
+        node.policyBits |= VISITED;
     }
 
     @Override

@@ -37,7 +37,7 @@ final class WTinyLfuOrder extends ReclaimOrder {
         while (window.size() > Math.max(1, size() / 100)) {
             LruNode h = window.head();
             window.unlink(h);
-            h.policyBits = PROBATION | CANDIDATE;
+            setState(h, PROBATION | CANDIDATE);
             probation.linkTail(h);
         }
     }
@@ -50,13 +50,13 @@ final class WTinyLfuOrder extends ReclaimOrder {
             case PROTECTED -> protectedQueue.moveTail(node);
             default -> {
                 probation.unlink(node);
-                node.policyBits = PROTECTED;
+                setState(node, PROTECTED);
                 protectedQueue.linkTail(node);
                 int protectedMax = (size() - window.size()) * 4 / 5;
                 while (protectedQueue.size() > protectedMax) {
                     LruNode h = protectedQueue.head();
                     protectedQueue.unlink(h);
-                    h.policyBits = PROBATION;
+                    setState(h, PROBATION);
                     probation.linkTail(h);
                 }
             }
@@ -73,7 +73,7 @@ final class WTinyLfuOrder extends ReclaimOrder {
         LruNode victim = firstOn(probation.head(), list);
         LruNode candidate = probation.tail();
         if (victim != null && candidate != victim && (candidate.policyBits & CANDIDATE) != 0 && on(candidate, list)) {
-            candidate.policyBits = PROBATION;
+            setState(candidate, PROBATION);
             if (sketch.frequency(candidate.reclaimKey()) <= sketch.frequency(victim.reclaimKey())) {
                 return offer(candidate);
             }

@@ -3,6 +3,7 @@ package dev.gemshrink.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemshrink.reclaim.GemLruTest.Node;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,6 +52,16 @@ class ReclaimOrderTest {
             if (v != null) {
                 evicted.moveTail(v, 1);
                 order.reclaimed(v);
+                order.offerDone(v);
+            }
+            return v;
+        }
+
+        /** Offers the next victim of a list, which is not reclaimed (busy), and ends the pass. */
+        Node refuse(GemLru<Node> list) {
+            Node v = order.nextVictim(list);
+            if (v != null) {
+                order.offerDone(v);
             }
             return v;
         }
@@ -73,12 +84,26 @@ class ReclaimOrderTest {
             }
             l.hit(a);
             assertThat(a.policyBits).isEqualTo((byte) 1);
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(b);
+            assertThat(l.refuse(l.dontneed)).isSameAs(b);
             assertThat(a.policyBits).as("passed by the hand").isZero();
             // b was not reclaimed (busy): the hand moved on past it, and comes back to it after a round.
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(c);
+
+            assertThat(l.refuse(l.dontneed)).isSameAs(c);
+            assertThat(l.refuse(l.dontneed)).isSameAs(a);
+            assertThat(l.refuse(l.dontneed)).isSameAs(b);
+        }
+
+        @Test
+        void aPassIsOfferedEachObjectOnceUntilItsOffersAreDone() {
+            l.dontneed.moveTail(a, 1);
+            l.dontneed.moveTail(b, 1);
+            Node first = l.order.nextVictim(l.dontneed);
+            Node second = l.order.nextVictim(l.dontneed);
+            assertThat(List.of(first, second)).containsExactly(a, b);
+            assertThat(l.order.nextVictim(l.dontneed)).as("both busy, both offered").isNull();
+            l.order.offerDone(first);
+            l.order.offerDone(second);
             assertThat(l.order.nextVictim(l.dontneed)).isSameAs(a);
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(b);
         }
 
         @Test
@@ -105,9 +130,9 @@ class ReclaimOrderTest {
             l.willneed.moveTail(a, 1);
             l.willneed.moveTail(a, 1); // a use: visited
             l.dontneed.moveTail(b, 1);
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(b);
+            assertThat(l.refuse(l.dontneed)).isSameAs(b);
             assertThat(a.policyBits).as("not this pass's object").isEqualTo((byte) 1);
-            assertThat(l.order.nextVictim(l.evicted)).as("nothing of that list in the order").isNull();
+            assertThat(l.refuse(l.evicted)).as("nothing of that list in the order").isNull();
         }
 
         @Test
@@ -115,9 +140,9 @@ class ReclaimOrderTest {
             for (Node n : new Node[] {a, b, c}) {
                 l.dontneed.moveTail(n, 1);
             }
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(a); // the hand now looks at b
+            assertThat(l.refuse(l.dontneed)).isSameAs(a); // the hand now looks at b
             GemLru.remove(b); // b freed
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(c);
+            assertThat(l.refuse(l.dontneed)).isSameAs(c);
             assertThat(l.order.size()).isEqualTo(2);
         }
     }
@@ -196,9 +221,9 @@ class ReclaimOrderTest {
             l.dontneed.moveTail(b, 1); // a -> probation (candidate)
             l.dontneed.moveTail(c, 1); // b -> probation (candidate)
             // Contest: b (newest of probation, unjudged) against a (oldest): equal frequency, the candidate loses.
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(b);
+            assertThat(l.refuse(l.dontneed)).isSameAs(b);
             // b was not reclaimed; judged once, it is no candidate any more: the oldest of probation is next.
-            assertThat(l.order.nextVictim(l.dontneed)).isSameAs(a);
+            assertThat(l.refuse(l.dontneed)).isSameAs(a);
         }
 
         @Test

@@ -1,0 +1,136 @@
+package dev.gemshrink.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gemshrink.memory.PagePool;
+import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.reclaim.ReclaimPolicy;
+import dev.gemshrink.testing.Invariants;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Under every built-in policy the core, not the policy, decides what is reclaimable: a scan asked for everything
+ * purges and evicts every idle object and never a pinned, CPU-mapped, exported, busy (its evictor refuses) or
+ * locked one, however often those were used and wherever they sit in the policy's queues between the victims; their
+ * contents stay intact, and once released they are reclaimed by the next scan (they never left the order).
+ */
+class PolicyReclaimSafetyTest {
+    private static final int PAGE = PagePool.PAGE_SIZE;
+
+    static Stream<ReclaimPolicy> policies() {
+        return ReclaimPolicy.builtIns().stream();
+    }
+
+    private static final Evictor ALWAYS_BUSY = new Evictor() {
+        @Override
+        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
+            return Outcome.BUSY;
+        }
+
+        @Override
+        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+            return Outcome.BUSY;
+        }
+    };
+
+    private static byte[] pattern(ShmemObject o) {
+        byte[] b = new byte[PAGE];
+        Arrays.fill(b, (byte) o.name().hashCode());
+        return b;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("policies")
+    void aScanForEverythingTakesOnlyWhatTheCoreFindsReclaimable(ReclaimPolicy policy) {
+        try (GemDevice device = GemDevice.builder().ramPages(256).swap(SwapStore.inMemory(256))
+                .leakDetection(LeakDetection.SIMPLE).reclaimPolicy(policy).build()) {
+            List<ShmemObject> idle = new ArrayList<>();
+            List<ShmemObject> kept = new ArrayList<>();
+            List<AutoCloseable> holds = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                idle.add(object(device, "dontneed" + i, Evictor.shmem(), true));
+                idle.add(object(device, "willneed" + i, Evictor.shmem(), false));
+                ShmemObject pinned = object(device, "pinned" + i, Evictor.shmem(), false);
+                holds.add(pinned.pin());
+                ShmemObject mapped = object(device, "mapped" + i, Evictor.shmem(), false);
+                holds.add(mapped.vmap());
+                ShmemObject exported = object(device, "exported" + i, Evictor.shmem(), i % 2 == 0);
+                holds.add(exported.export());
+                kept.add(pinned);
+                kept.add(mapped);
+                kept.add(exported);
+                kept.add(object(device, "busy" + i, ALWAYS_BUSY, i % 2 == 0));
+            }
+            ShmemObject locked = object(device, "locked", Evictor.shmem(), true);
+            kept.add(locked);
+            // Use the kept objects often (visited bits, frequencies, protected segments) and the idle ones once.
+            for (int round = 0; round < 3; round++) {
+                for (ShmemObject k : kept) {
+                    try (Pin p = k.pin()) {
+                        k.read(0, new byte[1]);
+                    }
+                }
+            }
+            for (ShmemObject o : idle) {
+                Madv m = o.madv();
+                o.madvise(Madv.WILLNEED);
+                o.madvise(m);
+            }
+            Invariants.assertClean(device);
+
+            locked.resv().lock(); // the scan runs on this thread: its try-lock of a lock it holds fails
+            long freed;
+            try {
+                freed = device.shrinker().scan(1 << 20);
+            } finally {
+                locked.resv().unlock();
+            }
+            assertThat(freed).as("every idle page").isEqualTo(idle.size());
+            for (ShmemObject o : idle) {
+                assertThat(o.isResident()).as(o.name()).isFalse();
+            }
+            for (ShmemObject k : kept) {
+                assertThat(k.isResident()).as(k.name()).isTrue();
+                byte[] back = new byte[PAGE];
+                k.read(0, back);
+                assertThat(back).as(k.name()).isEqualTo(pattern(k));
+            }
+            Invariants.assertClean(device);
+
+            for (AutoCloseable h : holds) {
+                close(h);
+            }
+            long second = device.shrinker().scan(1 << 20);
+            assertThat(second).as("released: pinned, mapped, exported and locked; busy ones still refuse")
+                    .isEqualTo(3 * 6 + 1);
+            Invariants.assertClean(device);
+            idle.forEach(ShmemObject::free);
+            kept.forEach(ShmemObject::free);
+            Invariants.assertEmpty(device);
+        }
+    }
+
+    private static void close(AutoCloseable h) {
+        try {
+            h.close();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A one-page object with its stored sg table and a pattern, DONTNEED or WILLNEED. */
+    private static ShmemObject object(GemDevice device, String name, Evictor evictor, boolean dontneed) {
+        ShmemObject o = device.createObject(name, PAGE, evictor);
+        o.getPagesSgt();
+        o.write(0, pattern(o));
+        if (dontneed) {
+            o.madvise(Madv.DONTNEED);
+        }
+        return o;
+    }
+}
