@@ -69,9 +69,10 @@ public final class GemDevice implements AutoCloseable {
         this.reclaimOrder = ReclaimOrder.of(reclaimPolicy, pool.totalPages());
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
-                // The resident lists share the policy's order; moving onto the DONTNEED list is no use of an object.
+                // The resident lists share the policy's order; DONTNEED objects were given up, pinned ones are held.
                 lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock,
-                        p.resident() ? reclaimOrder : null, p != Placement.PURGEABLE));
+                        p.resident() ? reclaimOrder : null, p == Placement.PURGEABLE ? GemLru.Use.GIVEN_UP
+                                : p == Placement.PINNED ? GemLru.Use.IN_USE : GemLru.Use.IDLE));
             }
         }
         this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();

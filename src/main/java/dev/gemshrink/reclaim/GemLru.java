@@ -20,7 +20,7 @@ public final class GemLru<T extends LruNode> {
     private final String name;
     private final ReentrantLock lock;
     private final ReclaimOrder order; // null: the elements are linked in this list's own queue, in LRU order
-    private final boolean moveIsUse;
+    private final Use use;
     private final NodeQueue queue = new NodeQueue(); // guarded by lock; empty when order != null
     // Written under lock; volatile so that counts read it without the lock (a shrinker's count is lock-free).
     private volatile long pages;
@@ -33,23 +33,39 @@ public final class GemLru<T extends LruNode> {
      * @param lock the lock shared by all LRUs of the device
      */
     public GemLru(String name, ReentrantLock lock) {
-        this(name, lock, null, true);
+        this(name, lock, null, Use.IDLE);
+    }
+
+    /**
+     * What being on a list says about the use of its elements, which decides when a move between two lists of one
+     * {@link ReclaimOrder} is a use: an element becomes <em>idle</em> when it moves onto a {@link #GIVEN_UP} list
+     * or from an {@link #IN_USE} list onto an {@link #IDLE} one; its next move onto another {@link #IDLE} or
+     * {@link #IN_USE} list is one use. A move that stays on its list changes nothing. So a burst of state changes
+     * (madvise WILLNEED, a transient CPU mapping and its release) is one use, and creating and filling an object is
+     * none beyond its insertion.
+     */
+    public enum Use {
+        /** Its elements were given up by their users (DONTNEED). */
+        GIVEN_UP,
+        /** Its elements are wanted but nobody holds them (WILLNEED, unpinned). */
+        IDLE,
+        /** Its elements are held (pinned, mapped, exported). */
+        IN_USE
     }
 
     /**
      * Creates an empty list whose elements a reclaim order links.
      *
-     * @param name      a name for diagnostics
-     * @param lock      the lock shared by all LRUs of the device
-     * @param order     the device's order, or null for a list in LRU order
-     * @param moveIsUse whether a move onto this list from another list of the same order is an access (false for
-     *                  a list of DONTNEED objects: marking an object DONTNEED is no use of it)
+     * @param name  a name for diagnostics
+     * @param lock  the lock shared by all LRUs of the device
+     * @param order the device's order, or null for a list in LRU order
+     * @param use   what being on this list says about the use of its elements
      */
-    public GemLru(String name, ReentrantLock lock, ReclaimOrder order, boolean moveIsUse) {
+    public GemLru(String name, ReentrantLock lock, ReclaimOrder order, Use use) {
         this.name = name;
         this.lock = lock;
         this.order = order;
-        this.moveIsUse = moveIsUse;
+        this.use = use;
     }
 
     /**
@@ -100,7 +116,8 @@ public final class GemLru<T extends LruNode> {
     /**
      * Moves an element to the tail (most recently used end) of this list with a new weight, taking it off any list
      * of the same lock it was on. For a list with an order: an element new to the order is inserted into it, one
-     * moving between lists of the order keeps its place and counts as an access when this list's moves are uses.
+     * moving between lists of the order keeps its place, and the move is a use when the element was idle (see
+     * {@link Use}).
      *
      * @param node   the element
      * @param weight its pages
@@ -116,8 +133,16 @@ public final class GemLru<T extends LruNode> {
             queue.linkTail(node);
         } else if (from == null || from.order != order) {
             order.inserted(node);
-        } else if (moveIsUse) {
-            order.used(node);
+            if (use == Use.GIVEN_UP) {
+                ReclaimOrder.idle(node);
+            }
+        } else if (from != this) {
+            if (use != Use.GIVEN_UP && ReclaimOrder.wasIdle(node)) {
+                order.used(node);
+            }
+            if (use == Use.GIVEN_UP || (use == Use.IDLE && from.use == Use.IN_USE)) {
+                ReclaimOrder.idle(node);
+            }
         }
         node.lru = this;
         node.weight = w;

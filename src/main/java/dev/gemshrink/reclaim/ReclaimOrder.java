@@ -5,7 +5,7 @@ package dev.gemshrink.reclaim;
  * queues over the device's resident objects and its per-object state. The lists of the resident placements are
  * created with the order ({@link GemLru#GemLru(String, java.util.concurrent.locks.ReentrantLock, ReclaimOrder,
  * boolean)}); they keep membership and page totals, the order keeps positions, which survive a move between those
- * lists (a DONTNEED object marked WILLNEED and back keeps its place; the move to WILLNEED is an access). An element
+ * lists (a DONTNEED object marked WILLNEED and back keeps its place; the move to WILLNEED is a use). An element
  * enters the order when it gains resident pages and leaves it when it loses them or is freed.
  *
  * <p>A pass of the shrinker asks {@link #nextVictim} for candidates of one list: the order walks its own queues and
@@ -23,6 +23,8 @@ package dev.gemshrink.reclaim;
 public abstract class ReclaimOrder {
     /** The policy bit of an element a pass in progress was offered: no pass offers it again until it is cleared. */
     static final int OFFERED = 0x80;
+    /** The policy bit of an element that became idle (see {@link GemLru.Use}): its next move to being wanted is a use. */
+    static final int IDLE = 0x40;
 
     ReclaimOrder() {
     }
@@ -41,7 +43,7 @@ public abstract class ReclaimOrder {
     /** A node gained resident pages: link it into the order. */
     abstract void inserted(LruNode node);
 
-    /** A node of the order was used (moved onto a list whose moves are uses). */
+    /** A node of the order was used (moved from idle to wanted, see {@link GemLru.Use}). */
     abstract void used(LruNode node);
 
     /** A node of the order lost its resident pages or was freed: unlink it. */
@@ -90,9 +92,21 @@ public abstract class ReclaimOrder {
         return node.lru == list && (node.policyBits & OFFERED) == 0;
     }
 
-    /** Sets a node's policy state, keeping its offered mark. */
+    /** Sets a node's policy state, keeping its offered and idle marks. */
     static void setState(LruNode node, int bits) {
-        node.policyBits = (byte) ((node.policyBits & OFFERED) | bits);
+        node.policyBits = (byte) ((node.policyBits & (OFFERED | IDLE)) | bits);
+    }
+
+    /** Marks a node idle: its next move to being wanted is a use. */
+    static void idle(LruNode node) {
+        node.policyBits |= IDLE;
+    }
+
+    /** Whether a node was idle, clearing the mark (the move that asks is the use). */
+    static boolean wasIdle(LruNode node) {
+        boolean idle = (node.policyBits & IDLE) != 0;
+        node.policyBits &= ~IDLE;
+        return idle;
     }
 
     /** The first node from {@code n} on (through its queue's links) that is on the pass's list, or null. */

@@ -42,11 +42,11 @@ final class SieveOrder extends ReclaimOrder {
                 n = queue.head();
             }
             if (on(n, list)) {
-                if (n.policyBits == 0) {
+                if ((n.policyBits & VISITED) == 0) {
                     hand = n.next;
                     return offer(n);
                 }
-                n.policyBits = 0;
+                n.policyBits &= ~VISITED;
             }
             n = n.next;
         }

@@ -25,8 +25,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every built-in policy, run as a device's reclaim policy on an access trace replay (a hit is madvise WILLNEED then
- * DONTNEED, a miss creates the object, takes its pages, whose allocation reclaims, and marks it DONTNEED), misses
+ * Every built-in policy, run as a device's reclaim policy on an access trace replay like {@code sim.AccessTraceReplay}'s
+ * (a hit is madvise WILLNEED, a read through a transient CPU mapping, DONTNEED; a miss creates the object, takes its
+ * pages, whose allocation reclaims, writes it and marks it DONTNEED: each request one use, however many state changes
+ * it makes), misses
  * exactly as an independent reference cache of the same policy on equal-size objects ({@link PolicyOracles},
  * {@link LruOracle}): on the shipped traces at several capacities and on random traces. And every step of a replay
  * with objects of different sizes keeps the invariants under every policy.
@@ -49,6 +51,7 @@ class PolicyReplayOracleTest {
         void request(long id, int pages) {
             ShmemObject bo = objects.get(id);
             if (bo != null && bo.madvise(Madv.WILLNEED)) {
+                bo.read(0, new byte[1]);
                 bo.madvise(Madv.DONTNEED);
                 return;
             }
@@ -58,6 +61,7 @@ class PolicyReplayOracleTest {
             }
             ShmemObject fresh = device.createObject(name(id), (long) pages * PagePool.PAGE_SIZE);
             fresh.getPagesSgt();
+            fresh.write(0, new byte[] {1});
             fresh.madvise(Madv.DONTNEED);
             objects.put(id, fresh);
         }

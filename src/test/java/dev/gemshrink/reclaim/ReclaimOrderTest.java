@@ -33,17 +33,19 @@ class ReclaimOrderTest {
         lock.unlock();
     }
 
-    /** The lists of one device: DONTNEED (moves onto it are no use), WILLNEED and an unordered one for evicted. */
+    /** The lists of one device: DONTNEED, WILLNEED, pinned, and an unordered one for evicted objects. */
     private final class Lists {
         final ReclaimOrder order;
         final GemLru<Node> dontneed;
         final GemLru<Node> willneed;
+        final GemLru<Node> pinned;
         final GemLru<Node> evicted = new GemLru<>("evicted", lock);
 
         Lists(ReclaimOrder order) {
             this.order = order;
-            this.dontneed = new GemLru<>("dontneed", lock, order, false);
-            this.willneed = new GemLru<>("willneed", lock, order, true);
+            this.dontneed = new GemLru<>("dontneed", lock, order, GemLru.Use.GIVEN_UP);
+            this.willneed = new GemLru<>("willneed", lock, order, GemLru.Use.IDLE);
+            this.pinned = new GemLru<>("pinned", lock, order, GemLru.Use.IN_USE);
         }
 
         /** Offers the next victim of a list and, when there is one, reclaims it as the shrinker does. */
@@ -83,9 +85,9 @@ class ReclaimOrderTest {
                 l.dontneed.moveTail(n, 1);
             }
             l.hit(a);
-            assertThat(a.policyBits).isEqualTo((byte) 1);
+            assertThat(a.policyBits & 1).isEqualTo(1);
             assertThat(l.refuse(l.dontneed)).isSameAs(b);
-            assertThat(a.policyBits).as("passed by the hand").isZero();
+            assertThat(a.policyBits & 1).as("passed by the hand").isZero();
             // b was not reclaimed (busy): the hand moved on past it, and comes back to it after a round.
 
             assertThat(l.refuse(l.dontneed)).isSameAs(c);
@@ -126,12 +128,31 @@ class ReclaimOrderTest {
         }
 
         @Test
-        void aPassStepsOverOtherListsUntouched() {
+        void aBurstOfStateChangesIsOneUseAndCreatingAnObjectNone() {
+            l.willneed.moveTail(a, 1); // created: inserted WILLNEED
+            l.pinned.moveTail(a, 1); // filled through a transient CPU mapping
             l.willneed.moveTail(a, 1);
+            assertThat(a.policyBits & 1).as("no use yet").isZero();
+            l.dontneed.moveTail(a, 1);
+            l.willneed.moveTail(a, 1); // wanted again: a use
+            assertThat(a.policyBits & 1).isEqualTo(1);
+            a.policyBits &= ~1;
+            l.pinned.moveTail(a, 1); // still the same use
+            assertThat(a.policyBits & 1).isZero();
+            l.willneed.moveTail(a, 1); // released: idle
+            l.willneed.moveTail(a, 1); // a change that stays on its list: nothing
+            assertThat(a.policyBits & 1).isZero();
+            l.pinned.moveTail(a, 1); // held again: a use
+            assertThat(a.policyBits & 1).isEqualTo(1);
+        }
+
+        @Test
+        void aPassStepsOverOtherListsUntouched() {
+            l.dontneed.moveTail(a, 1);
             l.willneed.moveTail(a, 1); // a use: visited
             l.dontneed.moveTail(b, 1);
             assertThat(l.refuse(l.dontneed)).isSameAs(b);
-            assertThat(a.policyBits).as("not this pass's object").isEqualTo((byte) 1);
+            assertThat(a.policyBits & 1).as("not this pass's object").isEqualTo(1);
             assertThat(l.refuse(l.evicted)).as("nothing of that list in the order").isNull();
         }
 
