@@ -26,18 +26,6 @@ class PolicyReclaimSafetyTest {
         return ReclaimPolicy.builtIns().stream();
     }
 
-    private static final Evictor ALWAYS_BUSY = new Evictor() {
-        @Override
-        public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
-
-        @Override
-        public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
-            return Outcome.BUSY;
-        }
-    };
-
     private static byte[] pattern(ShmemObject o) {
         byte[] b = new byte[PAGE];
         Arrays.fill(b, (byte) o.name().hashCode());
@@ -64,7 +52,7 @@ class PolicyReclaimSafetyTest {
                 kept.add(pinned);
                 kept.add(mapped);
                 kept.add(exported);
-                kept.add(object(device, "busy" + i, ALWAYS_BUSY, i % 2 == 0));
+                kept.add(object(device, "busy" + i, NothingLostTest.ALWAYS_BUSY, i % 2 == 0));
             }
             ShmemObject locked = object(device, "locked", Evictor.shmem(), true);
             kept.add(locked);

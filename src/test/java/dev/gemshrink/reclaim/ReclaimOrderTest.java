@@ -68,6 +68,13 @@ class ReclaimOrderTest {
             return v;
         }
 
+        /** Inserts objects DONTNEED, in order. */
+        void giveUp(Node... nodes) {
+            for (Node n : nodes) {
+                dontneed.moveTail(n, 1);
+            }
+        }
+
         /** A hit in an access trace replay: WILLNEED (a use), then DONTNEED again (no use). */
         void hit(Node n) {
             willneed.moveTail(n, 1);
@@ -81,15 +88,12 @@ class ReclaimOrderTest {
 
         @Test
         void theHandClearsVisitedBitsAndStopsAtTheFirstUnvisited() {
-            for (Node n : new Node[] {a, b, c}) {
-                l.dontneed.moveTail(n, 1);
-            }
+            l.giveUp(a, b, c);
             l.hit(a);
             assertThat(a.policyBits & 1).isEqualTo(1);
             assertThat(l.refuse(l.dontneed)).isSameAs(b);
             assertThat(a.policyBits & 1).as("passed by the hand").isZero();
             // b was not reclaimed (busy): the hand moved on past it, and comes back to it after a round.
-
             assertThat(l.refuse(l.dontneed)).isSameAs(c);
             assertThat(l.refuse(l.dontneed)).isSameAs(a);
             assertThat(l.refuse(l.dontneed)).isSameAs(b);
@@ -97,8 +101,7 @@ class ReclaimOrderTest {
 
         @Test
         void aPassIsOfferedEachObjectOnceUntilItsOffersAreDone() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
+            l.giveUp(a, b);
             Node first = l.order.nextVictim(l.dontneed);
             Node second = l.order.nextVictim(l.dontneed);
             assertThat(List.of(first, second)).containsExactly(a, b);
@@ -110,8 +113,7 @@ class ReclaimOrderTest {
 
         @Test
         void aHitKeepsThePlaceInTheQueue() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
+            l.giveUp(a, b);
             l.hit(a);
             l.hit(a);
             assertThat(l.reclaim(l.dontneed)).as("a keeps its place and is spared once").isSameAs(b);
@@ -158,9 +160,7 @@ class ReclaimOrderTest {
 
         @Test
         void removingTheNodeUnderTheHandMovesTheHandOn() {
-            for (Node n : new Node[] {a, b, c}) {
-                l.dontneed.moveTail(n, 1);
-            }
+            l.giveUp(a, b, c);
             assertThat(l.refuse(l.dontneed)).isSameAs(a); // the hand now looks at b
             GemLru.remove(b); // b freed
             assertThat(l.refuse(l.dontneed)).isSameAs(c);
@@ -178,8 +178,7 @@ class ReclaimOrderTest {
 
         @Test
         void anUnusedNewObjectIsTheVictimAndItsKeyEntersTheGhostQueue() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
+            l.giveUp(a, b);
             assertThat(l.reclaim(l.dontneed)).isSameAs(a);
             Node again = new Node("a again", a.key);
             l.dontneed.moveTail(again, 1);
@@ -189,8 +188,7 @@ class ReclaimOrderTest {
 
         @Test
         void aUsedNewObjectMovesToMainInsteadOfBeingReclaimed() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
+            l.giveUp(a, b);
             l.hit(a);
             assertThat(l.reclaim(l.dontneed)).isSameAs(b);
             assertThat(inMain(a)).isTrue();
@@ -199,9 +197,7 @@ class ReclaimOrderTest {
 
         @Test
         void mainReinsertsAUsedObjectWithItsFrequencyLowered() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
-            l.dontneed.moveTail(c, 1);
+            l.giveUp(a, b, c);
             l.hit(a);
             l.hit(b);
             assertThat(l.reclaim(l.dontneed)).isSameAs(c); // a and b promoted to main on the way
@@ -238,9 +234,7 @@ class ReclaimOrderTest {
 
         @Test
         void theWindowsOverflowIsAdmittedOnlyWhenMoreFrequentThanProbationsOldest() {
-            l.dontneed.moveTail(a, 1); // window
-            l.dontneed.moveTail(b, 1); // a -> probation (candidate)
-            l.dontneed.moveTail(c, 1); // b -> probation (candidate)
+            l.giveUp(a, b, c); // a, then b, move from the window to probation as candidates
             // Contest: b (newest of probation, unjudged) against a (oldest): equal frequency, the candidate loses.
             assertThat(l.refuse(l.dontneed)).isSameAs(b);
             // b was not reclaimed; judged once, it is no candidate any more: the oldest of probation is next.
@@ -249,9 +243,7 @@ class ReclaimOrderTest {
 
         @Test
         void aFrequentCandidateWins() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
-            l.dontneed.moveTail(c, 1); // a, b in probation; c in the window
+            l.giveUp(a, b, c); // a, b in probation; c in the window
             l.hit(c);
             l.hit(c);
             l.dontneed.moveTail(d, 1); // c -> probation, candidate, seen three times
@@ -262,9 +254,7 @@ class ReclaimOrderTest {
 
         @Test
         void aUseInProbationPromotesToProtectedAndTheOldestOfProbationGoesFirst() {
-            l.dontneed.moveTail(a, 1);
-            l.dontneed.moveTail(b, 1);
-            l.dontneed.moveTail(c, 1); // a, b in probation
+            l.giveUp(a, b, c); // a, b in probation
             l.hit(a);
             assertThat(a.policyBits & 0x3).as("protected").isEqualTo(2);
             // b is probation's only object: no contest, it is the victim; a is protected.
