@@ -67,7 +67,7 @@ public abstract class ReclaimOrder {
      * @param node an element {@link #nextVictim} returned
      */
     public final void offerDone(LruNode node) {
-        node.policyBits &= ~OFFERED;
+        node.policyBits = (byte) (node.policyBits & ~OFFERED);
     }
 
     /**
@@ -99,13 +99,13 @@ public abstract class ReclaimOrder {
 
     /** Marks a node idle: its next move to being wanted is a use. */
     static void idle(LruNode node) {
-        node.policyBits |= IDLE;
+        node.policyBits = (byte) (node.policyBits | IDLE);
     }
 
     /** Whether a node was idle, clearing the mark (the move that asks is the use). */
     static boolean wasIdle(LruNode node) {
         boolean idle = (node.policyBits & IDLE) != 0;
-        node.policyBits &= ~IDLE;
+        node.policyBits = (byte) (node.policyBits & ~IDLE);
         return idle;
     }
 
@@ -121,7 +121,7 @@ public abstract class ReclaimOrder {
     @SuppressWarnings("unchecked")
     static <T extends LruNode> T offer(LruNode node) {
         if (node != null) {
-            node.policyBits |= OFFERED;
+            node.policyBits = (byte) (node.policyBits | OFFERED);
         }
         return (T) node;
     }

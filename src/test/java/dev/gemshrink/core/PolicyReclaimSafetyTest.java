@@ -59,8 +59,11 @@ class PolicyReclaimSafetyTest {
             // Use the kept objects often (visited bits, frequencies, protected segments) and the idle ones once.
             for (int round = 0; round < 3; round++) {
                 for (ShmemObject k : kept) {
-                    try (Pin p = k.pin()) {
+                    Pin p = k.pin();
+                    try {
                         k.read(0, new byte[1]);
+                    } finally {
+                        p.close();
                     }
                 }
             }
