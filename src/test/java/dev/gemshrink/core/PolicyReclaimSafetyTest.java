@@ -9,6 +9,9 @@ import dev.gemshrink.testing.Invariants;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -17,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Under every built-in policy the core, not the policy, decides what is reclaimable: a scan asked for everything
  * purges and evicts every idle object and never a pinned, CPU-mapped, exported, busy (its evictor refuses) or
  * locked one, however often those were used and wherever they sit in the policy's queues between the victims; their
- * contents stay intact, and once released they are reclaimed by the next scan (they never left the order).
+ * contents stay intact, and once released they are reclaimed by the next scan (they never left the order). And
+ * objects freed while a pass is inside an evictor (holding no LRU lock) leave the order, and the pass goes on.
  */
 class PolicyReclaimSafetyTest {
     private static final int PAGE = PagePool.PAGE_SIZE;
@@ -102,6 +106,59 @@ class PolicyReclaimSafetyTest {
             Invariants.assertClean(device);
             idle.forEach(ShmemObject::free);
             kept.forEach(ShmemObject::free);
+            Invariants.assertEmpty(device);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("policies")
+    void anObjectFreedWhileTheScanIsInAnEvictorLeavesTheOrderAndThePassGoesOn(ReclaimPolicy policy)
+            throws Exception {
+        try (GemDevice device = GemDevice.builder().ramPages(16).leakDetection(LeakDetection.SIMPLE)
+                .reclaimPolicy(policy).build()) {
+            CountDownLatch inEvictor = new CountDownLatch(1);
+            CountDownLatch freed = new CountDownLatch(1);
+            Evictor gated = new Evictor() {
+                @Override
+                public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
+                    inEvictor.countDown();
+                    try {
+                        assertThat(freed.await(10, TimeUnit.SECONDS)).isTrue();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    return Evictor.shmem().purge(obj, permit);
+                }
+
+                @Override
+                public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+                    return Outcome.BUSY;
+                }
+            };
+            List<ShmemObject> objects = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                objects.add(object(device, "o" + i, gated, true));
+            }
+            AtomicLong purged = new AtomicLong();
+            Thread scanner = new Thread(() -> purged.set(device.shrinker().scan(4)), "scanner");
+            scanner.start();
+            assertThat(inEvictor.await(10, TimeUnit.SECONDS)).isTrue();
+            // The scanner holds its victim's lock and not the LRU lock: free every other object under it.
+            List<ShmemObject> others = new ArrayList<>();
+            for (ShmemObject o : objects) {
+                if (o.resv().tryLock()) {
+                    o.resv().unlock();
+                    others.add(o);
+                }
+            }
+            assertThat(others).hasSize(3);
+            others.forEach(o -> assertThat(o.free().isEmpty()).isTrue());
+            freed.countDown();
+            scanner.join(10_000);
+            assertThat(scanner.isAlive()).isFalse();
+            assertThat(purged.get()).as("the victim in the evictor; the freed ones are gone").isEqualTo(1);
+            Invariants.assertClean(device);
+            objects.stream().filter(o -> !others.contains(o)).forEach(ShmemObject::free);
             Invariants.assertEmpty(device);
         }
     }
