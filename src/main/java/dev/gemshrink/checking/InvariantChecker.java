@@ -11,6 +11,7 @@ import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.SwapFinding;
 import dev.gemshrink.memory.SwapSlots;
 import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.reclaim.ReclaimOrder;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.EnumMap;
@@ -33,8 +34,9 @@ import java.util.stream.Collectors;
  * state implies (derived here again from the raw facts) with the right weight. Per device: RAM in use equals the
  * frames of the objects, no frame belongs to two objects or is both free and owned, swap in use equals the
  * objects' swapped pages, the swap store's audit of the objects' receipts finds each receipt live and covering its
- * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), and each LRU's page
- * total and size equal the sums over the objects on it.
+ * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), each LRU's page
+ * total and size equal the sums over the objects on it, and a reclaim policy's order (other than LRU's) holds exactly
+ * the objects of the resident lists.
  *
  * <p>Every object violation names the live owner kinds and counts; with reference tracking on
  * ({@link dev.gemshrink.core.LeakDetection#PARANOID}) also where each was acquired, and a count that does not add up
@@ -137,6 +139,7 @@ public final class InvariantChecker {
                                 s -> (int) s.lruWeight())));
             }
         }
+        checkReclaimOrder(device, onLru, out);
         long swapUsed = device.swap().usedPages();
         if (swapUsed != swapped) {
             List<String> strays = new ArrayList<>();
@@ -309,6 +312,31 @@ public final class InvariantChecker {
             }
         });
         return out;
+    }
+
+    /** A reclaim policy's order holds exactly the objects of the resident lists (it links them; they count them). */
+    private static void checkReclaimOrder(GemDevice device, Map<Placement, long[]> onLru, List<Violation> out) {
+        ReclaimOrder order = device.lru(Placement.PURGEABLE).order();
+        if (order == null) {
+            return;
+        }
+        long resident = 0;
+        for (Placement p : Placement.values()) {
+            if (p.resident()) {
+                resident += onLru.getOrDefault(p, new long[2])[1];
+            }
+        }
+        int held;
+        device.lruLock().lock();
+        try {
+            held = order.size();
+        } finally {
+            device.lruLock().unlock();
+        }
+        if (held != resident) {
+            out.add(new Violation("device", "reclaim-order", "the " + device.reclaimPolicy() + " order holds " + held
+                    + " objects but the resident lists hold " + resident));
+        }
     }
 
     /** The LRU an object's state implies, derived from the raw facts (docs/kernel-model.md section 3). */

@@ -8,6 +8,7 @@ import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.reclaim.GemLru;
+import dev.gemshrink.reclaim.ReclaimOrder;
 import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.io.IOException;
@@ -47,6 +48,7 @@ public final class GemDevice implements AutoCloseable {
     private final SwapStore swap;
     private final LeakDetection leakDetection;
     private final ReclaimPolicy reclaimPolicy;
+    private final ReclaimOrder reclaimOrder; // the policy's order of the resident objects; null for lru
     // Reference tracking: every open count transition of every object, with its site; null unless leak detection is
     // PARANOID (kept here rather than per object, so objects pay nothing for it otherwise).
     private final RefTracker tracker;
@@ -69,9 +71,13 @@ public final class GemDevice implements AutoCloseable {
         this.leakDetection = levelFromBuilder ? settings.leakDetection() : LeakDetection.fromSystemProperty();
         this.tracker = leakDetection == LeakDetection.PARANOID ? new RefTracker() : null;
         this.reclaimPolicy = settings.reclaimPolicy();
+        this.reclaimOrder = ReclaimOrder.of(reclaimPolicy, pool.totalPages());
         for (Placement p : Placement.values()) {
             if (p != Placement.NONE) {
-                lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock));
+                // The resident lists share the policy's order; DONTNEED objects were given up, pinned ones are held.
+                lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock,
+                        p.resident() ? reclaimOrder : null, p == Placement.PURGEABLE ? GemLru.Use.GIVEN_UP
+                                : p == Placement.PINNED ? GemLru.Use.IN_USE : GemLru.Use.IDLE));
             }
         }
         this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
@@ -185,6 +191,11 @@ public final class GemDevice implements AutoCloseable {
      */
     public ReclaimPolicy reclaimPolicy() {
         return reclaimPolicy;
+    }
+
+    /** The policy's order of the resident objects, or null for lru (the lists keep their own LRU order). */
+    ReclaimOrder reclaimOrder() {
+        return reclaimOrder;
     }
 
     /** The reference tracker, or null when leak detection is SIMPLE. */
@@ -325,8 +336,9 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /**
-     * Applies one placement move: puts an object at the tail of list {@code p}, or takes it off every list. The one
-     * place a move reaches the lists; called by a drain ({@link LruMoves}), LRU lock held.
+     * Applies one placement move: puts an object at the tail of list {@code p}, or takes it off every list, and with it
+     * the policy's bookkeeping (an insertion, a use or a removal in {@link ReclaimOrder}). The one place a move reaches
+     * the lists; called by a drain ({@link LruMoves}), LRU lock held.
      */
     void place(ShmemObject o, Placement p, long weight) {
         assert lruLock.isHeldByCurrentThread();

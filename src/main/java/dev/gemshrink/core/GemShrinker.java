@@ -2,8 +2,11 @@ package dev.gemshrink.core;
 
 import dev.gemshrink.reclaim.GemLru;
 import dev.gemshrink.reclaim.RateLimiter;
+import dev.gemshrink.reclaim.ReclaimOrder;
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +19,10 @@ import org.slf4j.LoggerFactory;
  * <p>The scan follows the kernel's {@code drm_gem_lru_scan}: it parks the head object on a private "still in LRU"
  * list, drops the LRU lock, try-locks the object's reservation lock (a lock the calling thread already holds fails
  * too, since reservation locks are not reentrant), calls the object's {@link Evictor}, and at the end splices the
- * objects it skipped back at the tail.
+ * objects it skipped back at the tail. Under a reclaim policy other than LRU the purge and evict passes take their
+ * candidates from the policy's {@link ReclaimOrder} instead of the list's head (the swap-purge pass stays in LRU
+ * order: the policies order resident objects); the core still decides what each list holds, so the policy only
+ * chooses among objects the core found reclaimable, and the evictor still re-checks each under its lock.
  *
  * <p>State changes record their LRU moves in a buffer ({@link LruMoves}); a scan applies them first, so it walks
  * the lists exactly as the moves made them, and again at the end, so what it reclaimed has left its list. The count
@@ -136,6 +142,10 @@ final class GemShrinker implements Shrinker {
      * parked go back on the list before the throwable leaves: none is stranded off every LRU.
      */
     private void scanList(GemLru<ShmemObject> lru, Mode mode, Pass p) {
+        if (lru.order() != null) {
+            scanOrder(lru, lru.order(), mode, p);
+            return;
+        }
         ReentrantLock lock = lru.lock();
         GemLru<ShmemObject> stillInLru = new GemLru<>("still-in-lru", lock);
         lock.lock();
@@ -172,25 +182,67 @@ final class GemShrinker implements Shrinker {
         }
     }
 
-    private void reclaimOne(ShmemObject obj, long pages, Mode mode, Pass p) {
+    /**
+     * One pass over a list whose objects a reclaim policy orders: the policy offers the list's objects in its order
+     * (stepping over objects of other lists) and keeps each where its offer left it, so nothing is parked; an
+     * object freed meanwhile leaves the order through {@link ShmemObject#free()}'s placement move, as it leaves the
+     * list. Each offered object stays marked until the pass ends, so the pass looks at each at most once (and a
+     * busy one cannot hide the others); whatever happens, the marks are cleared before the pass returns.
+     */
+    private void scanOrder(GemLru<ShmemObject> lru, ReclaimOrder order, Mode mode, Pass p) {
+        ReentrantLock lock = lru.lock();
+        List<ShmemObject> offered = new ArrayList<>();
+        lock.lock();
+        try {
+            int budget = lru.size();
+            ShmemObject obj;
+            while (needMore(mode, p) && budget-- > 0 && (obj = order.nextVictim(lru)) != null) {
+                offered.add(obj);
+                long pages = obj.lruWeight();
+                p.scanned += pages;
+                if (obj.isFreed()) {
+                    continue;
+                }
+                lock.unlock();
+                boolean reclaimed;
+                try {
+                    reclaimed = reclaimOne(obj, pages, mode, p);
+                } finally {
+                    lock.lock();
+                }
+                if (reclaimed) {
+                    order.reclaimed(obj);
+                }
+            }
+        } finally {
+            try {
+                offered.forEach(order::offerDone);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Try-locks and reclaims one object; true when the permit freed its pages. */
+    private boolean reclaimOne(ShmemObject obj, long pages, Mode mode, Pass p) {
         // tryLock, never lock: reclaim may run inside an allocation whose caller holds reservation locks.
         if (!obj.resv().tryLock()) {
             p.remaining += pages;
-            return;
+            return false;
         }
         try {
             if (obj.isFreed()) {
-                return;
+                return false;
             }
             ReclaimPermit permit;
             try {
                 permit = obj.callEvictor(mode != Mode.EVICT);
             } catch (dev.gemshrink.GemException e) {
                 LOG.debug("evictor of {} refused: {}", obj.name(), e.getMessage());
-                return;
+                return false;
             } catch (RuntimeException e) {
                 LOG.warn("evictor of {} failed; skipping it", obj.name(), e);
-                return;
+                return false;
             }
             // The pages the permit freed are the truth: an evictor cannot over- or under-report.
             int freed = permit.freedPages();
@@ -200,6 +252,7 @@ final class GemShrinker implements Shrinker {
             } else {
                 p.purged += freed;
             }
+            return freed > 0;
         } finally {
             obj.resv().unlock();
         }

@@ -32,6 +32,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link ShmemObject#inspect()} and the invariant checker) and {@link GemDevice#drainMoves()} waiting for the lock;
  * and the background reclaimer on each wake-up, through {@link dev.gemshrink.reclaim.Shrinker#applyDeferred()}.
  *
+ * <p><b>Under a reclaim policy other than {@code lru}</b> every move is applied when it is recorded (with whatever
+ * is buffered), waiting for the LRU lock as every state change did before moves were buffered: the policy's order
+ * counts a use when an idle object is wanted again, a fact of the sequence of moves that an object's latest move
+ * alone does not carry.
+ *
  * <p>Exactness: the moves recorded before a drain starts are applied by it in stamp order, so the lists a scan reads
  * are those the moves would have produced one by one. A move recorded while a drain runs is applied by it or by the
  * next one.
@@ -82,6 +87,12 @@ final class LruMoves {
      * @param p its placement now
      */
     void record(ShmemObject o, Placement p) {
+        if (device.reclaimOrder() != null) {
+            // A policy's order tells a use from the sequence of moves (idle, then wanted again), which coalescing
+            // an object's moves into its latest would hide: under such a policy every move is applied at once.
+            recordAndApply(o, p);
+            return;
+        }
         long prev = o.publishMove(move(p));
         if ((prev & QUEUED) == 0 && !buffer.offer(o)) {
             drainWith(o);

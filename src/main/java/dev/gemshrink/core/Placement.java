@@ -18,5 +18,14 @@ public enum Placement {
     /** Contents in swap and purgeable (DONTNEED, sg table's use kept, not exported): purging frees swap only. */
     EVICTED_PURGEABLE,
     /** Resident but not reclaimable: pinned, exported, or without a stored sg table. */
-    PINNED
+    PINNED;
+
+    /**
+     * Whether objects on this list hold resident pages (the lists a reclaim policy other than LRU orders).
+     *
+     * @return true for PURGEABLE, EVICTABLE and PINNED
+     */
+    public boolean resident() {
+        return this == PURGEABLE || this == EVICTABLE || this == PINNED;
+    }
 }

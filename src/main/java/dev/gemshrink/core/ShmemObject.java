@@ -61,6 +61,7 @@ public final class ShmemObject extends LruNode {
     private static final OwnerKind[] KINDS = OwnerKind.values();
     /** The largest value {@link #timesReclaimed()} reaches: the counter saturates there. */
     public static final int RECLAIM_COUNT_MAX = 255;
+    private static final long NAMED_KEY = 1L << 62; // sets named objects' reclaim keys apart from ids
 
     static {
         try {
@@ -1447,6 +1448,15 @@ public final class ShmemObject extends LruNode {
      */
     long weightOn(Placement p) {
         return p == Placement.EVICTED || p == Placement.EVICTED_PURGEABLE ? pageCount : residentPages;
+    }
+
+    /**
+     * The key a reclaim policy's history knows this object by: its name when it has one, so that an object freed
+     * and created again under the same name (a cache refilling an entry) meets its history; otherwise its id.
+     */
+    @Override
+    protected long reclaimKey() {
+        return customName == null ? id : NAMED_KEY | (customName.hashCode() & 0xffff_ffffL);
     }
 
     /** Which LRU the current state implies (docs/kernel-model.md section 3). Resv held. */

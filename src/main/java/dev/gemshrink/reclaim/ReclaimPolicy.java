@@ -7,9 +7,12 @@ import java.util.Optional;
  * The order in which a device's shrinker tries the reclaimable objects of each pass. The core decides what is
  * reclaimable (pins, fences, madvise state, exports) and runs the purge pass before the evict pass; the policy only
  * orders the candidates within a pass. A device has one policy, chosen by its builder; {@link #lru()}, the kernel's
- * order, is the default.
+ * order, is the default; the others are SIEVE, S3-FIFO and W-TinyLFU (see docs/policies.md).
+ *
+ * <p>The interface is sealed: a policy's bookkeeping runs under the device's LRU lock inside every placement move
+ * and inside the shrinker's passes, where a mistake corrupts the lists, so only the built-in policies exist.
  */
-public interface ReclaimPolicy {
+public sealed interface ReclaimPolicy permits BuiltInPolicy {
     /**
      * Returns the policy's name as the command line spells it.
      *

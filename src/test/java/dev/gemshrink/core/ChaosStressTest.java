@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gemshrink.GemException;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.memory.SwapStore;
+import dev.gemshrink.reclaim.ReclaimPolicy;
 import dev.gemshrink.testing.FaultSchedule;
 import dev.gemshrink.testing.InjectedError;
 import dev.gemshrink.testing.Invariants;
@@ -18,7 +19,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Chaos stress of one device (bounded: {@code gemshrink.chaos.seconds}, 3 s by default; the soak profile runs it
@@ -27,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * time; an interrupter interrupts everyone; and a swap store and an evictor throw {@link IOException},
  * {@link RuntimeException} and {@link Error} on seeded calls. At the end every WILLNEED object holds exactly the bytes
  * its worker wrote, every new object read as zeros, the invariants hold, and freeing everything leaves the device
- * empty. The seed is printed and can be fixed with {@code -Dgemshrink.chaos.seed=N}.
+ * empty. The seed is printed and can be fixed with {@code -Dgemshrink.chaos.seed=N}. It runs once under each
+ * built-in reclaim policy.
  */
 class ChaosStressTest {
     private static final long SECONDS = Long.getLong("gemshrink.chaos.seconds", 3);
@@ -62,8 +66,13 @@ class ChaosStressTest {
         byte[] expected;
     }
 
-    @Test
-    void chaosKeepsEveryWillneedByteAndEveryInvariant() throws Exception {
+    static Stream<ReclaimPolicy> policies() {
+        return ReclaimPolicy.builtIns().stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("policies")
+    void chaosKeepsEveryWillneedByteAndEveryInvariant(ReclaimPolicy policy) throws Exception {
         // The scanner warns about every evictor that throws a RuntimeException: capture those warnings (and check
         // them) instead of printing hundreds of expected stack traces.
         ch.qos.logback.classic.Logger shrinkLog =
@@ -74,7 +83,7 @@ class ChaosStressTest {
         shrinkLog.addAppender(warnings);
         shrinkLog.setAdditive(false);
         try {
-            runChaos();
+            runChaos(policy);
         } finally {
             shrinkLog.setAdditive(true);
             shrinkLog.detachAppender(warnings);
@@ -87,9 +96,10 @@ class ChaosStressTest {
         }
     }
 
-    private void runChaos() throws Exception {
+    private void runChaos(ReclaimPolicy policy) throws Exception {
         long seed = Long.getLong("gemshrink.chaos.seed", System.nanoTime());
-        System.out.println("ChaosStressTest seed=" + seed + " (rerun with -Dgemshrink.chaos.seed=" + seed + ")");
+        System.out.println("ChaosStressTest policy=" + policy + " seed=" + seed + " (rerun with -Dgemshrink.chaos.seed="
+                + seed + ")");
         FaultSchedule faults = new FaultSchedule(seed, 6);
         FaultyEvictor evictor = new FaultyEvictor(faults);
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
@@ -102,7 +112,7 @@ class ChaosStressTest {
         swap.failStoresWith(faults.of("swap store"));
         swap.failLoadsWith(faults.of("swap load"));
         try (GemDevice device = GemDevice.builder().name("chaos").ramPages(96).swap(swap)
-                .leakDetection(LeakDetection.SIMPLE).build()) {
+                .leakDetection(LeakDetection.SIMPLE).reclaimPolicy(policy).build()) {
             for (int w = 0; w < WORKERS; w++) {
                 Slot[] slots = new Slot[OBJECTS_PER_WORKER];
                 for (int i = 0; i < slots.length; i++) {

@@ -156,7 +156,7 @@ class NothingLostTest {
     // ------------------------------------------------------------------ defect 2: reclaim only through the evictor
 
     /** An evictor that refuses everything (a driver whose object is busy on the GPU). */
-    private static final Evictor ALWAYS_BUSY = Evictor.never();
+    static final Evictor ALWAYS_BUSY = Evictor.never();
 
     @Test
     void evictAndPurgeCalledDirectlyGoThroughTheObjectsEvictor() {

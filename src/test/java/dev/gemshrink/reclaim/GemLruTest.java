@@ -17,12 +17,23 @@ import org.junit.jupiter.api.Test;
  */
 class GemLruTest {
 
-    /** A plain element with a name for readable failures. */
+    /** A plain element with a name for readable failures; its reclaim key is the name's hash unless given. */
     static final class Node extends LruNode {
         final String name;
+        final long key;
 
         Node(String name) {
+            this(name, name.hashCode());
+        }
+
+        Node(String name, long key) {
             this.name = name;
+            this.key = key;
+        }
+
+        @Override
+        protected long reclaimKey() {
+            return key;
         }
 
         @Override

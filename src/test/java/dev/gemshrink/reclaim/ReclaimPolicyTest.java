@@ -18,6 +18,19 @@ class ReclaimPolicyTest {
     }
 
     @Test
+    void theBuiltInsAreLruSieveS3fifoAndWtinylfuInThatOrder() {
+        assertThat(ReclaimPolicy.builtIns()).extracting(ReclaimPolicy::name)
+                .containsExactly("lru", "sieve", "s3fifo", "wtinylfu");
+        for (ReclaimPolicy p : ReclaimPolicy.builtIns()) {
+            try (GemDevice d = GemDevice.builder().ramPages(16).reclaimPolicy(p).build()) {
+                assertThat(d.reclaimPolicy()).isSameAs(p);
+                assertThat(d.lru(dev.gemshrink.core.Placement.PURGEABLE).order() == null)
+                        .as("only lru keeps the lists' own order").isEqualTo(p == ReclaimPolicy.lru());
+            }
+        }
+    }
+
+    @Test
     void everyBuiltInIsFoundByItsName() {
         for (ReclaimPolicy p : ReclaimPolicy.builtIns()) {
             assertThat(ReclaimPolicy.named(p.name())).containsSame(p);
