@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A budget of RAM in 4 KiB pages holding real bytes. Pages are handed out by frame number, always zero-filled, and
  * all-or-nothing: an allocation of {@code n} pages either returns {@code n} frames or throws and takes none, whatever
  * fails (the pool, a reclaim hook, the backing or a wake-up). When the free frames do not suffice, the pool runs its
- * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails.
+ * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails. A
+ * round that frees nothing while rounds of other threads are running waits for those to end before the next attempt
+ * (their scans may hold every candidate parked), so two allocations reclaiming at once do not fail for each other.
  *
  * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
@@ -50,6 +52,14 @@ public final class PagePool {
     private volatile int used;
     private final List<HookRegistration> reclaimHooks = new CopyOnWriteArrayList<>(); // registration order
     private final AtomicInteger reclaimCursor = new AtomicInteger(); // where the next reclaim round starts
+    // The reclaim rounds running now on any thread, and how many have ended: an allocation whose own round found
+    // nothing waits for the rounds running beside it (their scans hold the candidates parked, or are about to free).
+    private final Object rounds = new Object(); // a leaf monitor, held only to count and to wait
+    private int roundsRunning; // guarded by rounds
+    private long roundsEnded; // guarded by rounds
+    // How deep the current thread is in reclaim rounds of any pool (process-wide, as reclaim is): a thread inside a
+    // round never waits for rounds to end, since one of them would be its own.
+    private static final ThreadLocal<int[]> ROUND_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
     private final List<HookRegistration> lowWatermarkHooks = new CopyOnWriteArrayList<>();
 
     /**
@@ -231,8 +241,8 @@ public final class PagePool {
         boolean taken = tryTake(got);
         for (int attempt = 0; mayReclaim && !taken && attempt < RECLAIM_RETRIES; attempt++) {
             long freed = reclaimRound(n);
-            if (freed < 0 || (freed == 0 && freePages() < n)) {
-                break; // no hook, or reclaim made no progress and nobody else freed enough
+            if (freed < 0 || (freed == 0 && freePages() < n && !awaitOtherRounds())) {
+                break; // no hook, or reclaim made no progress, nobody else freed enough and no one else is reclaiming
             }
             taken = tryTake(got);
         }
@@ -274,6 +284,11 @@ public final class PagePool {
         }
         int start = Math.floorMod(reclaimCursor.getAndIncrement(), hooks.length);
         long freed = 0;
+        int[] depth = ROUND_DEPTH.get();
+        synchronized (rounds) {
+            roundsRunning++;
+        }
+        depth[0]++;
         LockValidator.enterReclaim();
         try {
             for (int i = 0; i < hooks.length; i++) {
@@ -285,8 +300,47 @@ public final class PagePool {
             }
         } finally {
             LockValidator.exitReclaim();
+            depth[0]--;
+            synchronized (rounds) {
+                roundsRunning--;
+                roundsEnded++;
+                rounds.notifyAll();
+            }
         }
         return freed;
+    }
+
+    /**
+     * After a round of this thread's that freed nothing: waits until every reclaim round running now on another
+     * thread has ended (each is bounded: reclaim only try-locks), so that the candidates such a round holds parked
+     * come back or are freed before this allocation gives up. Does not wait when no other round is running, or when
+     * this thread is itself inside a round. An interrupt does not end the wait early (the allocation was not
+     * interruptible before); it is kept for the caller.
+     *
+     * @return true when it waited, so another attempt may succeed
+     */
+    private boolean awaitOtherRounds() {
+        if (ROUND_DEPTH.get()[0] > 0) {
+            return false;
+        }
+        boolean interrupted = false;
+        synchronized (rounds) {
+            if (roundsRunning == 0) {
+                return false;
+            }
+            long target = roundsEnded + roundsRunning;
+            while (roundsEnded < target) {
+                try {
+                    rounds.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return true;
     }
 
     /** Takes {@code got.length} free frames into {@code got}, or none. */
