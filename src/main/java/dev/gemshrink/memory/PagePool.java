@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fails (the pool, a reclaim hook, the backing or a wake-up). When the free frames do not suffice, the pool runs its
  * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails. A
  * round that frees nothing while rounds of other threads are running waits for those to end before the next attempt
- * (their scans may hold every candidate parked), so two allocations reclaiming at once do not fail for each other.
+ * (their scans may hold every candidate parked), and a round whose pages other threads took before this allocation
+ * could is not counted as a failed attempt (up to a further bound), so two allocations reclaiming at once do not fail
+ * for each other.
  *
  * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
@@ -37,6 +39,8 @@ public final class PagePool {
 
     /** How many rounds of reclaim an allocation runs before it gives up. */
     static final int RECLAIM_RETRIES = 4;
+    /** How many more rounds an allocation runs when other threads took the pages its rounds freed. */
+    static final int RECLAIM_RETRIES_TAKEN = 16;
 
     private static final byte[] ZEROS = new byte[PAGE_SIZE];
 
@@ -47,6 +51,9 @@ public final class PagePool {
     private final TrackedLock lock = new TrackedLock(LOCK, "PagePool@" + Integer.toHexString(System.identityHashCode(this)));
     private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
     private int freeTop; // guarded by lock
+    // Pages returned by free() since the pool was made. Written under lock; volatile so that an allocation can tell,
+    // without the lock, whether its reclaim round really freed pages that other threads then took.
+    private volatile long pagesFreedEver;
     private final BitSet handedOut; // guarded by lock: set = allocated and not yet freed (sized once: never grows)
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
@@ -239,12 +246,24 @@ public final class PagePool {
         }
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
         boolean taken = tryTake(got);
-        for (int attempt = 0; mayReclaim && !taken && attempt < RECLAIM_RETRIES; attempt++) {
+        int attempts = 0;
+        int takenByOthers = 0;
+        while (mayReclaim && !taken && attempts < RECLAIM_RETRIES) {
+            long missing = (long) n - freePages();
+            long freedBefore = pagesFreedEver;
             long freed = reclaimRound(n);
             if (freed < 0 || (freed == 0 && freePages() < n && !awaitOtherRounds())) {
                 break; // no hook, or reclaim made no progress, nobody else freed enough and no one else is reclaiming
             }
             taken = tryTake(got);
+            if (!taken && pagesFreedEver - freedBefore >= missing && takenByOthers < RECLAIM_RETRIES_TAKEN) {
+                // Pages at least as many as were missing came back during the round (counted by the pool, not as
+                // hooks report) and other threads took them first: reclaim works, so this is not one of the failed
+                // attempts. One thread alone never gets here: what comes back stays free until it takes it.
+                takenByOthers++;
+            } else {
+                attempts++;
+            }
         }
         if (!taken) {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
@@ -413,6 +432,7 @@ public final class PagePool {
                 }
             }
             used -= freed;
+            pagesFreedEver += freed;
             return freed;
         } finally {
             lock.unlock();

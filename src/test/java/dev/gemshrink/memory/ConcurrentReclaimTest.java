@@ -61,6 +61,22 @@ class ConcurrentReclaimTest {
     }
 
     @Test
+    void roundsWhosePagesOthersTookAreNotFailedAttempts() {
+        PagePool pool = PagePool.ofPages(2);
+        int[][] held = {pool.allocate(2, "held")};
+        AtomicInteger calls = new AtomicInteger();
+        pool.addReclaimHook(pages -> {
+            int freed = pool.free(held[0]);
+            if (calls.incrementAndGet() <= PagePool.RECLAIM_RETRIES) {
+                held[0] = pool.allocateNoReclaim(2, "thief"); // another user takes them before the allocation can
+            }
+            return freed;
+        });
+        assertThat(pool.allocate(2, "wanted")).hasSize(2);
+        assertThat(calls).hasValue(PagePool.RECLAIM_RETRIES + 1);
+    }
+
+    @Test
     void aRoundAloneThatFindsNothingFailsAtOnce() {
         PagePool pool = PagePool.ofPages(2);
         pool.allocate(2, "held");
