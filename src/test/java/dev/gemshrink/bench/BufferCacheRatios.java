@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.TreeMap;
 import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.IterationResult;
-import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -70,7 +69,7 @@ public final class BufferCacheRatios {
         for (BenchmarkResult b : r.getBenchmarkResults()) {
             for (IterationResult it : b.getIterationResults()) {
                 score.add(it.getPrimaryResult().getScore());
-                Map<String, Result> aux = it.getSecondaryResults();
+                var aux = it.getSecondaryResults();
                 double accesses = aux.get("accesses").getScore();
                 ratio.add(accesses == 0 ? 0 : aux.get("misses").getScore() / accesses);
             }

@@ -153,8 +153,11 @@ class LruMovesTest {
         o[0].madvise(Madv.DONTNEED);
         o[2].madvise(Madv.DONTNEED);
         assertThat(device.shrinker().count()).isEqualTo(2);
-        try (Pin p = o[0].pin()) {
+        Pin p = o[0].pin();
+        try {
             assertThat(device.shrinker().count()).as("a pinned object is not counted").isEqualTo(1);
+        } finally {
+            p.close();
         }
     }
 
