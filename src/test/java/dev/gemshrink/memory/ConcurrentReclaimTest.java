@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,7 +40,7 @@ class ConcurrentReclaimTest {
                     return pool.free(Arrays.copyOfRange(held, 2, 4));
             }
         });
-        CompletableFuture<int[]> first = CompletableFuture.supplyAsync(() -> pool.allocate(2, "first"));
+        CompletableFuture<int[]> first = onNewThread(() -> pool.allocate(2, "first"));
         assertThat(entered.await(WAIT, TimeUnit.SECONDS)).isTrue();
         Thread[] second = new Thread[1];
         CompletableFuture<int[]> secondResult = new CompletableFuture<>();
@@ -115,15 +116,16 @@ class ConcurrentReclaimTest {
             }
             return 0;
         });
-        CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
+        CompletableFuture<Throwable> other = onNewThread(() -> {
             try {
                 pool.allocate(1, "other");
+                return null;
             } catch (GemException expected) {
-                // nothing to free anywhere: the point is only that it holds a round open
+                return expected; // nothing to free anywhere: the point is only that it holds a round open
             }
         });
         assertThat(entered.await(WAIT, TimeUnit.SECONDS)).isTrue();
-        CompletableFuture<Throwable> outer = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Throwable> outer = onNewThread(() -> {
             try {
                 pool.allocate(1, "outer");
                 return null;
@@ -135,6 +137,19 @@ class ConcurrentReclaimTest {
         gate.countDown();
         assertThat(outer.get(WAIT, TimeUnit.SECONDS)).isInstanceOf(GemException.class);
         other.get(WAIT, TimeUnit.SECONDS);
+    }
+
+    /** Runs on a thread of its own (not a shared pool, whose one thread a blocked task could hold). */
+    private static <T> CompletableFuture<T> onNewThread(Supplier<T> body) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        new Thread(() -> {
+            try {
+                f.complete(body.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        }).start();
+        return f;
     }
 
     private static void await(CountDownLatch gate) {
