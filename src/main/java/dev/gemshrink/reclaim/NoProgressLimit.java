@@ -1,6 +1,5 @@
 package dev.gemshrink.reclaim;
 
-import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -11,8 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Thread safety: the run of empty scans is one atomic counter; concurrent scans each count once.
  */
-public final class NoProgressLimit implements Shrinker {
-    private final Shrinker inner;
+public final class NoProgressLimit extends ForwardingShrinker {
     private final int zeroScans;
     private final AtomicInteger emptyInARow = new AtomicInteger();
 
@@ -24,10 +22,10 @@ public final class NoProgressLimit implements Shrinker {
      * @throws IllegalArgumentException when zeroScans is negative
      */
     public NoProgressLimit(Shrinker inner, int zeroScans) {
+        super(inner);
         if (zeroScans < 0) {
             throw new IllegalArgumentException("zeroScans must be >= 0: " + zeroScans);
         }
-        this.inner = Objects.requireNonNull(inner, "inner");
         this.zeroScans = zeroScans;
     }
 
@@ -41,18 +39,8 @@ public final class NoProgressLimit implements Shrinker {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public long count(ShrinkControl sc) {
-        return inner.count(sc);
-    }
-
-    @Override
     public long scan(ShrinkControl sc) {
-        long freed = inner.scan(sc);
+        long freed = inner().scan(sc);
         if (freed > 0) {
             emptyInARow.set(0);
             return freed;
@@ -62,17 +50,7 @@ public final class NoProgressLimit implements Shrinker {
     }
 
     @Override
-    public int seeks() {
-        return inner.seeks();
-    }
-
-    @Override
-    public long batch() {
-        return inner.batch();
-    }
-
-    @Override
     public String toString() {
-        return "NoProgressLimit[" + inner.name() + ", " + zeroScans + " empty scans]";
+        return "NoProgressLimit[" + name() + ", " + zeroScans + " empty scans]";
     }
 }

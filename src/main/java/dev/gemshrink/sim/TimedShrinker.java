@@ -1,5 +1,6 @@
 package dev.gemshrink.sim;
 
+import dev.gemshrink.reclaim.ForwardingShrinker;
 import dev.gemshrink.reclaim.ShrinkControl;
 import dev.gemshrink.reclaim.Shrinker;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
@@ -12,13 +13,12 @@ import java.util.Arrays;
  * before. Everything here is public API ({@link ShrinkerRegistry.Registration#shrinker()}, {@code close()},
  * {@link ShrinkerRegistry#register}).
  */
-final class TimedShrinker implements Shrinker {
-    private final Shrinker inner;
+final class TimedShrinker extends ForwardingShrinker {
     private long[] nanos = new long[1024]; // guarded by this
     private int count; // guarded by this
 
     private TimedShrinker(Shrinker inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /**
@@ -39,33 +39,13 @@ final class TimedShrinker implements Shrinker {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
-    public long count(ShrinkControl sc) {
-        return inner.count(sc);
-    }
-
-    @Override
     public long scan(ShrinkControl sc) {
         long t0 = System.nanoTime();
         try {
-            return inner.scan(sc);
+            return super.scan(sc);
         } finally {
             record(System.nanoTime() - t0);
         }
-    }
-
-    @Override
-    public int seeks() {
-        return inner.seeks();
-    }
-
-    @Override
-    public long batch() {
-        return inner.batch();
     }
 
     private synchronized void record(long n) {
