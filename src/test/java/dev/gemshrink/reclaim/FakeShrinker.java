@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
 
 /**
- * A test {@link Shrinker} that reports a fixed (settable) count and records each scan's {@code nrToScan}. By default a
+ * A test {@link Shrinker} that reports a fixed (settable) count and records each scan's {@code nrToScan} and how often its deferred work was applied. By default a
  * scan frees everything it was asked for; {@link #onScan} replaces that.
  */
 final class FakeShrinker implements Shrinker {
@@ -16,6 +16,7 @@ final class FakeShrinker implements Shrinker {
     private volatile long freeable;
     private final List<Long> scans = new ArrayList<>(); // guarded by this
     final AtomicInteger counts = new AtomicInteger();
+    final AtomicInteger deferredApplied = new AtomicInteger();
     volatile ToLongFunction<ShrinkControl> onScan = ShrinkControl::nrToScan;
     volatile Runnable onCount = () -> { };
 
@@ -61,6 +62,11 @@ final class FakeShrinker implements Shrinker {
             scans.add(sc.nrToScan());
         }
         return onScan.applyAsLong(sc);
+    }
+
+    @Override
+    public void applyDeferred() {
+        deferredApplied.incrementAndGet();
     }
 
     @Override
