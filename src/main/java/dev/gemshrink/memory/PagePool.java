@@ -19,9 +19,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fails (the pool, a reclaim hook, the backing or a wake-up). When the free frames do not suffice, the pool runs its
  * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails. A
  * round that frees nothing while rounds of other threads are running waits for those to end before the next attempt
- * (their scans may hold every candidate parked), and a round whose pages other threads took before this allocation
- * could is not counted as a failed attempt (up to a further bound), so two allocations reclaiming at once do not fail
- * for each other.
+ * (their scans may hold every candidate parked). An attempt after which at least the pages this allocation missed
+ * came back to the pool since its failed take, but other threads took them first, is not counted as a failed
+ * attempt (up to a further bound), whether this allocation's hooks freed them or not (a round asks no hook when
+ * others' frees already cover the shortfall), so two allocations reclaiming at once do not fail for each other.
  *
  * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
@@ -39,7 +40,7 @@ public final class PagePool {
 
     /** How many rounds of reclaim an allocation runs before it gives up. */
     static final int RECLAIM_RETRIES = 4;
-    /** How many more rounds an allocation runs when other threads took the pages its rounds freed. */
+    /** How many more rounds an allocation runs when other threads took the pages that came back for it. */
     static final int RECLAIM_RETRIES_TAKEN = 16;
 
     private static final byte[] ZEROS = new byte[PAGE_SIZE];
@@ -51,9 +52,9 @@ public final class PagePool {
     private final TrackedLock lock = new TrackedLock(LOCK, "PagePool@" + Integer.toHexString(System.identityHashCode(this)));
     private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
     private int freeTop; // guarded by lock
-    // Pages returned by free() since the pool was made. Written under lock; volatile so that an allocation can tell,
-    // without the lock, whether its reclaim round really freed pages that other threads then took.
-    private volatile long pagesFreedEver;
+    // Pages returned to the free frames (by free() or an undone allocation) since the pool was made. Written under
+    // lock; volatile so that an allocation can tell, without the lock, whether pages came back since its failed take.
+    private volatile long pagesReturnedEver;
     private final BitSet handedOut; // guarded by lock: set = allocated and not yet freed (sized once: never grows)
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
@@ -245,27 +246,27 @@ public final class PagePool {
             LockValidator.mayEnterReclaim(); // such an allocation may reclaim: the locks held now order before reclaim
         }
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
-        boolean taken = tryTake(got);
+        Shortfall shortfall = tryTake(got);
         int attempts = 0;
         int takenByOthers = 0;
-        while (mayReclaim && !taken && attempts < RECLAIM_RETRIES) {
-            long missing = (long) n - freePages();
-            long freedBefore = pagesFreedEver;
+        while (mayReclaim && shortfall != null && attempts < RECLAIM_RETRIES) {
             long freed = reclaimRound(n);
-            if (freed < 0 || (freed == 0 && freePages() < n && !awaitOtherRounds())) {
+            if (freed < 0 || (freed == 0 && !cameBack(shortfall) && !awaitOtherRounds())) {
                 break; // no hook, or reclaim made no progress, nobody else freed enough and no one else is reclaiming
             }
-            taken = tryTake(got);
-            if (!taken && pagesFreedEver - freedBefore >= missing && takenByOthers < RECLAIM_RETRIES_TAKEN) {
-                // Pages at least as many as were missing came back during the round (counted by the pool, not as
-                // hooks report) and other threads took them first: reclaim works, so this is not one of the failed
+            Shortfall again = tryTake(got);
+            if (again != null && cameBack(shortfall) && takenByOthers < RECLAIM_RETRIES_TAKEN) {
+                // At least the missing pages came back since the failed take (counted by the pool, not as hooks
+                // report: the round's own or other threads' frees, which may have left the round nothing to ask for)
+                // and other threads took them first: memory is coming back, so this is not one of the failed
                 // attempts. One thread alone never gets here: what comes back stays free until it takes it.
                 takenByOthers++;
             } else {
                 attempts++;
             }
+            shortfall = again;
         }
-        if (!taken) {
+        if (shortfall != null) {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
                     + freePages() + " of " + freeStack.length + " free" + (mayReclaim ? " after reclaim"
                             : " (no reclaim: fail fast)"));
@@ -362,20 +363,36 @@ public final class PagePool {
         return true;
     }
 
-    /** Takes {@code got.length} free frames into {@code got}, or none. */
-    private boolean tryTake(int[] got) {
+    /**
+     * What a take that failed lacked: {@code pages} more free frames than there were, when {@code returnedBefore}
+     * pages had come back to the pool in all.
+     */
+    private record Shortfall(int pages, long returnedBefore) {
+    }
+
+    /** Whether at least the pages a failed take lacked came back to the pool since (others may have taken them). */
+    private boolean cameBack(Shortfall s) {
+        return pagesReturnedEver - s.returnedBefore >= s.pages;
+    }
+
+    /**
+     * Takes {@code got.length} free frames into {@code got}, or none.
+     *
+     * @return null when taken; otherwise what was missing, read under the lock with the count of returned pages
+     */
+    private Shortfall tryTake(int[] got) {
         int n = got.length;
         lock.lock();
         try {
             if (freeTop < n) {
-                return false;
+                return new Shortfall(n - freeTop, pagesReturnedEver);
             }
             for (int i = 0; i < n; i++) {
                 got[i] = freeStack[--freeTop];
                 handedOut.set(got[i]);
             }
             used += n;
-            return true;
+            return null;
         } finally {
             lock.unlock();
         }
@@ -390,6 +407,7 @@ public final class PagePool {
                 freeStack[freeTop++] = pfn;
             }
             used -= got.length;
+            pagesReturnedEver += got.length;
         } finally {
             lock.unlock();
         }
@@ -432,7 +450,7 @@ public final class PagePool {
                 }
             }
             used -= freed;
-            pagesFreedEver += freed;
+            pagesReturnedEver += freed;
             return freed;
         } finally {
             lock.unlock();
