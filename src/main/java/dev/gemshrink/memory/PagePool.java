@@ -24,6 +24,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * attempt (up to a further bound), whether this allocation's hooks freed them or not (a round asks no hook when
  * others' frees already cover the shortfall), so two allocations reclaiming at once do not fail for each other.
  *
+ * <p>The caller of an allocation says what its reclaim may do: {@link #allocate} reclaims without blocking (the
+ * caller may hold a reservation lock that a GPU job needs to signal its fence, so waiting for a fence could wait for
+ * the caller itself), {@link #allocateMayBlock} lets the hooks wait for busy objects for a bounded time, and
+ * {@link #allocateNoReclaim} does not reclaim at all.
+ *
  * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
  * owner closes when it goes away; closing it removes that hook and no other.
@@ -204,10 +209,11 @@ public final class PagePool {
     }
 
     /**
-     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit. Whatever fails
-     * on the way leaves the pool as it was: an {@link OutOfMemoryError} of the backing (creating a frame's bytes)
-     * becomes ENOMEM; any other failure of the backing, a reclaim hook or a low-watermark hook is rethrown as it is,
-     * after the frames taken are returned.
+     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit; the reclaim never
+     * blocks ({@link ReclaimHook#reclaim(long)}), since the caller may hold a lock that a busy object's GPU job needs
+     * to signal its fence (a reservation lock). Whatever fails on the way leaves the pool as it was: an
+     * {@link OutOfMemoryError} of the backing (creating a frame's bytes) becomes ENOMEM; any other failure of the
+     * backing, a reclaim hook or a low-watermark hook is rethrown as it is, after the frames taken are returned.
      *
      * @param n   how many pages
      * @param who what they are for, used in the error message (for example {@code "bo#3"})
@@ -216,7 +222,22 @@ public final class PagePool {
      *                      memory; EINVAL when n is negative
      */
     public int[] allocate(int n, String who) {
-        return allocate(n, who, true);
+        return allocate(n, who, Reclaim.NO_BLOCK);
+    }
+
+    /**
+     * Allocates like {@link #allocate} for a caller that allows blocking (the kernel's {@code GFP_KERNEL} from a
+     * context that holds no reservation lock): the reclaim it runs may wait, for a bounded time, for busy objects'
+     * fences ({@link ReclaimHook#reclaimMayBlock(long)}). Call it only while holding no lock that a GPU job needs to
+     * signal its fence, or the wait may be for the caller itself.
+     *
+     * @param n   how many pages
+     * @param who what they are for, used in the error message
+     * @return the frame numbers, in allocation order
+     * @throws GemException as {@link #allocate}
+     */
+    public int[] allocateMayBlock(int n, String who) {
+        return allocate(n, who, Reclaim.MAY_BLOCK);
     }
 
     /**
@@ -231,10 +252,20 @@ public final class PagePool {
      *                      EINVAL when n is negative
      */
     public int[] allocateNoReclaim(int n, String who) {
-        return allocate(n, who, false);
+        return allocate(n, who, Reclaim.NONE);
     }
 
-    private int[] allocate(int n, String who, boolean mayReclaim) {
+    /** What an allocation may do when the free frames do not suffice. */
+    private enum Reclaim {
+        /** Fail at once. */
+        NONE,
+        /** Run the reclaim hooks, which must not block. */
+        NO_BLOCK,
+        /** Run the reclaim hooks, which may block for a bounded time. */
+        MAY_BLOCK
+    }
+
+    private int[] allocate(int n, String who, Reclaim reclaim) {
         if (n < 0) {
             throw new GemException(Errno.EINVAL, "cannot allocate " + n + " pages for " + who);
         }
@@ -242,6 +273,7 @@ public final class PagePool {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
                     + ": the pool holds only " + freeStack.length);
         }
+        boolean mayReclaim = reclaim != Reclaim.NONE;
         if (mayReclaim) {
             LockValidator.mayEnterReclaim(); // such an allocation may reclaim: the locks held now order before reclaim
         }
@@ -250,7 +282,7 @@ public final class PagePool {
         int attempts = 0;
         int takenByOthers = 0;
         while (mayReclaim && shortfall != null && attempts < RECLAIM_RETRIES) {
-            long freed = reclaimRound(n);
+            long freed = reclaimRound(n, reclaim == Reclaim.MAY_BLOCK);
             if (freed < 0 || (freed == 0 && !cameBack(shortfall) && !awaitOtherRounds())) {
                 break; // no hook, or reclaim made no progress, nobody else freed enough and no one else is reclaiming
             }
@@ -295,9 +327,10 @@ public final class PagePool {
     /**
      * Asks the reclaim hooks, round-robin from the cursor, until {@code n} pages are free or each was asked once.
      *
+     * @param canBlock whether the allocating caller allows the hooks to block
      * @return the pages the hooks report freed, or -1 when there is no hook
      */
-    private long reclaimRound(int n) {
+    private long reclaimRound(int n, boolean canBlock) {
         Object[] hooks = reclaimHooks.toArray();
         if (hooks.length == 0) {
             return -1;
@@ -316,7 +349,8 @@ public final class PagePool {
                 if (missing <= 0) {
                     break;
                 }
-                freed += ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim.reclaim(missing);
+                ReclaimHook hook = ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim;
+                freed += canBlock ? hook.reclaimMayBlock(missing) : hook.reclaim(missing);
             }
         } finally {
             LockValidator.exitReclaim();
