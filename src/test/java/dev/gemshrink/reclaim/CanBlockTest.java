@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Whether a shrinker may block ({@link ShrinkControl#canBlock()}) on each path that calls it: direct reclaim from an
@@ -51,20 +53,15 @@ class CanBlockTest {
         registry.register(shrinker);
     }
 
-    @Test
-    void anAllocationWhoseCallerMayNotBlockReclaimsWithoutBlocking() {
+    @ParameterizedTest(name = "caller allows blocking: {0}")
+    @ValueSource(booleans = {false, true})
+    void anAllocationsDirectReclaimBlocksOnlyWhenItsCallerAllows(boolean callerMayBlock) {
         pool.addReclaimHook(registry);
-        assertThat(pool.allocate(1, "holding a reservation lock")).hasSize(1);
-        assertThat(shrinker.scanCanBlock()).containsExactly(false);
-        assertThat(shrinker.countCanBlock()).isNotEmpty().containsOnly(false);
-    }
-
-    @Test
-    void anAllocationWhoseCallerAllowsBlockingLetsTheShrinkersBlock() {
-        pool.addReclaimHook(registry);
-        assertThat(pool.allocateMayBlock(1, "holding no lock")).hasSize(1);
-        assertThat(shrinker.scanCanBlock()).containsExactly(true);
-        assertThat(shrinker.countCanBlock()).isNotEmpty().containsOnly(true);
+        int[] got = callerMayBlock ? pool.allocateMayBlock(1, "holding no lock")
+                : pool.allocate(1, "holding a reservation lock");
+        assertThat(got).hasSize(1);
+        assertThat(shrinker.scanCanBlock()).containsExactly(callerMayBlock);
+        assertThat(shrinker.countCanBlock()).isNotEmpty().containsOnly(callerMayBlock);
     }
 
     @Test
