@@ -163,7 +163,8 @@ public final class ShrinkerRegistry implements ReclaimHook {
     }
 
     /**
-     * Direct reclaim: runs {@link #shrinkSlab} from priority 12 down to 0 until {@code target} pages are freed.
+     * Direct reclaim: runs {@link #shrinkSlab(int, long, boolean, boolean)} from priority 12 down to 0 until
+     * {@code target} pages are freed.
      *
      * @param target   the pages wanted
      * @param canSwap  whether shrinkers may evict to swap
