@@ -118,7 +118,7 @@ class DriverConformanceTest {
     void pinnedMappedAndBusyBosAreNeverReclaimed(DriverUnderTest driver) {
         try (Device dev = driver.open(256, 256)) {
             Client c = dev.openClient("c");
-            Client gpuUser = dev.openClient("gpu-user"); // busy is per VM on Panthor: the busy BO has a client of its own
+            Client gpuUser = dev.openClient("gpu-user"); // Panthor's busy is per VM: the busy BO has its own client
             Bo idle = c.createBo("idle", 2 * PAGE);
             Bo pinned = c.createBo("pinned", 3 * PAGE);
             Bo mapped = c.createBo("mapped", 4 * PAGE);
