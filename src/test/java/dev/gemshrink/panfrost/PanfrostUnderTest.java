@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Panfrost-like driver as a {@link DriverUnderTest}: a client is a {@link PanfrostClient} (its own address
  * space), a BO a NOEXEC {@link PanfrostBo} opened in it; a GPU job lists the BOs it uses, a busy hold is a held
- * job, and freeing closes the client's handle.
+ * job, and freeing closes the client's handle. Its parts are plain classes, not records: the model checker (Lincheck)
+ * cannot take the field offsets of a record.
  */
 // Test code: the test fixture types it implements are compiled into the module but not exported by it.
 @SuppressWarnings("exports")
@@ -53,7 +54,12 @@ public final class PanfrostUnderTest implements DriverUnderTest {
         assertThat(j.status()).as("%s: %s", j, j.error()).isEqualTo(Job.Status.DONE);
     }
 
-    private record Dev(PanfrostDevice dev) implements Device {
+    private static final class Dev implements Device {
+        private final PanfrostDevice dev;
+
+        Dev(PanfrostDevice dev) {
+            this.dev = dev;
+        }
         @Override
         public GemDevice gem() {
             return dev.gem();
@@ -83,7 +89,12 @@ public final class PanfrostUnderTest implements DriverUnderTest {
         }
     }
 
-    private record Cl(PanfrostClient client) implements Client {
+    private static final class Cl implements Client {
+        private final PanfrostClient client;
+
+        Cl(PanfrostClient client) {
+            this.client = client;
+        }
         @Override
         public String name() {
             return client.name();
@@ -100,7 +111,14 @@ public final class PanfrostUnderTest implements DriverUnderTest {
         }
     }
 
-    private record B(PanfrostClient client, PanfrostBo bo) implements Bo {
+    private static final class B implements Bo {
+        private final PanfrostClient client;
+        private final PanfrostBo bo;
+
+        B(PanfrostClient client, PanfrostBo bo) {
+            this.client = client;
+            this.bo = bo;
+        }
         @Override
         public String name() {
             return bo.name();

@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link PanthorVm}, a BO a {@link PanthorBo} private to that VM and bound in it whole at the next free address; a GPU
  * job is a job of the VM (which validates every BO bound there), a busy hold is a job gated on a latch, pins and
  * CPU mappings are taken on the BO's core object (the driver has no call of its own for them), and freeing closes
- * the handle, then unbinds.
+ * the handle, then unbinds. Its parts are plain classes, not records: the model checker (Lincheck) cannot take the
+ * field offsets of a record.
  */
 // Test code: the test fixture types it implements are compiled into the module but not exported by it.
 @SuppressWarnings("exports")
@@ -59,7 +60,12 @@ public final class PanthorUnderTest implements DriverUnderTest {
         assertThat(j.status()).as("%s: %s", j, j.error()).isEqualTo(PanthorJob.Status.DONE);
     }
 
-    private record Dev(PanthorDevice dev) implements Device {
+    private static final class Dev implements Device {
+        private final PanthorDevice dev;
+
+        Dev(PanthorDevice dev) {
+            this.dev = dev;
+        }
         @Override
         public GemDevice gem() {
             return dev.gem();
@@ -90,7 +96,16 @@ public final class PanthorUnderTest implements DriverUnderTest {
     }
 
     /** A client, its one VM, and the next free address of the VM (addresses are never reused). */
-    private record Cl(PanthorClient client, PanthorVm vm, AtomicLong nextVa) implements Client {
+    private static final class Cl implements Client {
+        private final PanthorClient client;
+        private final PanthorVm vm;
+        private final AtomicLong nextVa;
+
+        Cl(PanthorClient client, PanthorVm vm, AtomicLong nextVa) {
+            this.client = client;
+            this.vm = vm;
+            this.nextVa = nextVa;
+        }
         @Override
         public String name() {
             return client.name();
@@ -115,7 +130,16 @@ public final class PanthorUnderTest implements DriverUnderTest {
         }
     }
 
-    private record B(Cl owner, PanthorBo bo, long va) implements Bo {
+    private static final class B implements Bo {
+        private final Cl owner;
+        private final PanthorBo bo;
+        private final long va;
+
+        B(Cl owner, PanthorBo bo, long va) {
+            this.owner = owner;
+            this.bo = bo;
+            this.va = va;
+        }
         @Override
         public String name() {
             return bo.name();
