@@ -3,9 +3,7 @@ package dev.gemshrink.drivers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.core.ShmemObject;
-import dev.gemshrink.locking.LockValidator;
 import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.panfrost.PanfrostUnderTest;
 import dev.gemshrink.panthor.PanthorDevice;
@@ -13,6 +11,7 @@ import dev.gemshrink.panthor.PanthorUnderTest;
 import dev.gemshrink.testing.CapturedLog;
 import dev.gemshrink.testing.DriverUnderTest;
 import dev.gemshrink.testing.OnBothDrivers;
+import dev.gemshrink.testing.ReclaimModelChecking;
 import java.util.Map;
 import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
@@ -31,32 +30,21 @@ class DriverLincheckTest {
 
     @OnBothDrivers
     void modelCheck(DriverUnderTest driver) {
-        ModelCheckingOptions options = new ModelCheckingOptions()
+        ModelCheckingOptions options = ReclaimModelChecking.excludingBookkeeping(new ModelCheckingOptions()
                 .iterations(Integer.getInteger("gemshrink.lincheck.driverIterations", 2))
                 .invocationsPerIteration(Integer.getInteger("gemshrink.lincheck.driverInvocations", 5))
                 .threads(2)
                 .actorsPerThread(2)
                 .actorsBefore(1)
-                .actorsAfter(1)
-                // A failing scenario is reported as found: minimising it re-runs the search for minutes.
-                .minimizeFailedScenario(false)
-                // The checkers run single-threaded after each part: exploring them would dominate the run time.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(InvariantChecker.class.getName())
-                        .allMethods().ignore())
+                .actorsAfter(1))
+                // The drivers' checkers run single-threaded after each part, like the core's.
                 .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(PanfrostDevice.class.getName(),
                         PanthorDevice.class.getName()).methods("check").ignore())
                 // Leaf code that runs under its own lock or the object's reservation lock and never calls back into
                 // an object: switch points inside it only dilute the search.
                 .addGuarantee(ManagedStrategyGuaranteeKt.forClasses("dev.gemshrink.memory.PagePool",
                         "dev.gemshrink.memory.HeapPageBacking", "dev.gemshrink.memory.MemorySwapStore",
-                        "dev.gemshrink.core.ScatterList").allMethods().treatAsAtomic())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
-                        (String c) -> c.startsWith("org.slf4j.") || c.startsWith("ch.qos.logback."))
-                        .allMethods().ignore())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
-                        (String c) -> c.startsWith(LockValidator.class.getName())).allMethods().ignore())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses("dev.gemshrink.reclaim.RateLimiter$Window")
-                        .allMethods().ignore());
+                        "dev.gemshrink.core.ScatterList").allMethods().treatAsAtomic());
         // Freeing a BO while another thread's pin or read is in flight is a legal, logged leak.
         try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
             options.check(SCENARIOS.get(driver.name()));

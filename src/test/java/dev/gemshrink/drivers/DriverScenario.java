@@ -21,8 +21,8 @@ import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.Validate;
 
 /**
- * The operations {@link DriverLincheckTest} model checks on each driver: BOs created, used by the CPU (swapping them in),
- * pinned, and freed through the driver, racing the device shrinker's scan, on a device whose RAM holds every BO a
+ * The operations {@link DriverLincheckTest} model checks on each driver: BOs created, used by the CPU (swapping them
+ * in), pinned, and freed through the driver, racing the device shrinker's scan, on a device whose RAM holds every BO a
  * scenario can make (so no interleaving runs out of memory) and whose shrinker evicts to swap.
  *
  * <p>Results are coarse, as in the core's shrinker model check: a scan is not atomic across BOs, and a BO that one

@@ -9,7 +9,6 @@ import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.DriverUnderTest;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The Panfrost-like driver as a {@link DriverUnderTest}: a client is a {@link PanfrostClient} (its own address
@@ -19,16 +18,12 @@ import java.util.concurrent.TimeUnit;
  */
 // Test code: the test fixture types it implements are compiled into the module but not exported by it.
 @SuppressWarnings("exports")
-public final class PanfrostUnderTest implements DriverUnderTest {
+public final class PanfrostUnderTest extends DriverUnderTest {
     /** The driver. */
     public static final PanfrostUnderTest DRIVER = new PanfrostUnderTest();
 
     private PanfrostUnderTest() {
-    }
-
-    @Override
-    public String name() {
-        return PanfrostDevice.DRIVER_NAME;
+        super(PanfrostDevice.DRIVER_NAME);
     }
 
     @Override
@@ -38,20 +33,9 @@ public final class PanfrostUnderTest implements DriverUnderTest {
         return new Dev((swap != null ? b.swap(swap) : b).build());
     }
 
-    @Override
-    public String toString() {
-        return name();
-    }
-
     /** Waits (bounded) for a job, which must finish DONE. */
     private static void finish(Job j) {
-        try {
-            assertThat(j.await(10, TimeUnit.SECONDS)).as("%s finished in time", j).isTrue();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while waiting for " + j, e);
-        }
-        assertThat(j.status()).as("%s: %s", j, j.error()).isEqualTo(Job.Status.DONE);
+        assertThat(PanfrostTesting.await(j).status()).as("%s: %s", j, j.error()).isEqualTo(Job.Status.DONE);
     }
 
     private static final class Dev implements Device {

@@ -10,7 +10,6 @@ import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.DriverUnderTest;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -23,18 +22,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 // Test code: the test fixture types it implements are compiled into the module but not exported by it.
 @SuppressWarnings("exports")
-public final class PanthorUnderTest implements DriverUnderTest {
+public final class PanthorUnderTest extends DriverUnderTest {
     /** The driver. */
     public static final PanthorUnderTest DRIVER = new PanthorUnderTest();
     /** Where a client's first BO is bound. */
     private static final long FIRST_VA = 1L << 32;
 
     private PanthorUnderTest() {
-    }
-
-    @Override
-    public String name() {
-        return PanthorDevice.DRIVER_NAME;
+        super(PanthorDevice.DRIVER_NAME);
     }
 
     @Override
@@ -44,20 +39,14 @@ public final class PanthorUnderTest implements DriverUnderTest {
         return new Dev((swap != null ? b.swap(swap) : b).build());
     }
 
-    @Override
-    public String toString() {
-        return name();
-    }
-
     /** Waits (bounded) for a job, which must finish DONE. */
     private static void finish(PanthorJob j) {
         try {
-            assertThat(j.await(10, TimeUnit.SECONDS)).as("%s finished in time", j).isTrue();
+            assertThat(PanthorTesting.await(j).status()).as("%s: %s", j, j.error()).isEqualTo(PanthorJob.Status.DONE);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted while waiting for " + j, e);
         }
-        assertThat(j.status()).as("%s: %s", j, j.error()).isEqualTo(PanthorJob.Status.DONE);
     }
 
     private static final class Dev implements Device {

@@ -19,13 +19,26 @@ import java.util.List;
  * <p>Thread safety: as the driver's; a client and its BOs may be used from any thread, one operation at a time per
  * BO unless the driver allows more.
  */
-public interface DriverUnderTest {
+public abstract class DriverUnderTest {
+    private final String name;
+
     /**
-     * Returns the driver's name (the test's display name).
+     * Names the driver.
+     *
+     * @param name the driver's name (the test's display name)
+     */
+    protected DriverUnderTest(String name) {
+        this.name = name;
+    }
+
+    /**
+     * Returns the driver's name.
      *
      * @return "panfrost" or "panthor"
      */
-    String name();
+    public final String name() {
+        return name;
+    }
 
     /**
      * Opens a device.
@@ -35,7 +48,7 @@ public interface DriverUnderTest {
      * @param leaks    the reference tracking level
      * @return the device, which the caller closes
      */
-    Device open(int ramPages, SwapStore swap, LeakDetection leaks);
+    public abstract Device open(int ramPages, SwapStore swap, LeakDetection leaks);
 
     /**
      * Opens a device with an in-memory swap store and the suite's reference tracking level.
@@ -44,12 +57,17 @@ public interface DriverUnderTest {
      * @param swapPages swap pages (0: no swap)
      * @return the device, which the caller closes
      */
-    default Device open(int ramPages, int swapPages) {
+    public final Device open(int ramPages, int swapPages) {
         return open(ramPages, swapPages > 0 ? SwapStore.inMemory(swapPages) : null, LeakDetection.fromSystemProperty());
     }
 
+    @Override
+    public final String toString() {
+        return name;
+    }
+
     /** A device of the driver. */
-    interface Device extends AutoCloseable {
+    public interface Device extends AutoCloseable {
         /**
          * Returns the core device underneath (pool, swap, the shrinker's registration).
          *
@@ -110,7 +128,7 @@ public interface DriverUnderTest {
     }
 
     /** A client (a DRM file) with one GPU address space. */
-    interface Client extends AutoCloseable {
+    public interface Client extends AutoCloseable {
         /**
          * Returns the client's name.
          *
@@ -136,7 +154,7 @@ public interface DriverUnderTest {
     }
 
     /** A BO of a client, as the test sees it. */
-    interface Bo {
+    public interface Bo {
         /**
          * Returns the BO's name.
          *
@@ -252,7 +270,7 @@ public interface DriverUnderTest {
     }
 
     /** Something held on a BO that closing releases. */
-    interface Hold extends AutoCloseable {
+    public interface Hold extends AutoCloseable {
         /** Releases it. */
         @Override
         void close();
