@@ -5,31 +5,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Level;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.panfrost.PanfrostDevice;
-import dev.gemshrink.panfrost.PanfrostUnderTest;
 import dev.gemshrink.panthor.PanthorDevice;
-import dev.gemshrink.panthor.PanthorUnderTest;
 import dev.gemshrink.testing.CapturedLog;
-import dev.gemshrink.testing.DriverUnderTest;
-import dev.gemshrink.testing.OnBothDrivers;
 import dev.gemshrink.testing.ReclaimModelChecking;
-import java.util.Map;
 import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
+import org.junit.jupiter.api.Test;
 
 /**
- * Lincheck model checking at the driver level, on each driver: BOs created, read by the CPU, pinned and freed through
- * the driver race the device shrinker's scan (the operations and what they check: {@link DriverScenario}). Each
- * interleaving runs whole driver paths under Lincheck's analysis (about a second or two each on 2 cores), so the
- * defaults explore few; {@code -Dgemshrink.lincheck.driverIterations} and
- * {@code -Dgemshrink.lincheck.driverInvocations} (set higher by the soak profile) search deeper.
+ * Lincheck model checking at the driver level, on both drivers in one check (each operation names its driver):
+ * BOs created, read by the CPU, pinned and freed through the driver race the device shrinker's scan (the operations
+ * and what they check: {@link DriverScenario}). One check, not one per driver: a check's fixed cost (Lincheck
+ * preparing the classes) is most of its time here. Each interleaving runs whole driver paths under Lincheck's
+ * analysis (about a second each on 2 cores), so the defaults explore few;
+ * {@code -Dgemshrink.lincheck.driverIterations} and {@code -Dgemshrink.lincheck.driverInvocations} (set higher by the
+ * soak profile) search deeper.
  */
 class DriverLincheckTest {
-    private static final Map<String, Class<? extends DriverScenario>> SCENARIOS = Map.of(
-            PanfrostUnderTest.DRIVER.name(), DriverScenario.OnPanfrost.class,
-            PanthorUnderTest.DRIVER.name(), DriverScenario.OnPanthor.class);
 
-    @OnBothDrivers
-    void modelCheck(DriverUnderTest driver) {
+    @Test
+    void createUseAndFreeRaceTheShrinkerOnBothDrivers() {
         ModelCheckingOptions options = ReclaimModelChecking.excludingBookkeeping(new ModelCheckingOptions()
                 .iterations(Integer.getInteger("gemshrink.lincheck.driverIterations", 2))
                 .invocationsPerIteration(Integer.getInteger("gemshrink.lincheck.driverInvocations", 5))
@@ -47,7 +42,7 @@ class DriverLincheckTest {
                         "dev.gemshrink.core.ScatterList").allMethods().treatAsAtomic());
         // Freeing a BO while another thread's pin or read is in flight is a legal, logged leak.
         try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
-            options.check(SCENARIOS.get(driver.name()));
+            options.check(DriverScenario.class);
             assertThat(log.messages(Level.WARN)).allMatch(m -> m.contains(" freed with live owners"));
         }
     }

@@ -5,13 +5,13 @@ import dev.gemshrink.GemException;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.memory.SwapStore;
-import dev.gemshrink.panfrost.PanfrostUnderTest;
-import dev.gemshrink.panthor.PanthorUnderTest;
+import dev.gemshrink.testing.BothDrivers;
 import dev.gemshrink.testing.DriverUnderTest;
 import dev.gemshrink.testing.DriverUnderTest.Bo;
 import dev.gemshrink.testing.DriverUnderTest.Client;
 import dev.gemshrink.testing.DriverUnderTest.Device;
 import dev.gemshrink.testing.DriverUnderTest.Hold;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
@@ -21,9 +21,10 @@ import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.Validate;
 
 /**
- * The operations {@link DriverLincheckTest} model checks on each driver: BOs created, used by the CPU (swapping them
- * in), pinned, and freed through the driver, racing the device shrinker's scan, on a device whose RAM holds every BO a
- * scenario can make (so no interleaving runs out of memory) and whose shrinker evicts to swap.
+ * The operations {@link DriverLincheckTest} model checks, on a device of each driver at once (each operation names
+ * its driver, so one model check covers both): BOs created, used by the CPU (swapping them in), pinned, and freed
+ * through the driver, racing the device shrinker's scan, on devices whose RAM holds every BO a scenario can make (so
+ * no interleaving runs out of memory) and whose shrinkers evict to swap.
  *
  * <p>Results are coarse, as in the core's shrinker model check: a scan is not atomic across BOs, and a BO that one
  * thread is freeing stays usable until its last reference goes, so no sequential order explains a refusal. Each
@@ -32,50 +33,41 @@ import org.jetbrains.lincheck.datastructures.Validate;
  * checks are those answers, the {@link Validate} method (the driver's checker, the core's invariants included, finds
  * nothing after each part), and the absence of deadlocks and unexpected exceptions.
  *
- * <p>Lincheck makes a new instance, hence a new device, for every interleaving and never closes it: a Panfrost
+ * <p>Lincheck makes a new instance, hence new devices, for every interleaving and never closes them: a Panfrost
  * device's GPU thread (a daemon, idle since no job is submitted) stays parked until the JVM exits.
  */
-public abstract class DriverScenario {
+public final class DriverScenario {
     private static final int PAGE = DriverTesting.PAGE;
     private static final int BOS = 2;
 
-    private final Device dev;
-    private final Client client;
-    private final Bo[] bos = new Bo[BOS];
+    private final List<Device> devs = new ArrayList<>();
+    private final List<Client> clients = new ArrayList<>();
+    private final List<Bo[]> bos = new ArrayList<>();
     // What each BO holds, and what a new BO is written with: made here, outside the analysis, whose switch points
     // inside a filling loop would look like a thread spinning.
     private final byte[][] contents = new byte[BOS][];
     private final byte[] fresh = contents(BOS, PAGE);
 
     /**
-     * Opens the device with a client and two BOs of one page, each filled with its own bytes, the second evicted.
-     *
-     * @param driver the driver
+     * Opens a device of each driver (in the order of {@link BothDrivers#all()}), each with a client and two BOs of
+     * one page, each BO filled with its own bytes, the second evicted.
      */
-    protected DriverScenario(DriverUnderTest driver) {
-        dev = driver.open(8, SwapStore.inMemory(16), LeakDetection.SIMPLE);
-        client = dev.openClient("c");
+    public DriverScenario() {
         for (int i = 0; i < BOS; i++) {
-            bos[i] = client.createBo("bo" + i, (long) PAGE);
             contents[i] = contents(i, PAGE);
-            bos[i].write(0, contents[i]);
         }
-        bos[1].reclaim();
-    }
-
-    /** The Panfrost-like driver's scenarios. */
-    public static final class OnPanfrost extends DriverScenario {
-        /** Opens the scenario's device. */
-        public OnPanfrost() {
-            super(PanfrostUnderTest.DRIVER);
-        }
-    }
-
-    /** The Panthor-like driver's scenarios. */
-    public static final class OnPanthor extends DriverScenario {
-        /** Opens the scenario's device. */
-        public OnPanthor() {
-            super(PanthorUnderTest.DRIVER);
+        for (DriverUnderTest driver : BothDrivers.all()) {
+            Device dev = driver.open(8, SwapStore.inMemory(16), LeakDetection.SIMPLE);
+            Client client = dev.openClient("c");
+            Bo[] mine = new Bo[BOS];
+            for (int i = 0; i < BOS; i++) {
+                mine[i] = client.createBo("bo" + i, PAGE);
+                mine[i].write(0, contents[i]);
+            }
+            mine[1].reclaim();
+            devs.add(dev);
+            clients.add(client);
+            bos.add(mine);
         }
     }
 
@@ -88,23 +80,30 @@ public abstract class DriverScenario {
         return b;
     }
 
-    /** Asks the device shrinker for up to 8 pages (it evicts idle BOs to swap). */
+    /**
+     * Asks a device's shrinker for up to 8 pages (it evicts idle BOs to swap).
+     *
+     * @param d the driver
+     */
     @Operation
-    public void scan() {
-        dev.shrink(8);
+    public void scan(@Param(gen = IntGen.class, conf = "0:1") int d) {
+        devs.get(d).shrink(8);
     }
 
     /**
      * Reads a BO by the CPU (swapping it in when evicted).
      *
+     * @param d the driver
      * @param i the BO
      * @return "ok", or "bad:..." when the bytes differ
      */
     @Operation
-    public String use(@Param(gen = IntGen.class, conf = "0:1") int i) {
+    public String use(@Param(gen = IntGen.class, conf = "0:1") int d,
+            @Param(gen = IntGen.class, conf = "0:1") int i) {
+        Bo bo = bos.get(d)[i];
         return answer(() -> {
             byte[] got = new byte[PAGE];
-            bos[i].read(0, got);
+            bo.read(0, got);
             return Arrays.equals(got, contents[i]) ? "ok" : "bad:bytes of bo" + i;
         });
     }
@@ -112,17 +111,20 @@ public abstract class DriverScenario {
     /**
      * Pins a BO, checks under the pin that it is resident and holds its bytes, and unpins.
      *
+     * @param d the driver
      * @param i the BO
      * @return "ok", or "bad:..." when the pinned BO was not resident or its bytes differ
      */
     @Operation
-    public String pin(@Param(gen = IntGen.class, conf = "0:1") int i) {
+    public String pin(@Param(gen = IntGen.class, conf = "0:1") int d,
+            @Param(gen = IntGen.class, conf = "0:1") int i) {
+        Bo bo = bos.get(d)[i];
         return answer(() -> {
-            Hold h = bos[i].pin();
+            Hold h = bo.pin();
             try {
                 byte[] got = new byte[PAGE];
-                bos[i].read(0, got);
-                return !bos[i].isResident() ? "bad:pinned bo" + i + " not resident"
+                bo.read(0, got);
+                return !bo.isResident() ? "bad:pinned bo" + i + " not resident"
                         : Arrays.equals(got, contents[i]) ? "ok" : "bad:bytes of pinned bo" + i;
             } finally {
                 h.close();
@@ -133,13 +135,16 @@ public abstract class DriverScenario {
     /**
      * Frees a BO through the driver.
      *
+     * @param d the driver
      * @param i the BO
      * @return "ok" (freed now or before)
      */
     @Operation
-    public String free(@Param(gen = IntGen.class, conf = "0:1") int i) {
+    public String free(@Param(gen = IntGen.class, conf = "0:1") int d,
+            @Param(gen = IntGen.class, conf = "0:1") int i) {
+        Bo bo = bos.get(d)[i];
         return answer(() -> {
-            bos[i].free();
+            bo.free();
             return "ok";
         });
     }
@@ -147,12 +152,13 @@ public abstract class DriverScenario {
     /**
      * Creates a one-page BO, writes it, reads it back and frees it.
      *
+     * @param d the driver
      * @return "ok", or "bad:..." when the bytes differ
      */
     @Operation
-    public String createUseFree() {
+    public String createUseFree(@Param(gen = IntGen.class, conf = "0:1") int d) {
         return answer(() -> {
-            Bo bo = client.createBo(null, PAGE);
+            Bo bo = clients.get(d).createBo(null, PAGE);
             try {
                 bo.write(0, fresh);
                 byte[] got = new byte[PAGE];
@@ -173,12 +179,14 @@ public abstract class DriverScenario {
         }
     }
 
-    /** Fails when the driver's checker (the core's invariants included) finds any violation. */
+    /** Fails when a driver's checker (the core's invariants included) finds any violation. */
     @Validate
     public void checkInvariants() {
-        List<Violation> v = dev.check();
-        if (!v.isEmpty()) {
-            throw new AssertionError("invariant violations: " + v);
+        for (Device dev : devs) {
+            List<Violation> v = dev.check();
+            if (!v.isEmpty()) {
+                throw new AssertionError("invariant violations: " + v);
+            }
         }
     }
 }

@@ -84,7 +84,6 @@ final class DriverWorkload {
             t.join(Math.max(1, joinDeadline - System.currentTimeMillis()));
             assertThat(t.isAlive()).as("%s finished (no hang)", t.getName()).isFalse();
         }
-        stop.set(true);
         scanner.join(Math.max(1, joinDeadline - System.currentTimeMillis()));
         assertThat(scanner.isAlive()).as("scanner finished").isFalse();
     }
