@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
-import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.DriverUnderTest;
 import java.util.List;
@@ -135,23 +135,8 @@ public final class PanthorUnderTest extends DriverUnderTest {
         }
 
         @Override
-        public long size() {
-            return bo.size();
-        }
-
-        @Override
-        public ObjectState inspect() {
-            return bo.inspect();
-        }
-
-        @Override
-        public boolean isResident() {
-            return bo.isResident();
-        }
-
-        @Override
-        public boolean isEvicted() {
-            return bo.isEvicted();
+        public ShmemObject shmem() {
+            return bo.shmem();
         }
 
         @Override

@@ -6,6 +6,7 @@ import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.LeakDetection;
 import dev.gemshrink.core.ObjectState;
+import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.SwapStore;
 import java.util.List;
 
@@ -163,32 +164,47 @@ public abstract class DriverUnderTest {
         String name();
 
         /**
+         * Returns the core object under the BO.
+         *
+         * @return the BO's shmem object
+         */
+        ShmemObject shmem();
+
+        /**
          * Returns the size, rounded up to whole pages.
          *
          * @return bytes
          */
-        long size();
+        default long size() {
+            return shmem().size();
+        }
 
         /**
          * Returns a snapshot of the BO's core bookkeeping.
          *
          * @return the state
          */
-        ObjectState inspect();
+        default ObjectState inspect() {
+            return shmem().inspect();
+        }
 
         /**
          * Returns whether the pages are resident.
          *
          * @return true when a frame array exists
          */
-        boolean isResident();
+        default boolean isResident() {
+            return shmem().isResident();
+        }
 
         /**
          * Returns whether the contents are in swap.
          *
          * @return true when evicted
          */
-        boolean isEvicted();
+        default boolean isEvicted() {
+            return shmem().isEvicted();
+        }
 
         /**
          * CPU read (an evicted BO is swapped in).
