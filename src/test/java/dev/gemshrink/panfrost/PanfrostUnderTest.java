@@ -79,6 +79,7 @@ public final class PanfrostUnderTest extends DriverUnderTest {
         Cl(PanfrostClient client) {
             this.client = client;
         }
+
         @Override
         public String name() {
             return client.name();
@@ -103,6 +104,7 @@ public final class PanfrostUnderTest extends DriverUnderTest {
             this.client = client;
             this.bo = bo;
         }
+
         @Override
         public String name() {
             return bo.name();

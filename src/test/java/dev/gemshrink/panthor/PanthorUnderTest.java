@@ -95,6 +95,7 @@ public final class PanthorUnderTest extends DriverUnderTest {
             this.vm = vm;
             this.nextVa = nextVa;
         }
+
         @Override
         public String name() {
             return client.name();
@@ -129,6 +130,7 @@ public final class PanthorUnderTest extends DriverUnderTest {
             this.bo = bo;
             this.va = va;
         }
+
         @Override
         public String name() {
             return bo.name();
