@@ -41,10 +41,9 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
         sortOptions = false,
-        description = {"Drive the Panfrost-like or the Panthor-like driver with real threads under a RAM budget (see",
-            "docs/simulate.md),",
-            "or replay an access trace and print the miss ratio (--workload trace), under one reclaim policy",
-            "or under several in turn (--compare).",
+        description = {"Drive the Panfrost-like or the Panthor-like driver (--driver) with real threads under a RAM",
+            "budget (see docs/simulate.md), or replay an access trace and print the miss ratio (--workload trace),",
+            "under one reclaim policy or under several in turn (--compare).",
             "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
         footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
 final class SimulateCommand implements Callable<Integer> {
