@@ -3,6 +3,7 @@ package dev.gemshrink.cli;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.panthor.JobWork;
@@ -15,6 +16,7 @@ import dev.gemshrink.panthor.TilerHeap;
 import java.io.PrintStream;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -93,7 +95,13 @@ final class PanthorReplayExecutor extends TraceReplay {
         } else if (c instanceof TraceCommand.VmSubmit x) {
             free(jobs, x.job(), "job");
             CountDownLatch release = new CountDownLatch(1);
-            PanthorJob job = named(vms, x.vm(), "vm").submit(x.job(), ctx -> awaitUninterruptibly(release));
+            PanthorJob job = named(vms, x.vm(), "vm").submit(x.job(), ctx -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // the job ends early; nothing interrupts the GPU thread
+                }
+            });
             jobs.put(x.job(), new Held(job, release));
         } else if (c instanceof TraceCommand.Complete x) {
             complete(x.job());
@@ -174,21 +182,6 @@ final class PanthorReplayExecutor extends TraceReplay {
         }
     }
 
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private static String state(PanthorBo bo) {
         ObjectState s = bo.inspect();
         String state = s.discarded() ? "discarded" : s.evicted() ? "evicted" : bo.isResident() ? "resident" : "none";
@@ -214,43 +207,39 @@ final class PanthorReplayExecutor extends TraceReplay {
     }
 
     @Override
-    void cleanUp() {
-        try {
-            for (Iterator<Held> it = jobs.values().iterator(); it.hasNext(); ) {
-                Held h = it.next();
-                h.release().countDown();
-                await(h.job());
-                it.remove();
-            }
-            bos.clear();
-            heaps.clear();
-            vms.clear();
-            for (PanthorClient c : ctxs.values()) {
-                c.close();
-            }
-            ctxs.clear();
-            for (Violation v : dev.check()) {
-                violations.add("final: " + v);
-            }
-            int ram = dev.gem().pool().usedPages();
-            long swap = dev.gem().swap().usedPages();
-            if (ram != 0 || swap != 0) {
-                violations.add("final: memory left: ram_used=" + ram + " swap_used=" + swap);
-            }
-            if (!dev.gem().objects().isEmpty()) {
-                violations.add("final: objects left: " + dev.gem().objects());
-            }
-            if (!dev.bos().isEmpty()) {
-                violations.add("final: BOs left: " + dev.bos());
-            }
-        } catch (Throwable t) {
-            violations.add("final: internal: " + internal(t));
-        } finally {
-            try {
-                dev.close();
-            } catch (Throwable t) {
-                violations.add("final: internal: closing the device: " + internal(t));
-            }
+    void releaseAll() {
+        for (Iterator<Held> it = jobs.values().iterator(); it.hasNext(); ) {
+            Held h = it.next();
+            h.release().countDown();
+            await(h.job());
+            it.remove();
         }
+        bos.clear();
+        heaps.clear();
+        vms.clear();
+        for (PanthorClient c : ctxs.values()) {
+            c.close();
+        }
+        ctxs.clear();
+    }
+
+    @Override
+    GemDevice gem() {
+        return dev.gem();
+    }
+
+    @Override
+    List<Violation> checkDevice() {
+        return dev.check();
+    }
+
+    @Override
+    List<?> liveBos() {
+        return dev.bos();
+    }
+
+    @Override
+    void closeDevice() {
+        dev.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.gemshrink.cli;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.Owner;
@@ -311,49 +312,45 @@ final class ReplayExecutor extends TraceReplay {
     // ------------------------------------------------------------------ the end
 
     @Override
-    void cleanUp() {
-        try {
-            for (Map.Entry<String, Job> e : new ArrayList<>(jobs.entrySet())) {
-                e.getValue().complete();
-                jobs.remove(e.getKey());
-                jobsCompleted++;
-            }
-            awaitFinished();
-            for (BoEntry b : bos.values()) {
-                for (Deque<Owner> d : b.held.values()) {
-                    while (!d.isEmpty()) {
-                        d.pop().close();
-                    }
+    void releaseAll() {
+        for (Map.Entry<String, Job> e : new ArrayList<>(jobs.entrySet())) {
+            e.getValue().complete();
+            jobs.remove(e.getKey());
+            jobsCompleted++;
+        }
+        awaitFinished();
+        for (BoEntry b : bos.values()) {
+            for (Deque<Owner> d : b.held.values()) {
+                while (!d.isEmpty()) {
+                    d.pop().close();
                 }
             }
-            bos.clear();
-            for (PanfrostClient c : ctxs.values()) {
-                c.close();
-            }
-            ctxs.clear();
-            awaitFinished();
-            for (Violation v : dev.check()) {
-                violations.add("final: " + v);
-            }
-            int ram = dev.gem().pool().usedPages();
-            long swap = dev.gem().swap().usedPages();
-            if (ram != 0 || swap != 0) {
-                violations.add("final: memory left: ram_used=" + ram + " swap_used=" + swap);
-            }
-            if (!dev.gem().objects().isEmpty()) {
-                violations.add("final: objects left: " + dev.gem().objects());
-            }
-            if (!dev.bos().isEmpty()) {
-                violations.add("final: BOs left: " + dev.bos());
-            }
-        } catch (Throwable t) {
-            violations.add("final: internal: " + internal(t));
-        } finally {
-            try {
-                dev.close();
-            } catch (Throwable t) {
-                violations.add("final: internal: closing the device: " + internal(t));
-            }
         }
+        bos.clear();
+        for (PanfrostClient c : ctxs.values()) {
+            c.close();
+        }
+        ctxs.clear();
+        awaitFinished();
+    }
+
+    @Override
+    GemDevice gem() {
+        return dev.gem();
+    }
+
+    @Override
+    List<Violation> checkDevice() {
+        return dev.check();
+    }
+
+    @Override
+    List<?> liveBos() {
+        return dev.bos();
+    }
+
+    @Override
+    void closeDevice() {
+        dev.close();
     }
 }

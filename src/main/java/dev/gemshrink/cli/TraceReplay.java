@@ -51,8 +51,20 @@ abstract class TraceReplay {
     /** Runs one command other than {@code device} and {@code expect}; returns its result. */
     abstract String execute(TraceCommand c);
 
-    /** Releases everything the trace holds, closes the device and adds the final check's violations. */
-    abstract void cleanUp();
+    /** Completes the pending jobs, releases everything the trace holds and closes every client. */
+    abstract void releaseAll();
+
+    /** The core device underneath. */
+    abstract GemDevice gem();
+
+    /** The invariants of the core and of the driver. */
+    abstract List<Violation> checkDevice();
+
+    /** The driver's BOs still alive. */
+    abstract List<?> liveBos();
+
+    /** Closes the device. */
+    abstract void closeDevice();
 
     /**
      * Runs the commands, cleans up, and prints the last line.
@@ -207,6 +219,38 @@ abstract class TraceReplay {
         if (offset < 0 || len < 0 || offset > size || len > size - offset) {
             throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + name + " of "
                     + size + " bytes");
+        }
+    }
+
+    /**
+     * The end: releases everything, then requires no invariant violation, no page in RAM or swap, no object and no
+     * BO left; closes the device whatever happened.
+     */
+    private void cleanUp() {
+        try {
+            releaseAll();
+            for (Violation v : checkDevice()) {
+                violations.add("final: " + v);
+            }
+            int ram = gem().pool().usedPages();
+            long swap = gem().swap().usedPages();
+            if (ram != 0 || swap != 0) {
+                violations.add("final: memory left: ram_used=" + ram + " swap_used=" + swap);
+            }
+            if (!gem().objects().isEmpty()) {
+                violations.add("final: objects left: " + gem().objects());
+            }
+            if (!liveBos().isEmpty()) {
+                violations.add("final: BOs left: " + liveBos());
+            }
+        } catch (Throwable t) {
+            violations.add("final: internal: " + internal(t));
+        } finally {
+            try {
+                closeDevice();
+            } catch (Throwable t) {
+                violations.add("final: internal: closing the device: " + internal(t));
+            }
         }
     }
 

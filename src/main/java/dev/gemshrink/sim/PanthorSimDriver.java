@@ -330,7 +330,7 @@ final class PanthorSimDriver extends SimDriver {
                 return new PtJob(job, this);
             } catch (Throwable t) {
                 for (PtBo bo : added) {
-                    unbind(bo, vm); // no job of ours runs on vm: the submit failed
+                    unbind(bo, vm); // the job never ran, and no other job uses a binding made for it
                 }
                 throw t;
             }

@@ -34,9 +34,7 @@ class PanthorTraceTest {
     }
 
     private CliRun replayText(String... lines) throws IOException {
-        Path f = Files.createTempFile(tmp, "inline", ".trace");
-        Files.write(f, List.of(lines), StandardCharsets.UTF_8);
-        return CliRun.of("replay", f.toString());
+        return TraceReplayTest.replayText(tmp, lines);
     }
 
     @Test
