@@ -5,6 +5,9 @@ import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.OwnerKind;
 import dev.gemshrink.core.Placement;
+import dev.gemshrink.core.ReclaimDomain;
+import dev.gemshrink.core.ReclaimStage;
+import dev.gemshrink.core.ReclaimStages;
 import dev.gemshrink.core.RefKind;
 import dev.gemshrink.core.RefTransition;
 import dev.gemshrink.core.ShmemObject;
@@ -31,11 +34,15 @@ import java.util.stream.Collectors;
  * purged; the recorded resident count matches the frame array; an evicted object keeps a use, holds no frames and
  * is unpinned; a discarded one keeps a use and holds neither frames nor swap;
  * a purged one holds no pages, no sg table, no swap; a freed one holds nothing; the object sits on the LRU its
- * state implies (derived here again from the raw facts) with the right weight. Per device: RAM in use equals the
+ * state implies (derived here again from the raw facts) with the right weight; its derived reclaim stage refines
+ * that placement, its latest recorded move names that stage, and it is on exactly that stage's list in the domain
+ * the stage implies (a live object always on one list, a freed one on none). Per device: RAM in use equals the
  * frames of the objects, no frame belongs to two objects or is both free and owned, swap in use equals the
  * objects' swapped pages, the swap store's audit of the objects' receipts finds each receipt live and covering its
  * pages, no slot owned twice and none leaked ({@link dev.gemshrink.memory.SwapStore#audit}), each LRU's page
- * total and size equal the sums over the objects on it, and a reclaim policy's order (other than LRU's) holds exactly
+ * total and size equal the sums over the objects on it, each stage's O(1) total equals the sum over its lists in
+ * every domain, the domain LRU holds exactly the domains with objects on per-domain lists, and a reclaim policy's
+ * order (other than LRU's) holds exactly
  * the objects of the resident lists.
  *
  * <p>Every object violation names the live owner kinds and counts; with reference tracking on
@@ -72,11 +79,22 @@ public final class InvariantChecker {
         long resident = 0;
         long swapped = 0;
         Map<SwapSlots, String> receipts = new IdentityHashMap<>();
-        Map<Placement, long[]> onLru = new EnumMap<>(Placement.class);
+        Map<GemLru<?>, long[]> onList = new IdentityHashMap<>();
+        Map<ReclaimDomain, Boolean> homes = new IdentityHashMap<>();
+        homes.put(device.domain(), Boolean.FALSE);
         List<ObjectState> states = new ArrayList<>();
         for (ShmemObject o : device.objects()) {
             ObjectState s = o.inspect();
             states.add(s);
+            ReclaimStage on = s.stageOn();
+            boolean perDomain = on != null && on.perDomain() && o.home() != device.domain();
+            homes.merge(o.home(), perDomain, Boolean::logicalOr);
+            if (on != null) {
+                long[] sum = onList.computeIfAbsent((perDomain ? o.home() : device.domain()).list(on),
+                        k -> new long[2]);
+                sum[0] += s.lruWeight();
+                sum[1]++;
+            }
             check(s, out);
             resident += s.residentPages();
             swapped += s.swappedPages();
@@ -87,9 +105,6 @@ public final class InvariantChecker {
                             + other));
                 }
             }
-            long[] sum = onLru.computeIfAbsent(s.placement(), k -> new long[2]);
-            sum[0] += s.lruWeight();
-            sum[1]++;
             if (s.pfns() != null) {
                 for (int pfn : s.pfns()) {
                     if (pfn < 0) {
@@ -126,20 +141,8 @@ public final class InvariantChecker {
                             .collect(Collectors.joining(",")) + (stray.cardinality() > NAMED ? ",..." : ""))
                     + "; objects holding frames: " + named(states, ObjectState::residentPages)));
         }
-        for (Placement p : Placement.values()) {
-            if (p == Placement.NONE) {
-                continue;
-            }
-            GemLru<ShmemObject> lru = device.lru(p);
-            long[] sum = onLru.getOrDefault(p, new long[2]);
-            if (lru.pages() != sum[0] || lru.size() != sum[1]) {
-                out.add(new Violation("device", "lru-totals", p + " list counts " + lru.pages() + " pages in "
-                        + lru.size() + " objects but its objects weigh " + sum[0] + " pages in " + sum[1] + ": "
-                        + named(states.stream().filter(s -> s.placement() == p).toList(),
-                                s -> (int) s.lruWeight())));
-            }
-        }
-        checkReclaimOrder(device, onLru, out);
+        checkLists(device, homes, onList, states, out);
+        checkReclaimOrder(device, states, out);
         long swapUsed = device.swap().usedPages();
         if (swapUsed != swapped) {
             List<String> strays = new ArrayList<>();
@@ -237,8 +240,16 @@ public final class InvariantChecker {
         long weight = expected == Placement.NONE ? 0
                 : expected == Placement.EVICTED || expected == Placement.EVICTED_PURGEABLE ? s.swappedPages()
                 : s.residentPages();
-        expect(out, n, "lru-move", s.movedTo() == expected,
-                () -> "its latest LRU move names " + s.movedTo() + " but its state implies " + expected);
+        expect(out, n, "lru-move", s.movedTo() == s.stage(),
+                () -> "its latest LRU move names stage " + s.movedTo() + " but its state implies " + s.stage());
+        expect(out, n, "stage-placement", s.freed() ? s.stage() == null
+                : s.stage() != null && s.stage().placement() == expected,
+                () -> "its derived stage " + s.stage() + " refines " + (s.stage() == null ? "nothing"
+                        : s.stage().placement()) + " but its state implies " + expected);
+        expect(out, n, "stage-list", s.stageOn() == s.stage(),
+                () -> s.freed() ? "freed but on the list of stage " + s.stageOn()
+                        : "on " + (s.stageOn() == null ? "no list of its domains" : "the list of stage "
+                                + s.stageOn()) + " but its derived stage is " + s.stage());
         expect(out, n, "lru-placement", s.placement() == expected && s.lruWeight() == weight,
                 () -> "on " + s.placement() + " weighing " + s.lruWeight() + " but its state implies " + expected
                         + " weighing " + weight);
@@ -314,18 +325,66 @@ public final class InvariantChecker {
         return out;
     }
 
+    /**
+     * Each list's page total and size equal the sums over the objects on it, in the device's domain and in every
+     * home domain of an object; each stage's device total equals the sum over its lists; and the device's domain
+     * LRU holds exactly the domains with objects on per-domain lists.
+     */
+    private static void checkLists(GemDevice device, Map<ReclaimDomain, Boolean> homes,
+            Map<GemLru<?>, long[]> onList, List<ObjectState> states, List<Violation> out) {
+        ReclaimStages stages = device.reclaimStages();
+        for (ReclaimStage st : stages.stages()) {
+            long pages = 0;
+            long size = 0;
+            for (ReclaimDomain d : homes.keySet()) {
+                if (!d.hasList(st)) {
+                    continue;
+                }
+                GemLru<ShmemObject> lru = d.list(st);
+                long[] sum = onList.getOrDefault(lru, new long[2]);
+                pages += sum[0];
+                size += sum[1];
+                if (lru.pages() != sum[0] || lru.size() != sum[1]) {
+                    out.add(new Violation("device", "lru-totals", lru.name() + " list counts " + lru.pages()
+                            + " pages in " + lru.size() + " objects but its objects weigh " + sum[0] + " pages in "
+                            + sum[1] + ": " + named(states.stream().filter(s -> s.stageOn() == st).toList(),
+                                    s -> (int) s.lruWeight())));
+                }
+            }
+            GemLru.Total t = device.total(st);
+            if (t.pages() != pages || t.size() != size) {
+                out.add(new Violation("device", "stage-totals", "stage " + st + " counts " + t.pages()
+                        + " pages in " + t.size() + " objects but its lists hold " + pages + " pages in " + size));
+            }
+        }
+        List<ReclaimDomain> linked = device.domainsInLruOrder();
+        for (Map.Entry<ReclaimDomain, Boolean> e : homes.entrySet()) {
+            ReclaimDomain d = e.getKey();
+            boolean isLinked = linked.stream().anyMatch(x -> x == d);
+            if (d != device.domain() && isLinked != e.getValue()) {
+                out.add(new Violation("device", "domain-lru", d.name() + (isLinked
+                        ? " is on the domain LRU without objects on its per-domain lists"
+                        : " has objects on its per-domain lists but is not on the domain LRU")));
+            }
+        }
+        for (ReclaimDomain d : linked) {
+            if (!homes.containsKey(d)) {
+                out.add(new Violation("device", "domain-lru", d.name() + " is on the domain LRU but is the home of"
+                        + " no object"));
+            }
+        }
+    }
+
     /** A reclaim policy's order holds exactly the objects of the resident lists (it links them; they count them). */
-    private static void checkReclaimOrder(GemDevice device, Map<Placement, long[]> onLru, List<Violation> out) {
-        ReclaimOrder order = device.lru(Placement.PURGEABLE).order();
+    private static void checkReclaimOrder(GemDevice device, List<ObjectState> states, List<Violation> out) {
+        ReclaimStage pinned = device.reclaimStages().stages().stream().filter(x -> x.placement().resident())
+                .findFirst().orElseThrow();
+        ReclaimOrder order = device.domain().list(pinned).order(); // every resident list shares the device's order
         if (order == null) {
             return;
         }
-        long resident = 0;
-        for (Placement p : Placement.values()) {
-            if (p.resident()) {
-                resident += onLru.getOrDefault(p, new long[2])[1];
-            }
-        }
+        long resident = states.stream().filter(s -> s.stageOn() != null && s.stageOn().placement().resident())
+                .count();
         int held;
         device.lruLock().lock();
         try {

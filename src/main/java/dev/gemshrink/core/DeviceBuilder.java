@@ -30,6 +30,8 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private SwapStore swap; // null: none
     private LeakDetection leakDetection; // null: from the system property
     private ReclaimPolicy reclaimPolicy = ReclaimPolicy.lru();
+    private ReclaimStages reclaimStages = ReclaimStages.standard();
+    private java.time.Duration fenceWait = DEFAULT_FENCE_WAIT;
     private String shrinkerName; // null: the device's name
     private UnaryOperator<Shrinker> shrinkerDecorator = UnaryOperator.identity();
 
@@ -158,6 +160,41 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
         return self();
     }
 
+    /** How long active reclaim waits for a busy object at most unless a builder says otherwise: 10 ms. */
+    public static final java.time.Duration DEFAULT_FENCE_WAIT = java.time.Duration.ofMillis(10);
+
+    /**
+     * Sets the device's reclaim stages: the lists its objects are kept on and the order its shrinker scans them in
+     * (default {@link ReclaimStages#standard()}: purge, then evict).
+     *
+     * @param stages the stages
+     * @return this builder
+     * @throws GemException EINVAL when stages is null
+     */
+    public B reclaimStages(ReclaimStages stages) {
+        if (stages == null) {
+            throw invalid("reclaimStages", "use ReclaimStages.standard() for purge, then evict", null);
+        }
+        this.reclaimStages = stages;
+        return self();
+    }
+
+    /**
+     * Sets how long active reclaim waits at most for a busy object of a {@link ReclaimStage#waitsForIdle()} stage
+     * (default {@link #DEFAULT_FENCE_WAIT}); a longer wait skips the object. Zero never waits.
+     *
+     * @param wait the bound
+     * @return this builder
+     * @throws GemException EINVAL when wait is null or negative
+     */
+    public B fenceWait(java.time.Duration wait) {
+        if (wait == null || wait.isNegative()) {
+            throw invalid("fenceWait", "a wait is zero or positive", wait);
+        }
+        this.fenceWait = wait;
+        return self();
+    }
+
     private static GemException invalid(String parameter, String why, Object value) {
         return new GemException(Errno.EINVAL, "invalid " + parameter + " " + value + ": " + why);
     }
@@ -224,6 +261,16 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     /** The reclaim policy. */
     final ReclaimPolicy reclaimPolicy() {
         return reclaimPolicy;
+    }
+
+    /** The reclaim stages. */
+    final ReclaimStages reclaimStages() {
+        return reclaimStages;
+    }
+
+    /** The fence wait of active reclaim. */
+    final java.time.Duration fenceWait() {
+        return fenceWait;
     }
 
     /** The leak detection level, or null to read it from the system property. */

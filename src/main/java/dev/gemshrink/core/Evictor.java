@@ -38,6 +38,19 @@ public interface Evictor {
     Outcome evict(ShmemObject obj, ReclaimPermit permit);
 
     /**
+     * Returns what a busy object waits for, for active reclaim: called with the object's reservation lock held
+     * right after {@link #purge} or {@link #evict} answered BUSY, by a scan of a stage that waits for idle objects
+     * ({@link ReclaimStage#waitsForIdle()}) in a context that may block. The scan then waits on it with no lock held,
+     * up to the device's fence wait, and tries the object once more. The default: null, nothing to wait for.
+     *
+     * @param obj the object, its reservation lock held by the caller
+     * @return the wait for the work that keeps it busy, or null when waiting would not make it reclaimable
+     */
+    default IdleWait idleWait(ShmemObject obj) {
+        return null;
+    }
+
+    /**
      * Returns the evictor of plain shmem objects: purge or evict when the object's state allows it, else BUSY.
      *
      * @return the default evictor

@@ -14,9 +14,7 @@ import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,7 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The device's shrinker is registered with a {@link ShrinkerRegistry} (its own unless the builder names a shared
  * one), and the registry is one of the pool's reclaim hooks, so an allocation that does not fit runs direct reclaim.
  *
- * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
+ * <p>Lists: one per {@link ReclaimStage} of the device's {@link ReclaimStages} (chosen by its builder; the standard
+ * ones by default), in the device's own {@link ReclaimDomain} and, for per-domain stages, in each domain created by
+ * {@link #createDomain}; every live object is on exactly one of them, the one its derived stage implies.
+ *
+ * <p>Locking: the LRU lists (and the domain LRU) share one lock ({@link #lruLock()}), always taken after an object's reservation lock
  * and never held while calling out. State changes do not take it: they record their placement moves lock-free and
  * drains apply them under it ({@link LruMoves}). Where a drain takes it: a state change whose buffer stripe is full,
  * and {@code free}, with the object's reservation lock held (try-lock, then wait); the scan, before and after its
@@ -58,8 +60,13 @@ public final class GemDevice implements AutoCloseable {
     private ShmemObject objectsHead; // guarded by objectsLock
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lruLock = new TrackedLock(LRU_LOCK, "GemDevice@" + Integer.toHexString(System.identityHashCode(this)));
-    private final Map<Placement, GemLru<ShmemObject>> lrus = new EnumMap<>(Placement.class);
-    private final LruMoves moves = new LruMoves(this, lruLock, new MoveBuffer());
+    private final ReclaimStages stages;
+    private final GemLru.Total[] totals; // by stage index: the stage's pages and objects in every domain
+    private final ReclaimDomain deviceDomain; // the home of objects created without one; holds every stage's list
+    private ReclaimDomain domainsHead; // guarded by lruLock: the domains with objects on per-domain lists, LRU first
+    private ReclaimDomain domainsTail; // guarded by lruLock
+    private final long fenceWaitNanos;
+    private final LruMoves moves;
     private final ShrinkerRegistry registry;
     private final ShrinkerRegistry.Registration shrinker;
     private final PagePool.HookRegistration reclaimHook; // this device's registry as a reclaim hook of the pool
@@ -72,14 +79,14 @@ public final class GemDevice implements AutoCloseable {
         this.tracker = leakDetection == LeakDetection.PARANOID ? new RefTracker() : null;
         this.reclaimPolicy = settings.reclaimPolicy();
         this.reclaimOrder = ReclaimOrder.of(reclaimPolicy, pool.totalPages());
-        for (Placement p : Placement.values()) {
-            if (p != Placement.NONE) {
-                // The resident lists share the policy's order; DONTNEED objects were given up, pinned ones are held.
-                lrus.put(p, new GemLru<>(p.name().toLowerCase(java.util.Locale.ROOT), lruLock,
-                        p.resident() ? reclaimOrder : null, p == Placement.PURGEABLE ? GemLru.Use.GIVEN_UP
-                                : p == Placement.PINNED ? GemLru.Use.IN_USE : GemLru.Use.IDLE));
-            }
+        this.stages = settings.reclaimStages();
+        this.fenceWaitNanos = settings.fenceWait().toNanos();
+        this.moves = new LruMoves(this, lruLock, new MoveBuffer());
+        this.totals = new GemLru.Total[stages.stages().size()];
+        for (int i = 0; i < totals.length; i++) {
+            totals[i] = new GemLru.Total();
         }
+        this.deviceDomain = new ReclaimDomain(this, settings.name(), true);
         this.registry = sharedRegistry != null ? sharedRegistry : new ShrinkerRegistry();
         this.shrinker = registry.register(settings.decorateShrinker(new GemShrinker(this, settings.shrinkerName())));
         this.reclaimHook = pool.addReclaimHook(registry);
@@ -137,13 +144,35 @@ public final class GemDevice implements AutoCloseable {
      * @throws GemException EINVAL when size is not positive or too large
      */
     public ShmemObject createObject(String name, long size, Evictor evictor) {
+        return createObject(name, size, evictor, deviceDomain);
+    }
+
+    /**
+     * Creates a named object with a driver's evictor and a home domain: the objects of a
+     * {@link ReclaimStage#perDomain() per-domain} stage sit on their home's list of it.
+     *
+     * @param name    a name for messages, or null for {@code bo#N}
+     * @param size    the size in bytes
+     * @param evictor what the shrinker calls to purge or evict it
+     * @param home    its home domain, one of this device's ({@link #domain()} or from {@link #createDomain})
+     * @return the new object, on the list of its stage from the start (the stage of an object without pages)
+     * @throws GemException EINVAL when size is not positive or too large, or the domain is another device's
+     */
+    public ShmemObject createObject(String name, long size, Evictor evictor, ReclaimDomain home) {
         Objects.requireNonNull(evictor, "evictor");
+        Objects.requireNonNull(home, "home");
+        if (home.device() != this) {
+            throw new GemException(Errno.EINVAL, home + " belongs to another device");
+        }
         long pages = (size + PagePool.PAGE_SIZE - 1) >>> PagePool.PAGE_SHIFT;
         if (size <= 0 || pages > Integer.MAX_VALUE) {
             throw new GemException(Errno.EINVAL, "invalid object size " + size);
         }
         long id = ids.incrementAndGet();
-        ShmemObject o = new ShmemObject(this, id, name, (int) pages, evictor);
+        ShmemObject o = new ShmemObject(this, id, name, (int) pages, evictor, home);
+        // Every live object is on exactly one list: at first the one stage of objects without pages. Recorded without
+        // the reservation lock (the object is not shared yet), so creating one takes no lock the caller may hold.
+        moves.record(o, stages.stageFor(Placement.NONE));
         objectsLock.lock();
         try {
             o.devNext = objectsHead;
@@ -191,6 +220,145 @@ public final class GemDevice implements AutoCloseable {
      */
     public ReclaimPolicy reclaimPolicy() {
         return reclaimPolicy;
+    }
+
+    /**
+     * Returns the device's reclaim stages, in scan order.
+     *
+     * @return the stages its shrinker scans and its lists follow
+     */
+    public ReclaimStages reclaimStages() {
+        return stages;
+    }
+
+    /**
+     * Returns how long active reclaim waits at most for a busy object of a {@link ReclaimStage#waitsForIdle()}
+     * stage before it skips the object.
+     *
+     * @return the fence wait
+     */
+    public java.time.Duration fenceWait() {
+        return java.time.Duration.ofNanos(fenceWaitNanos);
+    }
+
+    long fenceWaitNanos() {
+        return fenceWaitNanos;
+    }
+
+    /**
+     * Returns the device's own domain: the home of objects created without one, and the holder of every list of the
+     * stages that are not per-domain.
+     *
+     * @return the device's domain
+     */
+    public ReclaimDomain domain() {
+        return deviceDomain;
+    }
+
+    /**
+     * Creates a reclaim domain, typically for one GPU address space: the home of the objects private to it.
+     *
+     * @param name a name for diagnostics
+     * @return the new domain, empty and not yet on the device's domain LRU
+     */
+    public ReclaimDomain createDomain(String name) {
+        return new ReclaimDomain(this, Objects.requireNonNull(name, "name"), false);
+    }
+
+    /**
+     * Returns the domains that have objects on per-domain lists, least recently used first (after applying the
+     * buffered moves, waiting for the LRU lock).
+     *
+     * @return a snapshot of the device's domain LRU
+     */
+    public List<ReclaimDomain> domainsInLruOrder() {
+        lruLock.lock();
+        try {
+            moves.drainLocked(null);
+            return domainsLocked();
+        } finally {
+            lruLock.unlock();
+        }
+    }
+
+    /** The domain LRU, LRU lock held. */
+    List<ReclaimDomain> domainsLocked() {
+        assert lruLock.isHeldByCurrentThread();
+        List<ReclaimDomain> out = new ArrayList<>();
+        for (ReclaimDomain d = domainsHead; d != null; d = d.next) {
+            out.add(d);
+        }
+        return out;
+    }
+
+    /**
+     * Returns the totals of one stage over every domain, lock-free (may be a moment stale; the count is O(1)).
+     *
+     * @param stage a stage of this device
+     * @return its pages and objects
+     */
+    public GemLru.Total total(ReclaimStage stage) {
+        if (!stages.contains(stage)) {
+            throw new IllegalArgumentException(stage + " is not a stage of this device");
+        }
+        return totals[stage.index()];
+    }
+
+    /** A new list of a stage in a domain (called while the domain is built). */
+    GemLru<ShmemObject> newList(ReclaimDomain d, ReclaimStage s) {
+        Placement p = s.placement();
+        // The resident lists share the policy's order; DONTNEED objects were given up, pinned ones are held.
+        return new GemLru<>(d == deviceDomain || deviceDomain == null ? s.name() : d.name() + "/" + s.name(),
+                lruLock, p.resident() ? reclaimOrder : null, p == Placement.PURGEABLE ? GemLru.Use.GIVEN_UP
+                        : p == Placement.PINNED ? GemLru.Use.IN_USE : GemLru.Use.IDLE, totals[s.index()]);
+    }
+
+    /** Moves a domain with objects to the tail of the domain LRU (touch). */
+    void touch(ReclaimDomain d) {
+        lruLock.lock();
+        try {
+            if (d.linked) {
+                unlinkDomain(d);
+                linkDomain(d);
+            }
+        } finally {
+            lruLock.unlock();
+        }
+    }
+
+    /** Unlinks a domain from the domain LRU if its per-domain lists ran empty. LRU lock held. */
+    void retireDomainIfEmpty(ReclaimDomain d) {
+        if (d.linked && d.perDomainSize() == 0) {
+            unlinkDomain(d);
+        }
+    }
+
+    private void linkDomain(ReclaimDomain d) {
+        d.prev = domainsTail;
+        d.next = null;
+        if (domainsTail == null) {
+            domainsHead = d;
+        } else {
+            domainsTail.next = d;
+        }
+        domainsTail = d;
+        d.linked = true;
+    }
+
+    private void unlinkDomain(ReclaimDomain d) {
+        if (d.prev == null) {
+            domainsHead = d.next;
+        } else {
+            d.prev.next = d.next;
+        }
+        if (d.next == null) {
+            domainsTail = d.prev;
+        } else {
+            d.next.prev = d.prev;
+        }
+        d.prev = null;
+        d.next = null;
+        d.linked = false;
     }
 
     /** The policy's order of the resident objects, or null for lru (the lists keep their own LRU order). */
@@ -254,19 +422,18 @@ public final class GemDevice implements AutoCloseable {
     }
 
     /**
-     * Returns the LRU list of one placement, after applying the buffered placement moves unless another thread holds
+     * Returns the device domain's list of the one stage refining a placement, after applying the buffered placement moves unless another thread holds
      * the LRU lock (it never waits: a caller alone, or one holding the lock, sees the list exact).
      *
      * @param placement any placement but NONE
      * @return the list
+     * @throws IllegalArgumentException for NONE, or when several of the device's stages refine the placement
      */
     public GemLru<ShmemObject> lru(Placement placement) {
-        GemLru<ShmemObject> l = lrus.get(placement);
-        if (l == null) {
+        if (placement == Placement.NONE) {
             throw new IllegalArgumentException("no LRU for " + placement);
         }
-        moves.tryDrain();
-        return l;
+        return deviceDomain.list(stages.stageFor(placement));
     }
 
     /** How placement moves reach the lists: recorded by state changes, applied by drains. */
@@ -317,35 +484,87 @@ public final class GemDevice implements AutoCloseable {
      * @return its list, or NONE
      */
     public Placement placementOf(ShmemObject o) {
+        ReclaimStage s = stageOf(o);
+        return s == null ? Placement.NONE : s.placement();
+    }
+
+    /**
+     * Returns the stage whose list an object is on now, read under the LRU lock after applying the buffered moves.
+     *
+     * @param o an object of this device
+     * @return its stage, or null when it is on no stage's list (freed, or parked by a scan)
+     */
+    public ReclaimStage stageOf(ShmemObject o) {
         lruLock.lock();
         try {
             moves.drainLocked(null);
-            GemLru<?> l = o.lru();
-            if (l == null) {
-                return Placement.NONE;
+            return stageOnLocked(o);
+        } finally {
+            lruLock.unlock();
+        }
+    }
+
+    /** The stage of the list an object is on, LRU lock held: its home's or the device's list of that stage. */
+    ReclaimStage stageOnLocked(ShmemObject o) {
+        GemLru<?> l = o.lru();
+        if (l == null) {
+            return null;
+        }
+        for (ReclaimStage s : stages.stages()) {
+            if (deviceDomain.lists[s.index()] == l || o.home().lists[s.index()] == l) {
+                return s;
             }
-            for (Map.Entry<Placement, GemLru<ShmemObject>> e : lrus.entrySet()) {
-                if (e.getValue() == l) {
-                    return e.getKey();
-                }
-            }
-            return Placement.NONE; // parked on a scanner's private list
+        }
+        return null; // parked on a scanner's private list
+    }
+
+    /**
+     * The stage of the list an object is on when that list is the one of its domain the stage implies (its home's for
+     * a per-domain stage, the device's otherwise); null otherwise. For the invariant checker.
+     */
+    ReclaimStage stageOnOwnList(ShmemObject o) {
+        lruLock.lock();
+        try {
+            moves.drainLocked(null);
+            ReclaimStage s = stageOnLocked(o);
+            return s != null && onListOf(o, s) ? s : null;
         } finally {
             lruLock.unlock();
         }
     }
 
     /**
-     * Applies one placement move: puts an object at the tail of list {@code p}, or takes it off every list, and with it
+     * Returns whether an object is on the list it belongs to for a stage: its home's list for a per-domain stage,
+     * the device's otherwise. LRU lock held.
+     */
+    boolean onListOf(ShmemObject o, ReclaimStage s) {
+        return o.lru() == listFor(o, s);
+    }
+
+    private GemLru<ShmemObject> listFor(ShmemObject o, ReclaimStage s) {
+        return (s.perDomain() ? o.home() : deviceDomain).lists[s.index()];
+    }
+
+    /**
+     * Applies one placement move: puts an object at the tail of its list of stage {@code s} (its home's for a
+     * per-domain stage, the device's otherwise), or takes it off every list (null), keeping the domain LRU (a domain
+     * joins at the tail with its first object on a per-domain list and leaves with its last), and with it
      * the policy's bookkeeping (an insertion, a use or a removal in {@link ReclaimOrder}). The one place a move reaches
      * the lists; called by a drain ({@link LruMoves}), LRU lock held.
      */
-    void place(ShmemObject o, Placement p, long weight) {
+    void place(ShmemObject o, ReclaimStage s, long weight) {
         assert lruLock.isHeldByCurrentThread();
-        if (p == Placement.NONE) {
+        ReclaimDomain home = o.home();
+        if (s == null) {
             GemLru.remove(o);
         } else {
-            lrus.get(p).moveTail(o, weight);
+            listFor(o, s).moveTail(o, weight);
+            if (s.perDomain() && home != deviceDomain && !home.linked) {
+                linkDomain(home);
+            }
+        }
+        if (home != deviceDomain) {
+            retireDomainIfEmpty(home);
         }
     }
 

@@ -9,14 +9,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * batch under the LRU lock (a drain).
  *
  * <p><b>Recording.</b> At the end of every slow-path state change (under the object's reservation lock) the object
- * publishes a <em>move</em> in one word of its own: a stamp from the device's clock, the placement its state now
- * implies, and a queued bit. The first move that sets the queued bit also puts the object in the {@link MoveBuffer};
+ * publishes a <em>move</em> in one word of its own: a stamp from the device's clock, the reclaim stage its state now
+ * implies (whose list, in the object's home domain or the device's, is the object's place), and a queued bit. The first move that sets the queued bit also puts the object in the {@link MoveBuffer};
  * later moves only replace the word, so an object is buffered at most once however often it changes. The moves of a
  * single thread, and moves ordered by happens-before, get increasing stamps.
  *
  * <p><b>Draining</b> (LRU lock held): take the buffered objects, clear each one's queued bit (reading its latest
  * move in the same atomic step), sort them by stamp and apply each object's latest move through
- * {@link GemDevice#place}: to the tail of the list it names, or off every list. Applying only the latest move of each
+ * {@link GemDevice#place}: to the tail of the list of the stage it names, or off every list. Applying only the latest move of each
  * object, in stamp order, leaves the lists exactly as applying every move in stamp order would: an object's position
  * is that of its last move. An object whose queued bit is already clear was applied by an earlier drain and is
  * skipped. The weight is derived when the move is applied: the object's page count in swap (an eviction writes every
@@ -44,16 +44,19 @@ import java.util.concurrent.locks.ReentrantLock;
 final class LruMoves {
     /** The queued bit of a move word. */
     static final long QUEUED = 1;
-    private static final int PLACEMENT_SHIFT = 1;
-    private static final long PLACEMENT_MASK = 0b111;
-    private static final int STAMP_SHIFT = 4;
+    // The stage's index plus one (0: off every list), in the bits above the queued bit.
+    private static final int STAGE_SHIFT = 1;
+    private static final long STAGE_MASK = 0b11111;
+    /** The most stages a device may have: what the move word's stage field holds. */
+    static final int MAX_STAGES = (int) STAGE_MASK;
+    private static final int STAMP_SHIFT = 6;
     // A sort key is the stamp above the batch index: stamps stay below 2^51 (years of moves at a billion a second).
     private static final int INDEX_BITS = 12;
-    private static final Placement[] PLACEMENTS = Placement.values();
     // The clock's one counter, 64 bytes from either end of its array so no other data shares its cache line.
     private static final int CLOCK = 8;
 
     private final GemDevice device;
+    private final java.util.List<ReclaimStage> stages;
     private final ReentrantLock lock;
     private final MoveBuffer buffer;
     private final AtomicLongArray clock = new AtomicLongArray(2 * CLOCK + 1);
@@ -64,6 +67,10 @@ final class LruMoves {
 
     LruMoves(GemDevice device, ReentrantLock lock, MoveBuffer buffer) {
         this.device = device;
+        this.stages = device.reclaimStages().stages();
+        if (stages.size() > MAX_STAGES) {
+            throw new IllegalArgumentException("at most " + MAX_STAGES + " reclaim stages: " + stages.size());
+        }
         this.lock = lock;
         this.buffer = buffer;
         int room = buffer.capacity() + 1; // the buffer, and the drainer's own object
@@ -75,18 +82,19 @@ final class LruMoves {
         keys = new long[room];
     }
 
-    /** The placement a move word names. */
-    static Placement placement(long move) {
-        return PLACEMENTS[(int) ((move >>> PLACEMENT_SHIFT) & PLACEMENT_MASK)];
+    /** The stage a move word names, or null for off every list (and before the first move). */
+    ReclaimStage stage(long move) {
+        int i = (int) ((move >>> STAGE_SHIFT) & STAGE_MASK);
+        return i == 0 ? null : stages.get(i - 1);
     }
 
     /**
-     * Records that an object's state now implies placement {@code p}. Resv held by the caller.
+     * Records that an object's state now implies stage {@code p}. Resv held by the caller.
      *
      * @param o the object
-     * @param p its placement now
+     * @param p its stage now, or null for off every list (freed)
      */
-    void record(ShmemObject o, Placement p) {
+    void record(ShmemObject o, ReclaimStage p) {
         if (device.reclaimOrder() != null) {
             // A policy's order tells a use from the sequence of moves (idle, then wanted again), which coalescing
             // an object's moves into its latest would hide: under such a policy every move is applied at once.
@@ -103,15 +111,15 @@ final class LruMoves {
      * Records a move and applies it before returning (with every buffered one), waiting for the LRU lock. Resv held.
      *
      * @param o the object
-     * @param p its placement now
+     * @param p its stage now, or null for off every list (freed)
      */
-    void recordAndApply(ShmemObject o, Placement p) {
+    void recordAndApply(ShmemObject o, ReclaimStage p) {
         o.publishMove(move(p));
         drainWith(o);
     }
 
-    private long move(Placement p) {
-        return clock.getAndIncrement(CLOCK) << STAMP_SHIFT | (long) p.ordinal() << PLACEMENT_SHIFT | QUEUED;
+    private long move(ReclaimStage p) {
+        return clock.getAndIncrement(CLOCK) << STAMP_SHIFT | (p == null ? 0 : p.index() + 1L) << STAGE_SHIFT | QUEUED;
     }
 
     /** Applies every buffered move and {@code own}'s, under the LRU lock: try-locked first, else waited for. */
@@ -191,8 +199,8 @@ final class LruMoves {
         for (int j = 0; j < k; j++) {
             int i = (int) (keys[j] & ((1 << INDEX_BITS) - 1));
             ShmemObject o = batch[i];
-            Placement p = placement(moves[i]);
-            device.place(o, p, p == Placement.NONE ? 0 : o.weightOn(p));
+            ReclaimStage p = stage(moves[i]);
+            device.place(o, p, p == null ? 0 : o.weightOn(p.placement()));
         }
         Arrays.fill(batch, 0, n, null);
     }

@@ -30,13 +30,17 @@ import java.util.Map;
  * @param placement     the LRU list the object is on now (NONE also while parked on a scanner's private list)
  * @param lruWeight     the pages it counts for on that list
  * @param discarded     whether a discarding reclaim dropped the contents (no frames, no swap copy, uses kept)
- * @param movedTo       the placement its latest recorded LRU move names (what a drain applies; it must equal the
- *                      placement its state implies)
+ * @param movedTo       the stage its latest recorded LRU move names (what a drain applies; it must equal the stage
+ *                      its state implies), null when that move takes it off every list
+ * @param stage         the reclaim stage its state implies now (the device's classifier), null once freed
+ * @param stageOn       the stage of the list it is on now, null when on none (freed, or parked by a scan) or on
+ *                      another domain's list than its stage implies
  */
 public record ObjectState(String name, int pageCount, int pagesUse, int pinCount, int vmapCount, Madv madv,
         boolean freed, int[] pfns, int residentPages, SwapSlots swapSlots, boolean sgtStored, boolean pinUseHeld,
         boolean vmapPinHeld, Map<OwnerKind, Integer> tally, int trackedOwners, List<RefTransition> transitions,
-        List<String> straySwap, Placement placement, long lruWeight, boolean discarded, Placement movedTo) {
+        List<String> straySwap, Placement placement, long lruWeight, boolean discarded, ReclaimStage movedTo,
+        ReclaimStage stage, ReclaimStage stageOn) {
 
     /**
      * Makes an immutable copy of the tally.
@@ -62,6 +66,8 @@ public record ObjectState(String name, int pageCount, int pagesUse, int pinCount
      * @param lruWeight see the record component
      * @param discarded see the record component
      * @param movedTo see the record component
+     * @param stage see the record component
+     * @param stageOn see the record component
      */
     public ObjectState {
         tally = Map.copyOf(tally);

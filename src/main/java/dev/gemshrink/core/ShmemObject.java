@@ -122,15 +122,17 @@ public final class ShmemObject extends LruNode {
     private byte timesReclaimed;
     // Guarded by resv: discarding reclaims, saturating at RECLAIM_COUNT_MAX (a byte in the padding, as above).
     private byte timesDiscarded;
-    // The object's latest LRU move, as LruMoves encodes it (stamp, placement, queued bit); 0 before the first.
+    private final ReclaimDomain home; // where its lists of per-domain stages are
+    // The object's latest LRU move, as LruMoves encodes it (stamp, stage, queued bit); 0 before the first.
     // Replaced under resv by each state change (getAndSet), its queued bit cleared by the drain (getAndBitwiseAnd).
-    // The placement in it is a cache of placement(), unavoidable because the drain cannot take resv; the invariant
-    // checker verifies that it equals the derived placement.
+    // The stage in it is a cache of stage(), unavoidable because the drain cannot take resv; the invariant checker
+    // verifies that it equals the derived stage.
     @SuppressWarnings("unused")
     private volatile long lruMove;
 
-    ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor) {
+    ShmemObject(GemDevice device, long id, String customName, int pageCount, Evictor evictor, ReclaimDomain home) {
         this.evictor = evictor;
+        this.home = home;
         this.device = device;
         this.id = id;
         this.customName = customName;
@@ -1419,9 +1421,9 @@ public final class ShmemObject extends LruNode {
                 return body.get();
             } finally {
                 if (applyNow) {
-                    device.moves().recordAndApply(this, placement());
+                    device.moves().recordAndApply(this, stage());
                 } else {
-                    device.moves().record(this, placement());
+                    device.moves().record(this, stage());
                 }
             }
         });
@@ -1437,9 +1439,39 @@ public final class ShmemObject extends LruNode {
         return (long) LRU_MOVE.getAndBitwiseAnd(this, ~LruMoves.QUEUED);
     }
 
-    /** The placement the latest recorded LRU move asks for (NONE before the first). */
-    Placement movedTo() {
-        return LruMoves.placement(lruMove);
+    /** The stage the latest recorded LRU move asks for (null when off every list, and before the first). */
+    ReclaimStage movedTo() {
+        return device.moves().stage(lruMove);
+    }
+
+    /**
+     * Derives the object's reclaim stage again and records the move to its list, after a fact of the driver that
+     * the device's stage classifier reads changed (a GPU mapping, a CPU mmap, a fence). The reservation lock is taken
+     * unless the calling thread holds it already (a driver typically changes such a fact under it).
+     */
+    public void restage() {
+        if (resv.isHeldByCurrentThread()) {
+            device.moves().record(this, stage());
+        } else {
+            mutate(() -> null);
+        }
+    }
+
+    /**
+     * Returns the object's home domain: where it sits on the lists of per-domain stages.
+     *
+     * @return the domain given at creation (the device's own by default)
+     */
+    public ReclaimDomain home() {
+        return home;
+    }
+
+    /**
+     * The reclaim stage the object's state implies now (docs/architecture.md, "Reclaim stages"): the device's
+     * classifier applied to its placement; null once freed. Resv held.
+     */
+    ReclaimStage stage() {
+        return freed ? null : device.reclaimStages().derive(this, placement());
     }
 
     /**
@@ -1515,7 +1547,7 @@ public final class ShmemObject extends LruNode {
                     sgtUse != null, pinUse != null, vmapPin != null, t,
                     tracker == null ? -1 : (int) open.stream().filter(RefTransition::matched).count(), open,
                     tracker == null ? List.of() : tracker.strayReceipts(this, swapped), device.placementOf(this),
-                    lruWeightLocked(), discarded, movedTo());
+                    lruWeightLocked(), discarded, movedTo(), stage(), device.stageOnOwnList(this));
         });
     }
 

@@ -21,6 +21,7 @@ public final class GemLru<T extends LruNode> {
     private final ReentrantLock lock;
     private final ReclaimOrder order; // null: the elements are linked in this list's own queue, in LRU order
     private final Use use;
+    private final Total total; // the stage's total this list counts into as well, or null
     private final NodeQueue queue = new NodeQueue(); // guarded by lock; empty when order != null
     // Written under lock; volatile so that counts read it without the lock (a shrinker's count is lock-free).
     private volatile long pages;
@@ -33,7 +34,40 @@ public final class GemLru<T extends LruNode> {
      * @param lock the lock shared by all LRUs of the device
      */
     public GemLru(String name, ReentrantLock lock) {
-        this(name, lock, null, Use.IDLE);
+        this(name, lock, null, Use.IDLE, null);
+    }
+
+    /**
+     * The totals of several lists that share one lock (a reclaim stage's lists in every domain), kept by the lists
+     * under the lock as they change, so that counting all of them is O(1).
+     */
+    public static final class Total {
+        // Written under the lists' lock; volatile so that counts read them without it.
+        private volatile long pages;
+        private volatile int size;
+
+        /**
+         * Returns the total weight of the lists' elements, lock-free (may be a moment stale).
+         *
+         * @return pages on the lists
+         */
+        public long pages() {
+            return pages;
+        }
+
+        /**
+         * Returns the number of elements on the lists, lock-free (may be a moment stale).
+         *
+         * @return elements on the lists
+         */
+        public int size() {
+            return size;
+        }
+
+        private void add(long p, int n) {
+            pages += p;
+            size += n;
+        }
     }
 
     /**
@@ -60,12 +94,14 @@ public final class GemLru<T extends LruNode> {
      * @param lock  the lock shared by all LRUs of the device
      * @param order the device's order, or null for a list in LRU order
      * @param use   what being on this list says about the use of its elements
+     * @param total a total this list counts into as well (shared by lists of the same lock), or null
      */
-    public GemLru(String name, ReentrantLock lock, ReclaimOrder order, Use use) {
+    public GemLru(String name, ReentrantLock lock, ReclaimOrder order, Use use, Total total) {
         this.name = name;
         this.lock = lock;
         this.order = order;
         this.use = use;
+        this.total = total;
     }
 
     /**
@@ -148,6 +184,9 @@ public final class GemLru<T extends LruNode> {
         node.weight = w;
         pages += w;
         size++;
+        if (total != null) {
+            total.add(w, 1);
+        }
     }
 
     /**
@@ -172,6 +211,9 @@ public final class GemLru<T extends LruNode> {
         node.lru = null;
         pages -= node.weight;
         size--;
+        if (total != null) {
+            total.add(-node.weight, -1);
+        }
         node.weight = 0;
     }
 
@@ -212,6 +254,12 @@ public final class GemLru<T extends LruNode> {
         queue.spliceTail(other.queue);
         pages += other.pages;
         size += other.size;
+        if (total != null) {
+            total.add(other.pages, other.size);
+        }
+        if (other.total != null) {
+            other.total.add(-other.pages, -other.size);
+        }
         other.pages = 0;
         other.size = 0;
     }

@@ -4,7 +4,8 @@ package dev.gemshrink.reclaim;
  * One device's victim order under a {@link ReclaimPolicy} other than {@link ReclaimPolicy#lru()}: the policy's
  * queues over the device's resident objects and its per-object state. The lists of the resident placements are
  * created with the order ({@link GemLru#GemLru(String, java.util.concurrent.locks.ReentrantLock, ReclaimOrder,
- * GemLru.Use)}); they keep membership and page totals, the order keeps positions, which survive a move between those
+ * GemLru.Use, GemLru.Total)}); they keep membership and page totals, the order keeps positions, which survive a move
+ * between those
  * lists (a DONTNEED object marked WILLNEED and back keeps its place; the move to WILLNEED is a use). An element
  * enters the order when it gains resident pages and leaves it when it loses them or is freed.
  *

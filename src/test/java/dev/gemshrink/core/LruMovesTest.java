@@ -340,7 +340,7 @@ class LruMovesTest {
     void theCheckerVerifiesTheRecordedMove() {
         ShmemObject[] o = evictable("o", 1);
         o[0].madvise(Madv.DONTNEED);
-        assertThat(o[0].inspect().movedTo()).isEqualTo(Placement.PURGEABLE);
+        assertThat(o[0].inspect().movedTo()).isEqualTo(device.reclaimStages().stageFor(Placement.PURGEABLE));
         assertThat(o[0].inspect().placement()).isEqualTo(Placement.PURGEABLE);
         assertThat(o[0].lruWeight()).isEqualTo(1);
     }

@@ -43,9 +43,9 @@ class ReclaimOrderTest {
 
         Lists(ReclaimOrder order) {
             this.order = order;
-            this.dontneed = new GemLru<>("dontneed", lock, order, GemLru.Use.GIVEN_UP);
-            this.willneed = new GemLru<>("willneed", lock, order, GemLru.Use.IDLE);
-            this.pinned = new GemLru<>("pinned", lock, order, GemLru.Use.IN_USE);
+            this.dontneed = new GemLru<>("dontneed", lock, order, GemLru.Use.GIVEN_UP, null);
+            this.willneed = new GemLru<>("willneed", lock, order, GemLru.Use.IDLE, null);
+            this.pinned = new GemLru<>("pinned", lock, order, GemLru.Use.IN_USE, null);
         }
 
         /** Offers the next victim of a list and, when there is one, reclaims it as the shrinker does. */
