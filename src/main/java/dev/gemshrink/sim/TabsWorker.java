@@ -110,27 +110,37 @@ final class TabsWorker extends SimWorker {
         paint(tab);
     }
 
-    /** Writes a texture's bytes from the CPU (a first upload, or again after a discard). */
+    /**
+     * Writes a texture's bytes from the CPU (a first upload, or again after a discard). When the write fails (ENOMEM)
+     * its bytes are unknown: it is marked for another upload at the next visit.
+     */
     private boolean upload(Texture t) {
         t.seenDiscards = t.bo.discards();
         t.stamp = nextStamp();
-        return writePattern(t.bo, t.stamp, 0, (int) t.bo.size());
+        if (writePattern(t.bo, t.stamp, 0, (int) t.bo.size())) {
+            return true;
+        }
+        t.seenDiscards = -1;
+        return false;
     }
 
+    /** Uploads the textures a reclaim discarded, then paints; a tab that cannot upload (ENOMEM) paints next time. */
     private void visit(Tab tab) {
         for (Texture t : tab.textures()) {
             if (t.discardable && t.bo.discards() != t.seenDiscards) {
                 ctx.reuploads.increment();
-                upload(t);
+                if (!upload(t)) {
+                    return;
+                }
             }
         }
         paint(tab);
     }
 
     /**
-     * A job on the tab's VM: checks one page of a texture, repaints a page of another with the bytes it holds, and
-     * grows the tiler heap to a random depth. A discardable texture discarded after the tab looked at it reads as
-     * zeros; that is no failure (the tab uploads it again at its next visit).
+     * A job on the tab's VM: reads one page of a texture, repaints a page of another with the bytes it holds, and
+     * grows the tiler heap to a random depth; then the worker checks the page read. A discardable texture discarded
+     * after the tab looked at it reads as zeros; that is no failure (the tab uploads it again at its next visit).
      */
     private void paint(Tab tab) {
         Texture src = tab.textures().get(rnd.nextInt(tab.textures().size()));
@@ -141,27 +151,23 @@ final class TabsWorker extends SimWorker {
         long heapAt = (long) (rnd.nextDouble() * HEAP_BYTES);
         long srcVa = src.bo.va();
         long dstVa = dst.bo.va();
-        long srcStamp = src.stamp;
         long dstStamp = dst.stamp;
-        int srcSeen = src.seenDiscards;
         Bo heap = tab.heap();
-        String srcName = src.bo.name();
-        SimContext c = ctx;
+        byte[] page = new byte[PagePool.PAGE_SIZE]; // written by the job, read after it finished
         Work work = g -> {
-            byte[] buf = new byte[PagePool.PAGE_SIZE];
-            g.read(srcVa + srcPage, buf);
-            int bad = Patterns.mismatch(buf, srcStamp, srcPage);
-            boolean discarded = src.discardable && src.bo.discards() != srcSeen && isZero(buf);
-            if (bad >= 0 && !discarded) {
-                c.integrityFailure(srcName + ": GPU read of byte " + (srcPage + bad) + " does not match what was"
-                        + " written");
-            }
+            g.read(srcVa + srcPage, page);
             gpuWrite(g, dstVa, dstStamp, dstPage, PagePool.PAGE_SIZE);
             g.growHeap(heap, heapAt);
         };
         Job job = submit(tab.client(), tab.name() + ".paint" + steps, List.of(heap, src.bo, dst.bo), work);
-        if (job != null) {
-            ctx.await(job);
+        if (job == null || !ctx.await(job) && job.outcome() != SimDriver.Outcome.INCREMENTAL_RENDERING) {
+            return; // faulted (counted) or stuck: the page is unknown; incremental rendering read it first
+        }
+        int bad = Patterns.mismatch(page, src.stamp, srcPage);
+        boolean discarded = src.discardable && src.bo.discards() != src.seenDiscards && isZero(page);
+        if (bad >= 0 && !discarded) {
+            ctx.integrityFailure(src.bo.name() + ": GPU read of byte " + (srcPage + bad) + " does not match what was"
+                    + " written");
         }
     }
 
