@@ -12,8 +12,8 @@ import picocli.CommandLine.Parameters;
  * errors are printed, then a count of the rest), and otherwise runs it.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
-        description = {"Run a trace of driver calls (format v1, see docs/trace-format.md) and print each command's "
-                + "result.", "Exit 0 when every expect held and the final check is clean, 1 otherwise, 2 on a "
+        description = {"Run a trace of driver calls (see docs/trace-format.md; device driver=panthor selects the "
+                + "Panthor-like driver) and print each command's result.", "Exit 0 when every expect held and the final check is clean, 1 otherwise, 2 on a "
                 + "syntax error or an unreadable or empty trace."})
 final class ReplayCommand implements Callable<Integer> {
     private final Console io;
@@ -36,6 +36,9 @@ final class ReplayCommand implements Callable<Integer> {
         if (trace.isEmpty()) {
             throw new UsageException(TraceInput.displayName(file) + ": no commands");
         }
-        return new ReplayExecutor(io.out(), io.err()).run(trace);
+        boolean panthor = trace.get(0) instanceof TraceCommand.Device d && d.panthor();
+        TraceReplay replay = panthor ? new PanthorReplayExecutor(io.out(), io.err())
+                : new ReplayExecutor(io.out(), io.err());
+        return replay.run(trace);
     }
 }

@@ -3,6 +3,7 @@ package dev.gemshrink.cli;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.Violation;
+import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.Owner;
@@ -18,7 +19,6 @@ import dev.gemshrink.stats.GemsTable;
 import java.io.PrintStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -27,7 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32;
 
 /**
  * Runs parsed trace commands against a {@link PanfrostDevice} through the public API, printing
@@ -39,21 +38,12 @@ import java.util.zip.CRC32;
  * the trace still holds, closes every client (and so every handle), and then requires: no invariant violation, no
  * page in RAM or swap, no object left, no internal error and no violation reported by a {@code check} command.
  */
-final class ReplayExecutor {
-    /** The largest piece of a CPU read or write done in one call. */
-    private static final int CHUNK = 1 << 20;
-
-    private final PrintStream out;
-    private final PrintStream err;
+final class ReplayExecutor extends TraceReplay {
     private final Map<String, PanfrostClient> ctxs = new LinkedHashMap<>();
     private final Map<String, BoEntry> bos = new LinkedHashMap<>();
     private final Map<String, Job> jobs = new LinkedHashMap<>();
-    private final List<String> violations = new ArrayList<>();
     private PanfrostDevice dev;
-    private int commands;
-    private int expectsFailed;
     private long jobsCompleted;
-    private String previous;
 
     /** A BO the trace can name, with the references the trace holds on it. */
     private static final class BoEntry {
@@ -78,130 +68,22 @@ final class ReplayExecutor {
         }
     }
 
-    /** Raised for an internal error: reported as {@code error EFAULT: internal: ...}. */
-    private static final class Internal extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Internal(String message) {
-            super(message);
-        }
-    }
-
     ReplayExecutor(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+        super(out, err);
     }
 
-    /**
-     * Runs the commands, cleans up, and prints the last line.
-     *
-     * @param trace the parsed trace
-     * @return 0 when every expect held and the final check is ok, else 1
-     */
-    int run(List<TraceCommand> trace) {
-        int start = 0;
-        TraceCommand.Device config = null;
-        if (!trace.isEmpty() && trace.get(0) instanceof TraceCommand.Device) {
-            config = (TraceCommand.Device) trace.get(0);
-            start = 1;
-        }
-        long ram = config != null ? config.ramBytes() : 256L << 20;
-        long swap = config != null ? config.swapBytes() : 256L << 20;
-        String heap = HeapBudget.check(ram, swap, Runtime.getRuntime().maxMemory(),
-                "device ram=" + Sizes.format(ram));
-        if (heap != null) {
-            // An input error, found before anything is allocated (exit 2, like a syntax error).
-            err.println("line " + (config != null ? config.line() : 1) + ": " + heap);
-            return 2;
-        }
-        try {
-            dev = createDevice(ram, swap);
-            if (config != null) {
-                report(config, "ok");
-            }
-        } catch (Throwable t) {
-            String what = internal(t);
-            if (config != null) {
-                report(config, "error EFAULT: internal: " + what);
-            }
-            violations.add("device: internal: " + what);
-            return finish();
-        }
-        for (int i = start; i < trace.size(); i++) {
-            TraceCommand c = trace.get(i);
-            if (c instanceof TraceCommand.Expect) {
-                expect((TraceCommand.Expect) c);
-                continue;
-            }
-            String result;
-            try {
-                result = execute(c);
-            } catch (GemException e) {
-                result = error(e);
-            } catch (Throwable t) {
-                String what = internal(t);
-                result = "error EFAULT: internal: " + what;
-                violations.add("line " + c.line() + ": internal: " + what);
-            }
-            report(c, result);
-            previous = result;
-        }
-        cleanUp();
-        return finish();
-    }
-
-    private static PanfrostDevice createDevice(long ramBytes, long swapBytes) {
+    @Override
+    void openDevice(long ramBytes, long swapBytes) {
         int ramPages = (int) ((ramBytes + 4095) / 4096);
         long swapPages = (swapBytes + 4095) / 4096;
-        return PanfrostDevice.builder().name("replay").ramPages(ramPages)
+        dev = PanfrostDevice.builder().name("replay").ramPages(ramPages)
                 .swap(swapPages == 0 ? SwapStore.none() : SwapStore.inMemory(swapPages)).build();
-    }
-
-    private void report(TraceCommand c, String result) {
-        commands++;
-        out.println(c.line() + ": " + c.text() + " -> " + result);
-    }
-
-    private void expect(TraceCommand.Expect e) {
-        String got = previous == null ? "ok" : previous;
-        String result;
-        if (stripMessage(got).equals(stripMessage(e.expected()))) {
-            result = "ok";
-        } else {
-            result = "FAILED (got: " + got + ")";
-            expectsFailed++;
-        }
-        report(e, result);
-    }
-
-    /** An error result compares without its {@code : <message>} part. */
-    static String stripMessage(String result) {
-        if (result.startsWith("error ")) {
-            int colon = result.indexOf(':');
-            if (colon >= 0) {
-                return result.substring(0, colon).strip();
-            }
-        }
-        return result;
-    }
-
-    private static String error(GemException e) {
-        Errno errno = e.errno() == Errno.EDEADLK ? Errno.EBUSY : e.errno();
-        return "error " + errno + ": " + oneLine(e.getMessage());
-    }
-
-    private static String internal(Throwable t) {
-        String m = t.getMessage();
-        return oneLine(t.getClass().getSimpleName() + (m != null ? ": " + m : ""));
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
     }
 
     // ------------------------------------------------------------------ commands
 
-    private String execute(TraceCommand c) {
+    @Override
+    String execute(TraceCommand c) {
         if (c instanceof TraceCommand.Ctx) {
             return ctx((TraceCommand.Ctx) c);
         } else if (c instanceof TraceCommand.CreateBo) {
@@ -250,13 +132,13 @@ final class ReplayExecutor {
         } else if (c instanceof TraceCommand.State) {
             return state(bo(((TraceCommand.State) c).bo()));
         } else if (c instanceof TraceCommand.Mem) {
-            return "ram_used=" + dev.gem().pool().usedPages() + " swap_used=" + dev.gem().swap().usedPages();
+            return mem(dev.gem());
         } else if (c instanceof TraceCommand.FdinfoOf) {
             return fdinfo(client(((TraceCommand.FdinfoOf) c).ctx()).fdinfo());
         } else if (c instanceof TraceCommand.Gems) {
             return gems(dev.gems());
         } else if (c instanceof TraceCommand.Check) {
-            return check();
+            return check(dev.check());
         } else if (c instanceof TraceCommand.Device) {
             throw new Internal("device must be the first command"); // the parser refuses this
         }
@@ -331,44 +213,15 @@ final class ReplayExecutor {
 
     private String write(TraceCommand.Write w) {
         BoEntry b = bo(w.bo());
-        checkRange(b, w.offset(), w.len());
-        byte[] chunk = new byte[(int) Math.min(CHUNK, Math.max(w.len(), 0))];
-        Arrays.fill(chunk, (byte) w.value());
-        if (w.len() == 0) {
-            b.bo.write(w.offset(), chunk);
-        }
-        for (long done = 0; done < w.len(); ) {
-            int n = (int) Math.min(chunk.length, w.len() - done);
-            b.bo.write(w.offset() + done, n == chunk.length ? chunk : Arrays.copyOf(chunk, n));
-            done += n;
-        }
+        checkRange(b.bo.name(), b.bo.size(), w.offset(), w.len());
+        fill(w.offset(), w.len(), w.value(), b.bo::write);
         return "ok";
     }
 
     private String read(TraceCommand.Read r) {
         BoEntry b = bo(r.bo());
-        checkRange(b, r.offset(), r.len());
-        CRC32 crc = new CRC32();
-        byte[] chunk = new byte[(int) Math.min(CHUNK, r.len())];
-        if (r.len() == 0) {
-            b.bo.read(r.offset(), chunk);
-        }
-        for (long done = 0; done < r.len(); ) {
-            int n = (int) Math.min(chunk.length, r.len() - done);
-            byte[] buf = n == chunk.length ? chunk : new byte[n];
-            b.bo.read(r.offset() + done, buf);
-            crc.update(buf, 0, n);
-            done += n;
-        }
-        return String.format(Locale.ROOT, "crc32=%08x", crc.getValue());
-    }
-
-    private static void checkRange(BoEntry b, long offset, long len) {
-        long size = b.bo.size();
-        if (offset < 0 || len < 0 || offset > size || len > size - offset) {
-            throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + len + ") is outside " + b.bo.name()
-                    + " of " + size + " bytes");
-        }
+        checkRange(b.bo.name(), b.bo.size(), r.offset(), r.len());
+        return crc(r.offset(), r.len(), b.bo::read);
     }
 
     private String submit(TraceCommand.Submit s) {
@@ -440,17 +293,6 @@ final class ReplayExecutor {
         return j.toString();
     }
 
-    private String check() {
-        List<Violation> v = dev.check();
-        if (v.isEmpty()) {
-            return "ok";
-        }
-        for (Violation x : v) {
-            violations.add("check: " + x);
-        }
-        return "violations=" + v.size() + ": " + v.get(0);
-    }
-
     private PanfrostClient client(String name) {
         PanfrostClient c = ctxs.get(name);
         if (c == null) {
@@ -469,58 +311,46 @@ final class ReplayExecutor {
 
     // ------------------------------------------------------------------ the end
 
-    private void cleanUp() {
-        try {
-            for (Map.Entry<String, Job> e : new ArrayList<>(jobs.entrySet())) {
-                e.getValue().complete();
-                jobs.remove(e.getKey());
-                jobsCompleted++;
-            }
-            awaitFinished();
-            for (BoEntry b : bos.values()) {
-                for (Deque<Owner> d : b.held.values()) {
-                    while (!d.isEmpty()) {
-                        d.pop().close();
-                    }
+    @Override
+    void releaseAll() {
+        for (Map.Entry<String, Job> e : new ArrayList<>(jobs.entrySet())) {
+            e.getValue().complete();
+            jobs.remove(e.getKey());
+            jobsCompleted++;
+        }
+        awaitFinished();
+        for (BoEntry b : bos.values()) {
+            for (Deque<Owner> d : b.held.values()) {
+                while (!d.isEmpty()) {
+                    d.pop().close();
                 }
             }
-            bos.clear();
-            for (PanfrostClient c : ctxs.values()) {
-                c.close();
-            }
-            ctxs.clear();
-            awaitFinished();
-            for (Violation v : dev.check()) {
-                violations.add("final: " + v);
-            }
-            int ram = dev.gem().pool().usedPages();
-            long swap = dev.gem().swap().usedPages();
-            if (ram != 0 || swap != 0) {
-                violations.add("final: memory left: ram_used=" + ram + " swap_used=" + swap);
-            }
-            if (!dev.gem().objects().isEmpty()) {
-                violations.add("final: objects left: " + dev.gem().objects());
-            }
-            if (!dev.bos().isEmpty()) {
-                violations.add("final: BOs left: " + dev.bos());
-            }
-        } catch (Throwable t) {
-            violations.add("final: internal: " + internal(t));
-        } finally {
-            try {
-                dev.close();
-            } catch (Throwable t) {
-                violations.add("final: internal: closing the device: " + internal(t));
-            }
         }
+        bos.clear();
+        for (PanfrostClient c : ctxs.values()) {
+            c.close();
+        }
+        ctxs.clear();
+        awaitFinished();
     }
 
-    private int finish() {
-        String check = violations.isEmpty() ? "ok" : "violations=" + violations.size() + ": " + violations.get(0);
-        for (String v : violations) {
-            err.println("violation: " + v);
-        }
-        out.println("replay: " + commands + " commands, " + expectsFailed + " expects failed, final check " + check);
-        return expectsFailed == 0 && violations.isEmpty() ? 0 : 1;
+    @Override
+    GemDevice gem() {
+        return dev.gem();
+    }
+
+    @Override
+    List<Violation> checkDevice() {
+        return dev.check();
+    }
+
+    @Override
+    List<?> liveBos() {
+        return dev.bos();
+    }
+
+    @Override
+    void closeDevice() {
+        dev.close();
     }
 }

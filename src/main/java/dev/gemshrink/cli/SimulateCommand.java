@@ -3,6 +3,7 @@ package dev.gemshrink.cli;
 import dev.gemshrink.memory.PageBacking;
 import dev.gemshrink.memory.PagePool;
 import dev.gemshrink.reclaim.ReclaimPolicy;
+import dev.gemshrink.sim.Driver;
 import dev.gemshrink.sim.HtmlReport;
 import dev.gemshrink.sim.ReportHeader;
 import dev.gemshrink.sim.Simulation;
@@ -40,9 +41,9 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
         sortOptions = false,
-        description = {"Drive the Panfrost-like driver with real threads under a RAM budget (see docs/simulate.md),",
-            "or replay an access trace and print the miss ratio (--workload trace), under one reclaim policy",
-            "or under several in turn (--compare).",
+        description = {"Drive the Panfrost-like or the Panthor-like driver (--driver) with real threads under a RAM",
+            "budget (see docs/simulate.md), or replay an access trace and print the miss ratio (--workload trace),",
+            "under one reclaim policy or under several in turn (--compare).",
             "Exit 0 when no integrity failure or invariant violation was found, 1 otherwise."},
         footer = "SIZE is a byte count with an optional suffix K, KiB, M, MiB, G or GiB.")
 final class SimulateCommand implements Callable<Integer> {
@@ -59,8 +60,13 @@ final class SimulateCommand implements Callable<Integer> {
             description = {"glmark2 (default): many short-lived BOs per frame, GPU jobs, heap growth;",
                 "browser: tabs with Mesa-like BO caches (DONTNEED/WILLNEED), tabs going idle;",
                 "compute: a WILLNEED working set larger than RAM, evicted to swap and verified;",
+                "tabs (--driver panthor only): more and more browser tabs, each a VM with textures and a tiler heap;",
                 "trace: replay the object accesses of --trace FILE in a cache of --capacity pages"})
     private String workload = "glmark2";
+
+    @Option(names = "--driver", paramLabel = "NAME", converter = DriverName.class,
+            description = "the driver: panfrost (default) or panthor")
+    private Driver driver = Driver.PANFROST;
 
     @Option(names = "--trace", paramLabel = "FILE",
             description = {"with --workload trace: the accesses, one id per line or CSV with an id and an optional",
@@ -175,13 +181,13 @@ final class SimulateCommand implements Callable<Integer> {
      */
     private int runAndReport(SimulationConfig config, List<ReclaimPolicy> policies, List<Run> runs,
             AtomicBoolean signalled) throws UsageException {
-        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s %s threads=%d seed=%d ram=%s swap=%s%s%s",
+        io.out().println(String.format(Locale.ROOT, "simulate: workload=%s %s threads=%d seed=%d ram=%s swap=%s%s%s%s",
                 config.workload().id(), compare == null ? "policy=" + policies.get(0).name()
                 : "compare=" + names(policies, ","), config.threads(), config.seed(),
                 Sizes.format(config.ramBytes()), Sizes.format(config.swapBytes()),
                 config.backing() == PageBacking.Kind.HEAP ? ""
-                : " backing=" + config.backing().name().toLowerCase(Locale.ROOT), config.deterministic()
-                ? " (deterministic: " + config.operations() + " operations)" : ""));
+                : " backing=" + config.backing().name().toLowerCase(Locale.ROOT), " driver=" + config.driver().id(),
+                config.deterministic() ? " (deterministic: " + config.operations() + " operations)" : ""));
         List<SimulationResult> results = new ArrayList<>();
         for (Run run : runs) {
             if (signalled.get() && !results.isEmpty()) {
@@ -263,8 +269,14 @@ final class SimulateCommand implements Callable<Integer> {
      * @return the configuration of every run, its policy still to be set
      */
     private SimulationConfig.Builder options() {
-        SimulationConfig.Builder b = SimulationConfig.builder()
-                .workload(Workload.valueOf(workload.toUpperCase(Locale.ROOT)))
+        Workload w = Workload.valueOf(workload.toUpperCase(Locale.ROOT));
+        w.refuses(driver).ifPresent(why -> {
+            throw bad("--workload " + workload + ": " + why);
+        });
+        if (gems && driver == Driver.PANTHOR) {
+            throw bad("--gems needs --driver panfrost (the Panthor-like driver has no gems table)");
+        }
+        SimulationConfig.Builder b = SimulationConfig.builder().workload(w).driver(driver)
                 .seed(seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000));
         Path swapPath = null;
         try {
@@ -303,7 +315,7 @@ final class SimulateCommand implements Callable<Integer> {
      */
     private void traceOptions() {
         for (String o : List.of("--ram", "--swap", "--swap-file", "--backing", "--seconds", "--threads", "--seed",
-                "--gems", "--report")) {
+                "--gems", "--report", "--driver")) {
             if (given(o)) {
                 throw bad(o + " does not apply to --workload trace");
             }
@@ -413,6 +425,19 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
+    /** Parses a driver's name (lower case, as printed). */
+    static final class DriverName implements ITypeConverter<Driver> {
+        @Override
+        public Driver convert(String value) {
+            for (Driver d : Driver.values()) {
+                if (d.id().equals(value)) {
+                    return d;
+                }
+            }
+            throw new TypeConversionException("unknown driver '" + value + "' (panfrost or panthor)");
+        }
+    }
+
     /** The names of the built-in reclaim policies, for the help text. */
     static final class PolicyNames implements Iterable<String> {
         @Override
@@ -423,13 +448,13 @@ final class SimulateCommand implements Callable<Integer> {
 
     /** Checks a workload name (lower case, as printed): a {@link Workload}'s id or {@value #TRACE}. */
     static final class WorkloadName implements ITypeConverter<String> {
-        private static final List<String> NAMES = List.of("glmark2", "browser", "compute", TRACE);
+        private static final List<String> NAMES = List.of("glmark2", "browser", "compute", "tabs", TRACE);
 
         @Override
         public String convert(String value) {
             if (!NAMES.contains(value)) {
                 throw new TypeConversionException("unknown workload '" + value
-                        + "' (glmark2, browser, compute or trace)");
+                        + "' (glmark2, browser, compute, tabs or trace)");
             }
             return value;
         }

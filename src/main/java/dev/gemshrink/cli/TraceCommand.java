@@ -21,8 +21,11 @@ sealed interface TraceCommand {
      */
     String text();
 
-    /** {@code device [ram=SIZE] [swap=SIZE]}: the device's memory (only as the first command). */
-    record Device(int line, String text, long ramBytes, long swapBytes) implements TraceCommand {
+    /**
+     * {@code device [driver=panfrost|panthor] [ram=SIZE] [swap=SIZE]}: the driver and the device's memory (only as
+     * the first command).
+     */
+    record Device(int line, String text, long ramBytes, long swapBytes, boolean panthor) implements TraceCommand {
     }
 
     /** {@code ctx C}: opens a client. */
@@ -120,6 +123,48 @@ sealed interface TraceCommand {
 
     /** {@code check}: runs the invariant checker. */
     record Check(int line, String text) implements TraceCommand {
+    }
+
+    /** {@code vm V C} (panthor): creates VM V of client C. */
+    record Vm(int line, String text, String vm, String ctx) implements TraceCommand {
+    }
+
+    /**
+     * {@code bo B C SIZE [private=V] [discard]} (panthor): creates a BO of client C, private to its VM V or
+     * shareable, discard-on-reclaim or not.
+     */
+    record CreateVmBo(int line, String text, String bo, String ctx, long size, String privateTo, boolean discard)
+            implements TraceCommand {
+    }
+
+    /** {@code bind V B OFFSET SIZE VA} (panthor): binds SIZE bytes of B from OFFSET at address VA of V. */
+    record Bind(int line, String text, String vm, String bo, long offset, long size, long va)
+            implements TraceCommand {
+    }
+
+    /** {@code unbind V VA SIZE} (panthor): unbinds the range bound at VA of V with SIZE bytes. */
+    record Unbind(int line, String text, String vm, long va, long size) implements TraceCommand {
+    }
+
+    /** {@code heap H V CHUNK MAXCHUNKS} (panthor): creates a tiler heap of V. */
+    record Heap(int line, String text, String heap, String vm, long chunkSize, long maxChunks)
+            implements TraceCommand {
+    }
+
+    /** {@code grow V H} (panthor): a job of V grows tiler heap H by one chunk. */
+    record Grow(int line, String text, String vm, String heap) implements TraceCommand {
+    }
+
+    /** {@code submit J V} (panthor): submits a held job on V. */
+    record VmSubmit(int line, String text, String job, String vm) implements TraceCommand {
+    }
+
+    /** {@code gpu_write V VA LEN BYTE} (panthor): a job of V writes LEN copies of BYTE at VA. */
+    record GpuWrite(int line, String text, String vm, long va, long len, int value) implements TraceCommand {
+    }
+
+    /** {@code gpu_read V VA LEN} (panthor): a job of V reads LEN bytes at VA; the result is their CRC32. */
+    record GpuRead(int line, String text, String vm, long va, long len) implements TraceCommand {
     }
 
     /** {@code expect TEXT...}: compares the previous command's result with TEXT (its words joined by one space). */

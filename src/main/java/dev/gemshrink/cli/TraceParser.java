@@ -4,10 +4,13 @@ import dev.gemshrink.sim.TraceSyntaxException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Parses a trace in format v1 ({@code docs/trace-format.md}) into {@link TraceCommand}s. The whole trace is parsed
+ * Parses a trace ({@code docs/trace-format.md}) into {@link TraceCommand}s. A first command
+ * {@code device driver=panthor} selects the Panthor-like driver's commands; without it the trace is for the
+ * Panfrost-like driver, as in format v1. The whole trace is parsed
  * before anything runs; every syntax error is counted and the first {@value TraceSyntaxException#MAX_ERRORS} are
  * kept as {@code line N: <reason>}.
  *
@@ -20,6 +23,12 @@ final class TraceParser {
     private static final Pattern WORDS = Pattern.compile("[ \t]+");
     /** The largest RAM budget a trace may ask for. */
     static final long MAX_RAM = 16L << 30;
+    /** The commands only a Panthor trace has. */
+    private static final Set<String> PANTHOR_ONLY = Set.of("vm", "bind", "unbind", "heap", "grow", "gpu_read",
+            "gpu_write");
+    /** The Panfrost commands a Panthor trace does not have: its driver has no madvise, pins or heap faults. */
+    private static final Set<String> PANFROST_ONLY = Set.of("open", "sgt", "madvise", "fault", "purge", "fdinfo",
+            "gems", "get_pages", "put_pages", "pin", "unpin", "vmap", "vunmap");
 
     private TraceParser() {
     }
@@ -46,6 +55,7 @@ final class TraceParser {
         long errorCount = 0;
         boolean first = true;
         boolean sawCommand = false;
+        boolean panthor = false;
         for (int i = 0; i < lines.size(); i++) {
             int lineNo = i + 1;
             String raw = lines.get(i);
@@ -62,7 +72,11 @@ final class TraceParser {
                 if (w[0].equals("expect") && !sawCommand) {
                     throw new Bad("expect needs a command before it");
                 }
-                out.add(parseLine(lineNo, text, w));
+                TraceCommand c = parseLine(lineNo, text, w, panthor);
+                if (c instanceof TraceCommand.Device d) {
+                    panthor = d.panthor();
+                }
+                out.add(c);
             } catch (Bad e) {
                 if (errorCount++ < TraceSyntaxException.MAX_ERRORS) {
                     errors.add("line " + lineNo + ": " + e.getMessage());
@@ -77,8 +91,20 @@ final class TraceParser {
         return out;
     }
 
-    private static TraceCommand parseLine(int n, String t, String[] w) throws Bad {
+    private static TraceCommand parseLine(int n, String t, String[] w, boolean panthor) throws Bad {
         String verb = w[0];
+        if (!panthor && PANTHOR_ONLY.contains(verb)) {
+            throw new Bad(verb + " needs device driver=panthor");
+        }
+        if (panthor) {
+            if (PANFROST_ONLY.contains(verb)) {
+                throw new Bad(verb + " is not a command of driver=panthor");
+            }
+            TraceCommand c = panthorLine(n, t, w);
+            if (c != null) {
+                return c;
+            }
+        }
         switch (verb) {
             case "device":
                 return device(n, t, w);
@@ -155,13 +181,77 @@ final class TraceParser {
         }
     }
 
+    /** The commands whose syntax differs with driver=panthor; null for the others (parsed as in format v1). */
+    private static TraceCommand panthorLine(int n, String t, String[] w) throws Bad {
+        switch (w[0]) {
+            case "vm":
+                arity(w, 3, "vm V C");
+                return new TraceCommand.Vm(n, t, name(w[1]), name(w[2]));
+            case "bo":
+                return vmBo(n, t, w);
+            case "bind":
+                arity(w, 6, "bind V B OFFSET SIZE VA");
+                return new TraceCommand.Bind(n, t, name(w[1]), name(w[2]), size(w[3]), size(w[4]), size(w[5]));
+            case "unbind":
+                arity(w, 4, "unbind V VA SIZE");
+                return new TraceCommand.Unbind(n, t, name(w[1]), size(w[2]), size(w[3]));
+            case "heap":
+                arity(w, 5, "heap H V CHUNK MAXCHUNKS");
+                return new TraceCommand.Heap(n, t, name(w[1]), name(w[2]), size(w[3]), count(w[4]));
+            case "grow":
+                arity(w, 3, "grow V H");
+                return new TraceCommand.Grow(n, t, name(w[1]), name(w[2]));
+            case "submit":
+                arity(w, 3, "submit J V");
+                return new TraceCommand.VmSubmit(n, t, name(w[1]), name(w[2]));
+            case "gpu_write":
+                arity(w, 5, "gpu_write V VA LEN BYTE");
+                return new TraceCommand.GpuWrite(n, t, name(w[1]), size(w[2]), size(w[3]), byteValue(w[4]));
+            case "gpu_read":
+                arity(w, 4, "gpu_read V VA LEN");
+                return new TraceCommand.GpuRead(n, t, name(w[1]), size(w[2]), size(w[3]));
+            default:
+                return null;
+        }
+    }
+
+    private static TraceCommand vmBo(int n, String t, String[] w) throws Bad {
+        if (w.length < 4 || w.length > 6) {
+            throw new Bad("wrong number of words: bo B C SIZE [private=V] [discard]");
+        }
+        String privateTo = null;
+        boolean discard = false;
+        for (int i = 4; i < w.length; i++) {
+            if (w[i].startsWith("private=") && privateTo == null) {
+                privateTo = name(w[i].substring("private=".length()));
+            } else if (w[i].equals("discard") && !discard) {
+                discard = true;
+            } else {
+                throw new Bad("bo flags with driver=panthor are private=V and discard (each at most once), not '"
+                        + w[i] + "'");
+            }
+        }
+        return new TraceCommand.CreateVmBo(n, t, name(w[1]), name(w[2]), size(w[3]), privateTo, discard);
+    }
+
     private static TraceCommand device(int n, String t, String[] w) throws Bad {
         long ram = -1;
         long swap = -1;
+        String driver = null;
         for (int i = 1; i < w.length; i++) {
             String[] kv = w[i].split("=", 2);
+            if (kv.length == 2 && kv[0].equals("driver")) {
+                if (driver != null) {
+                    throw new Bad("device: driver given twice");
+                }
+                if (!kv[1].equals("panfrost") && !kv[1].equals("panthor")) {
+                    throw new Bad("device: driver is panfrost or panthor, not '" + kv[1] + "'");
+                }
+                driver = kv[1];
+                continue;
+            }
             if (kv.length != 2 || !(kv[0].equals("ram") || kv[0].equals("swap"))) {
-                throw new Bad("device takes ram=SIZE and swap=SIZE, not '" + w[i] + "'");
+                throw new Bad("device takes driver=NAME, ram=SIZE and swap=SIZE, not '" + w[i] + "'");
             }
             long v = size(kv[1]);
             if (kv[0].equals("ram")) {
@@ -179,7 +269,8 @@ final class TraceParser {
                 swap = v;
             }
         }
-        return new TraceCommand.Device(n, t, ram >= 0 ? ram : 256L << 20, swap >= 0 ? swap : 256L << 20);
+        return new TraceCommand.Device(n, t, ram >= 0 ? ram : 256L << 20, swap >= 0 ? swap : 256L << 20,
+                "panthor".equals(driver));
     }
 
     private static TraceCommand bo(int n, String t, String[] w) throws Bad {

@@ -194,6 +194,27 @@ public final class PanthorVm {
     }
 
     /**
+     * Destroys one of this VM's tiler heaps now, freeing its chunks (like the tiler-heap destroy ioctl). The VM must
+     * be idle: a job in flight may be growing the heap.
+     *
+     * @param heap a heap of this VM
+     * @throws GemException EINVAL when it is not a heap of this VM (any more); EBUSY while a job of the VM is in
+     *                      flight (nothing changes)
+     */
+    public void destroyTilerHeap(TilerHeap heap) {
+        boolean removed = locked(() -> {
+            if (!inFlight.isEmpty()) { // submit adds under this lock, so no job starts using the heap after this
+                throw new GemException(Errno.EBUSY, "cannot destroy " + heap + ": a job of " + name + " is in flight");
+            }
+            return heaps.remove(heap);
+        });
+        if (!removed) {
+            throw new GemException(Errno.EINVAL, heap + " is not a heap of " + name);
+        }
+        heap.destroy();
+    }
+
+    /**
      * Submits a job on this VM: the VM is marked busy, then validated (every BO bound in it made resident and
      * mapped), then the job is queued on the device's GPU.
      *

@@ -2,11 +2,11 @@ package dev.gemshrink.sim;
 
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.panfrost.BoFlags;
-import dev.gemshrink.panfrost.GpuWork;
-import dev.gemshrink.panfrost.Job;
-import dev.gemshrink.panfrost.PanfrostBo;
-import dev.gemshrink.panfrost.PanfrostClient;
+import dev.gemshrink.sim.SimDriver.Bo;
+import dev.gemshrink.sim.SimDriver.Client;
+import dev.gemshrink.sim.SimDriver.Job;
+import dev.gemshrink.sim.SimDriver.Use;
+import dev.gemshrink.sim.SimDriver.Work;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -32,11 +32,11 @@ final class BrowserWorker extends SimWorker {
 
     /** A surface: a BO and the stamp of the pattern it holds. */
     private static final class Surface {
-        final PanfrostBo bo;
+        final Bo bo;
         long stamp;
         long cachedAt;
 
-        Surface(PanfrostBo bo, long stamp) {
+        Surface(Bo bo, long stamp) {
             this.bo = bo;
             this.stamp = stamp;
         }
@@ -44,14 +44,14 @@ final class BrowserWorker extends SimWorker {
 
     /** A tab: a client, its live surfaces and its BO cache (DONTNEED, newest last). */
     private static final class Tab {
-        final PanfrostClient client;
+        final Client client;
         final String name;
         final List<Surface> live = new ArrayList<>();
         final Deque<Surface> cache = new ArrayDeque<>();
         long idle;
         long made;
 
-        Tab(PanfrostClient client, String name) {
+        Tab(Client client, String name) {
             this.client = client;
             this.name = name;
         }
@@ -135,7 +135,7 @@ final class BrowserWorker extends SimWorker {
             }
         }
         if (s == null) {
-            PanfrostBo bo = create(tab.client, tab.name + ".s" + tab.made++, size, BoFlags.NOEXEC);
+            Bo bo = create(tab.client, tab.name + ".s" + tab.made++, size, Use.DATA);
             if (bo == null) {
                 dropCache(tab); // out of memory: give the cache back, like Mesa on ENOMEM
                 return;
@@ -157,8 +157,8 @@ final class BrowserWorker extends SimWorker {
         }
         Surface src = tab.live.get(rnd.nextInt(tab.live.size()));
         Surface dst = tab.live.get(rnd.nextInt(tab.live.size()));
-        long srcVa = va(tab.client, src.bo);
-        long dstVa = va(tab.client, dst.bo);
+        long srcVa = src.bo.va();
+        long dstVa = dst.bo.va();
         long srcStamp = src.stamp;
         long dstStamp = dst.stamp;
         long srcPage = rnd.nextInt((int) (src.bo.size() / PagePool.PAGE_SIZE)) * (long) PagePool.PAGE_SIZE;
@@ -167,7 +167,7 @@ final class BrowserWorker extends SimWorker {
         SimContext c = ctx;
         // Reads one page of src and repaints one page of dst with the bytes dst already holds: a wrong or stale GPU
         // mapping would read garbage or scribble over another BO, and the checks catch both.
-        GpuWork work = g -> {
+        Work work = g -> {
             gpuVerify(c, g, srcName, srcVa, srcStamp, srcPage, PagePool.PAGE_SIZE);
             gpuWrite(g, dstVa, dstStamp, dstPage, PagePool.PAGE_SIZE);
         };

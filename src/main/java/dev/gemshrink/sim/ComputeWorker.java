@@ -1,11 +1,11 @@
 package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.panfrost.BoFlags;
-import dev.gemshrink.panfrost.GpuWork;
-import dev.gemshrink.panfrost.Job;
-import dev.gemshrink.panfrost.PanfrostBo;
-import dev.gemshrink.panfrost.PanfrostClient;
+import dev.gemshrink.sim.SimDriver.Bo;
+import dev.gemshrink.sim.SimDriver.Client;
+import dev.gemshrink.sim.SimDriver.Job;
+import dev.gemshrink.sim.SimDriver.Use;
+import dev.gemshrink.sim.SimDriver.Work;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -19,10 +19,10 @@ import java.util.Random;
 final class ComputeWorker extends SimWorker {
     private static final int CHUNK = 64 << 10;
 
-    private final PanfrostClient client;
+    private final Client client;
     private final long bufBytes;
     private final int target;
-    private final List<PanfrostBo> bufs = new ArrayList<>();
+    private final List<Bo> bufs = new ArrayList<>();
     private final List<Long> stamps = new ArrayList<>();
     private long made;
     private long stampSeq;
@@ -44,7 +44,7 @@ final class ComputeWorker extends SimWorker {
     void step() {
         if (bufs.size() < target && made < 4L * target) {
             made++;
-            PanfrostBo bo = create(client, id + ".buf" + made, bufBytes, BoFlags.NOEXEC);
+            Bo bo = create(client, id + ".buf" + made, bufBytes, Use.DATA);
             if (bo != null) {
                 long stamp = nextStamp();
                 if (writePattern(bo, stamp, 0, (int) bufBytes)) {
@@ -83,16 +83,16 @@ final class ComputeWorker extends SimWorker {
 
     /** A GPU kernel: verifies all of buffer i and writes a new generation into buffer j (possibly i itself). */
     private void gpu(int i, int j) {
-        PanfrostBo a = bufs.get(i);
-        PanfrostBo b = bufs.get(j);
-        long aVa = va(client, a);
-        long bVa = va(client, b);
+        Bo a = bufs.get(i);
+        Bo b = bufs.get(j);
+        long aVa = a.va();
+        long bVa = b.va();
         long aStamp = stamps.get(i);
         long bStamp = nextStamp();
         String aName = a.name();
         int len = (int) bufBytes;
         SimContext c = ctx;
-        GpuWork work = g -> {
+        Work work = g -> {
             for (int pos = 0; pos < len; pos += CHUNK) {
                 gpuVerify(c, g, aName, aVa, aStamp, pos, Math.min(CHUNK, len - pos));
             }

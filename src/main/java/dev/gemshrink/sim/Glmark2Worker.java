@@ -1,11 +1,11 @@
 package dev.gemshrink.sim;
 
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.panfrost.BoFlags;
-import dev.gemshrink.panfrost.GpuWork;
-import dev.gemshrink.panfrost.Job;
-import dev.gemshrink.panfrost.PanfrostBo;
-import dev.gemshrink.panfrost.PanfrostClient;
+import dev.gemshrink.sim.SimDriver.Bo;
+import dev.gemshrink.sim.SimDriver.Client;
+import dev.gemshrink.sim.SimDriver.Job;
+import dev.gemshrink.sim.SimDriver.Use;
+import dev.gemshrink.sim.SimDriver.Work;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -25,16 +25,16 @@ final class Glmark2Worker extends SimWorker {
     private static final int TEXTURES = 4;
     private static final long SZ_2M = 2L << 20;
 
-    private final PanfrostClient client;
+    private final Client client;
     private final long texBytes;
     private final long heapBytes;
     private final long maxTransient;
-    private final PanfrostBo[] textures = new PanfrostBo[TEXTURES];
+    private final Bo[] textures = new Bo[TEXTURES];
     private final long[] texStamps = new long[TEXTURES];
     private final Deque<Frame> inFlight = new ArrayDeque<>();
-    private PanfrostBo shader;
-    private PanfrostBo rt;
-    private PanfrostBo heap;
+    private Bo shader;
+    private Bo rt;
+    private Bo heap;
     private long heapStamp;
     private long frame;
     private long stamps;
@@ -58,10 +58,10 @@ final class Glmark2Worker extends SimWorker {
     @Override
     void step() {
         if (shader == null) {
-            shader = create(client, id + ".shader", 64 << 10, 0);
+            shader = create(client, id + ".shader", 64 << 10, Use.CODE);
         }
         if (rt == null) {
-            rt = create(client, id + ".rt", 256 << 10, BoFlags.NOEXEC);
+            rt = create(client, id + ".rt", 256 << 10, Use.DATA);
         }
         if (frame % FRAMES_PER_SCENE == 0) {
             newScene();
@@ -70,14 +70,14 @@ final class Glmark2Worker extends SimWorker {
         if (shader == null || rt == null) {
             return; // out of memory: try again next frame
         }
-        List<PanfrostBo> bos = new ArrayList<>(List.of(shader, rt));
-        List<PanfrostBo> transients = new ArrayList<>();
+        List<Bo> bos = new ArrayList<>(List.of(shader, rt));
+        List<Bo> transients = new ArrayList<>();
         List<long[]> reads = new ArrayList<>(); // va, stamp, pos, len
         List<String> names = new ArrayList<>();
         int n = 2 + rnd.nextInt(5);
         for (int k = 0; k < n; k++) {
             long size = pages(4096, maxTransient);
-            PanfrostBo t = create(client, id + ".f" + frame + ".v" + k, size, BoFlags.NOEXEC);
+            Bo t = create(client, id + ".f" + frame + ".v" + k, size, Use.DATA);
             if (t == null) {
                 continue;
             }
@@ -85,7 +85,7 @@ final class Glmark2Worker extends SimWorker {
             int len = (int) Math.min(size, 16 << 10);
             if (writePattern(t, stamp, 0, len)) {
                 transients.add(t);
-                reads.add(new long[] {va(client, t), stamp, 0, len});
+                reads.add(new long[] {t.va(), stamp, 0, len});
                 names.add(t.name());
             } else {
                 close(client, t);
@@ -94,20 +94,20 @@ final class Glmark2Worker extends SimWorker {
         bos.addAll(transients);
         int ti = rnd.nextInt(TEXTURES);
         if (textures[ti] != null) {
-            PanfrostBo tex = textures[ti];
+            Bo tex = textures[ti];
             long page = rnd.nextInt((int) (tex.size() / PagePool.PAGE_SIZE));
             bos.add(tex);
-            reads.add(new long[] {va(client, tex), texStamps[ti], page * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE});
+            reads.add(new long[] {tex.va(), texStamps[ti], page * PagePool.PAGE_SIZE, PagePool.PAGE_SIZE});
             names.add(tex.name());
         }
-        long rtVa = va(client, rt);
+        long rtVa = rt.va();
         long rtOffset = (frame % (rt.size() / PagePool.PAGE_SIZE)) * PagePool.PAGE_SIZE;
         long rtStamp = nextStamp();
         long heapVa = -1;
         long[] heapOffsets = new long[0];
         if (heap != null) {
             bos.add(heap);
-            heapVa = va(client, heap);
+            heapVa = heap.va();
             long level = Math.min(heap.size() / SZ_2M, 1 + (frame % FRAMES_PER_SCENE) / 6);
             heapOffsets = new long[1 + rnd.nextInt(2)];
             for (int k = 0; k < heapOffsets.length; k++) {
@@ -117,20 +117,23 @@ final class Glmark2Worker extends SimWorker {
         long hVa = heapVa;
         long[] hOff = heapOffsets;
         long hStamp = heapStamp;
+        Bo hHeap = heap;
         SimContext c = ctx;
-        GpuWork work = g -> {
+        Work work = g -> {
             for (int k = 0; k < reads.size(); k++) {
                 long[] r = reads.get(k);
                 gpuVerify(c, g, names.get(k), r[0], r[1], r[2], (int) r[3]);
             }
             gpuWrite(g, rtVa, rtStamp, rtOffset, PagePool.PAGE_SIZE);
             for (long off : hOff) {
-                gpuWrite(g, hVa, hStamp, off, 64);
-                gpuVerify(c, g, "heap", hVa, hStamp, off, 64);
+                if (g.growHeap(hHeap, off)) {
+                    gpuWrite(g, hVa, hStamp, off, 64);
+                    gpuVerify(c, g, "heap", hVa, hStamp, off, 64);
+                }
             }
         };
         Job job = submit(client, id + ".frame" + frame, bos, work);
-        for (PanfrostBo t : transients) {
+        for (Bo t : transients) {
             close(client, t); // the job holds them until it finishes
         }
         if (job != null) {
@@ -156,7 +159,7 @@ final class Glmark2Worker extends SimWorker {
             close(client, heap);
             heap = null;
         }
-        heap = create(client, id + ".heap" + frame, heapBytes, BoFlags.HEAP | BoFlags.NOEXEC);
+        heap = create(client, id + ".heap" + frame, heapBytes, Use.HEAP);
         heapStamp = nextStamp();
         int replace = (int) ((frame / FRAMES_PER_SCENE) % TEXTURES);
         for (int i = 0; i < TEXTURES; i++) {
@@ -167,7 +170,7 @@ final class Glmark2Worker extends SimWorker {
                 close(client, textures[i]);
                 textures[i] = null;
             }
-            PanfrostBo tex = create(client, id + ".tex" + frame + "." + i, texBytes, BoFlags.NOEXEC);
+            Bo tex = create(client, id + ".tex" + frame + "." + i, texBytes, Use.DATA);
             long stamp = nextStamp();
             if (tex != null && writePattern(tex, stamp, 0, (int) texBytes)) {
                 textures[i] = tex;

@@ -2,8 +2,6 @@ package dev.gemshrink.sim;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
-import dev.gemshrink.panfrost.Job;
-import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +17,7 @@ import java.util.concurrent.atomic.LongAdder;
 final class SimContext {
     private static final int MAX_MESSAGES = 20;
 
-    final PanfrostDevice dev;
+    final SimDriver dev;
     final CountingSwapStore swap;
     final ShrinkerRegistry.Registration shrinker;
     final SimulationConfig config;
@@ -32,12 +30,15 @@ final class SimContext {
     final LongAdder integrityFailures = new LongAdder();
     final LongAdder violations = new LongAdder();
     final LongAdder cachePurged = new LongAdder();
+    final LongAdder incrementalRendering = new LongAdder();
+    final LongAdder tabsOpened = new LongAdder();
+    final LongAdder reuploads = new LongAdder();
     private final List<String> messages = new ArrayList<>(); // guarded by this
     private final long opBudget;
     private final AtomicBoolean interrupted;
     private volatile boolean stop;
 
-    SimContext(PanfrostDevice dev, CountingSwapStore swap, ShrinkerRegistry.Registration shrinker,
+    SimContext(SimDriver dev, CountingSwapStore swap, ShrinkerRegistry.Registration shrinker,
             SimulationConfig config, long opBudget, AtomicBoolean interrupted) {
         this.dev = dev;
         this.swap = swap;
@@ -108,13 +109,14 @@ final class SimContext {
     /**
      * Waits for a job to finish. In deterministic mode it also waits until the device counts every submitted job
      * as finished (so the GPU thread is done with the job's BO references whatever the order in which it releases
-     * them and signals the fence), and the next step sees the same memory state on every run. A faulted job counts as ENOMEM when a heap chunk could not be allocated, else as an integrity
-     * failure (the GPU could not reach memory it was given).
+     * them and signals the fence), and the next step sees the same memory state on every run. A faulted job counts
+     * as ENOMEM when a heap chunk could not be allocated, else as an integrity failure (the GPU could not reach
+     * memory it was given); a job that rendered incrementally (a tiler heap could not grow) is counted as such.
      *
      * @param job the job
      * @return true when it ran to the end
      */
-    boolean await(Job job) {
+    boolean await(SimDriver.Job job) {
         try {
             if (!job.await(60, TimeUnit.SECONDS)) {
                 violation("job " + job.name() + " did not finish within 60 s");
@@ -127,7 +129,11 @@ final class SimContext {
         if (config.deterministic()) {
             awaitAllFinished();
         }
-        if (job.status() == Job.Status.FAULTED) {
+        if (job.outcome() == SimDriver.Outcome.INCREMENTAL_RENDERING) {
+            incrementalRendering.increment();
+            return false;
+        }
+        if (job.outcome() == SimDriver.Outcome.FAULTED) {
             jobsFaulted.increment();
             GemException e = job.error().orElse(null);
             if (causedByEnomem(e)) {
@@ -144,8 +150,7 @@ final class SimContext {
     void awaitAllFinished() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
-            PanfrostDevice.Stats s = dev.stats();
-            if (s.jobsDone() + s.jobsFaulted() >= s.jobsSubmitted()) {
+            if (dev.jobsFinished()) {
                 return;
             }
             if (System.nanoTime() > deadline) {

@@ -3,11 +3,12 @@ package dev.gemshrink.sim;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Madv;
 import dev.gemshrink.memory.PagePool;
-import dev.gemshrink.panfrost.GpuContext;
-import dev.gemshrink.panfrost.GpuWork;
-import dev.gemshrink.panfrost.Job;
-import dev.gemshrink.panfrost.PanfrostBo;
-import dev.gemshrink.panfrost.PanfrostClient;
+import dev.gemshrink.sim.SimDriver.Bo;
+import dev.gemshrink.sim.SimDriver.Client;
+import dev.gemshrink.sim.SimDriver.Gpu;
+import dev.gemshrink.sim.SimDriver.Job;
+import dev.gemshrink.sim.SimDriver.Use;
+import dev.gemshrink.sim.SimDriver.Work;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -22,7 +23,7 @@ abstract class SimWorker {
     final SimContext ctx;
     final Random rnd;
     final String id;
-    private final List<PanfrostClient> clients = new ArrayList<>();
+    private final List<Client> clients = new ArrayList<>();
 
     SimWorker(SimContext ctx, Random rnd, String id) {
         this.ctx = ctx;
@@ -40,24 +41,31 @@ abstract class SimWorker {
     /** Closes every client of this worker (and so every handle it holds). */
     final void closeAll() {
         quiesce();
-        for (PanfrostClient c : clients) {
+        for (Client c : clients) {
             c.close();
         }
         clients.clear();
     }
 
-    final PanfrostClient openClient(String name) {
+    final Client openClient(String name) {
         ctx.op();
-        PanfrostClient c = ctx.dev.openClient(name);
+        Client c = ctx.dev.openClient(name);
         clients.add(c);
         return c;
     }
 
+    /** Closes one client of this worker (its jobs finish, its handles are closed). */
+    final void closeClient(Client c) {
+        ctx.op();
+        clients.remove(c);
+        c.close();
+    }
+
     /** Creates a BO; null on ENOMEM. */
-    final PanfrostBo create(PanfrostClient c, String name, long size, int flags) {
+    final Bo create(Client c, String name, long size, Use use) {
         ctx.op();
         try {
-            PanfrostBo bo = c.createBo(name, size, flags);
+            Bo bo = c.create(name, size, use);
             if (!bo.isHeap()) {
                 ctx.pagesAllocated.add(bo.size() / PagePool.PAGE_SIZE);
             }
@@ -68,7 +76,7 @@ abstract class SimWorker {
         }
     }
 
-    final void close(PanfrostClient c, PanfrostBo bo) {
+    final void close(Client c, Bo bo) {
         ctx.op();
         try {
             c.close(bo);
@@ -78,7 +86,7 @@ abstract class SimWorker {
     }
 
     /** The madvise ioctl; null when it failed. */
-    final Boolean madvise(PanfrostClient c, PanfrostBo bo, Madv advice) {
+    final Boolean madvise(Client c, Bo bo, Madv advice) {
         ctx.op();
         try {
             return c.madvise(bo, advice);
@@ -89,10 +97,10 @@ abstract class SimWorker {
     }
 
     /** Submits a job (not held); null on ENOMEM. */
-    final Job submit(PanfrostClient c, String name, List<PanfrostBo> bos, GpuWork work) {
+    final Job submit(Client c, String name, List<Bo> bos, Work work) {
         ctx.op();
         try {
-            Job j = c.submit(name, bos, work, false);
+            Job j = c.submit(name, bos, work);
             ctx.jobs.increment();
             return j;
         } catch (GemException e) {
@@ -102,7 +110,7 @@ abstract class SimWorker {
     }
 
     /** The heap-fault path called directly; false when it failed. */
-    final boolean fault(PanfrostClient c, PanfrostBo heap, long offset) {
+    final boolean fault(Client c, Bo heap, long offset) {
         ctx.op();
         try {
             if (c.fault(heap, offset)) {
@@ -116,7 +124,7 @@ abstract class SimWorker {
     }
 
     /** Writes the pattern of {@code stamp} over {@code [pos, pos + len)}; false when it failed. */
-    final boolean writePattern(PanfrostBo bo, long stamp, long pos, int len) {
+    final boolean writePattern(Bo bo, long stamp, long pos, int len) {
         ctx.op();
         try {
             bo.write(pos, Patterns.fill(new byte[len], stamp, pos));
@@ -128,7 +136,7 @@ abstract class SimWorker {
     }
 
     /** Reads {@code [pos, pos + len)} and checks it holds the pattern of {@code stamp}; false on any failure. */
-    final boolean verifyPattern(PanfrostBo bo, long stamp, long pos, int len) {
+    final boolean verifyPattern(Bo bo, long stamp, long pos, int len) {
         ctx.op();
         byte[] buf = new byte[len];
         try {
@@ -147,7 +155,7 @@ abstract class SimWorker {
     }
 
     /** On the GPU: reads {@code [pos, pos + len)} of a BO mapped at {@code va} and checks the pattern. */
-    static void gpuVerify(SimContext ctx, GpuContext g, String name, long va, long stamp, long pos, int len) {
+    static void gpuVerify(SimContext ctx, Gpu g, String name, long va, long stamp, long pos, int len) {
         byte[] buf = new byte[len];
         g.read(va + pos, buf);
         int bad = Patterns.mismatch(buf, stamp, pos);
@@ -157,13 +165,8 @@ abstract class SimWorker {
     }
 
     /** On the GPU: writes the pattern of {@code stamp} over {@code [pos, pos + len)} of a BO mapped at va. */
-    static void gpuWrite(GpuContext g, long va, long stamp, long pos, int len) {
+    static void gpuWrite(Gpu g, long va, long stamp, long pos, int len) {
         g.write(va + pos, Patterns.fill(new byte[len], stamp, pos));
-    }
-
-    /** The GPU address of a BO in a client (read before submitting, on the worker's thread). */
-    static long va(PanfrostClient c, PanfrostBo bo) {
-        return c.mapping(bo).va();
     }
 
     /** A random size in {@code [min, max]}, a multiple of 4 KiB. */

@@ -3,7 +3,6 @@ package dev.gemshrink.sim;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.memory.FileSwapStore;
 import dev.gemshrink.memory.SwapStore;
-import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.reclaim.BackgroundReclaimer;
 import dev.gemshrink.reclaim.ShrinkerRegistry;
 import dev.gemshrink.reclaim.ShrinkerStats;
@@ -21,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * One simulation: builds a Panfrost-like device under the configured RAM budget, runs the workload's workers
+ * One simulation: builds the configured driver's device ({@link Driver}) under the configured RAM budget, runs the workload's workers
  * against it, samples memory, checks invariants, closes everything, and returns a {@link SimulationResult} (the
  * summary, the timeline and the failures found). Usable from Java and JUnit:
  *
@@ -111,8 +110,7 @@ public final class Simulation {
     private SimulationResult runWith(SwapStore base) {
         Workload workload = config.workload();
         CountingSwapStore swap = new CountingSwapStore(base);
-        PanfrostDevice dev = PanfrostDevice.builder().name("simulate").ramPages(config.ramPages())
-                .backing(config.backing()).swap(swap).reclaimPolicy(config.policy()).build();
+        SimDriver dev = SimDriver.build(config, swap);
         boolean det = config.deterministic();
         long budget = det ? config.operations() : 0;
         Timeline timeline = new Timeline(det ? "operations" : "seconds", config.ramPages());
@@ -150,8 +148,7 @@ public final class Simulation {
             ctx.violation("at the end of the run: " + v);
         }
         ShrinkerStats shrinker = shrinkerReg.stats();
-        PanfrostDevice.Stats ds = dev.stats();
-        long live = dev.bos().size();
+        long live = dev.liveBos();
         GemsTable gems = dev.gems();
         cleanUp(ctx, workers);
         long[] scans = timed.timer().sorted();
@@ -162,7 +159,7 @@ public final class Simulation {
             ctx.violation("closing the device: " + e);
         }
 
-        Summary s = summarize(workload, ctx, shrinker, ds, budget, live);
+        Summary s = summarize(workload, ctx, shrinker, budget, live);
         s.timing("elapsed", String.format(Locale.ROOT, "%.2f s", elapsed / 1e9));
         s.timing("ops per second", String.format(Locale.ROOT, "%.0f", ctx.ops.get() / Math.max(1e-9, elapsed / 1e9)));
         s.timing("reclaim scan p50", millis(TimedShrinker.percentile(scans, 50)));
@@ -263,7 +260,7 @@ public final class Simulation {
             }
         }
         ctx.awaitAllFinished();
-        PanfrostDevice dev = ctx.dev;
+        SimDriver dev = ctx.dev;
         for (Violation v : dev.check()) {
             ctx.violation("after closing everything: " + v);
         }
@@ -276,19 +273,31 @@ public final class Simulation {
         }
     }
 
-    private Summary summarize(Workload workload, SimContext ctx, ShrinkerStats sh, PanfrostDevice.Stats ds,
-            long budget, long liveAtEnd) {
-        String title = "workload=" + workload.id() + " policy=" + config.policy().name() + " threads=" + config.threads() + " seed=" + config.seed()
-                + " ram=" + config.ramPages() + " pages swap=" + config.swapPages() + " pages "
-                + (budget > 0 ? "budget=" + budget + " ops" : "duration=" + trim(config.seconds()) + "s");
+    private Summary summarize(Workload workload, SimContext ctx, ShrinkerStats sh, long budget, long liveAtEnd) {
+        String title = "workload=" + workload.id() + " policy=" + config.policy().name() + " threads="
+                + config.threads() + " seed=" + config.seed() + " ram=" + config.ramPages() + " pages swap="
+                + config.swapPages() + " pages "
+                + (budget > 0 ? "budget=" + budget + " ops" : "duration=" + trim(config.seconds()) + "s")
+                + " driver=" + config.driver().id();
+        boolean panthor = config.driver() == Driver.PANTHOR;
         Summary s = new Summary(title);
         s.row("ops", ctx.ops.get());
         s.row("jobs", ctx.jobs.sum());
         s.row("jobs faulted", ctx.jobsFaulted.sum());
-        s.row("faults (heap growth)", ds.gpuFaults() + ctx.explicitFaults.sum());
-        s.row("pages allocated", ctx.pagesAllocated.sum() + ds.heapChunks() * 512);
+        if (panthor) {
+            s.row("jobs rendered incrementally", ctx.incrementalRendering.sum());
+        }
+        s.row("faults (heap growth)", ctx.dev.heapGrowths() + ctx.explicitFaults.sum());
+        s.row("pages allocated", ctx.pagesAllocated.sum() + ctx.dev.heapPages());
+        if (workload == Workload.TABS) {
+            s.row("tabs opened", ctx.tabsOpened.sum());
+            s.row("textures uploaded again after a discard", ctx.reuploads.sum());
+        }
         s.row("pages purged", sh.purged());
         s.row("pages evicted", ctx.swap.storedPages());
+        if (panthor) {
+            s.row("pages discarded", ctx.dev.discardedPages());
+        }
         s.row(Summary.REFAULTS, ctx.swap.loadedPages());
         s.row("reclaim scans", sh.scans());
         s.row("pages reclaimed by scans", sh.freed());
@@ -303,7 +312,7 @@ public final class Simulation {
     }
 
     private SimulationStatus status(SimContext ctx, long t0) {
-        PanfrostDevice dev = ctx.dev;
+        SimDriver dev = ctx.dev;
         return new SimulationStatus((System.nanoTime() - t0) / 1e9, config.deterministic() ? 0 : config.seconds(),
                 ctx.ops.get(), ctx.opBudget(), ctx.jobs.sum(), dev.gem().pool().usedPages(),
                 dev.gem().swap().usedPages(), dev.gem().pool().freePages(), ctx.shrinker.stats().scans(),

@@ -27,6 +27,7 @@ public final class SimulationConfig {
     public static final double MAX_SECONDS = 86_400;
 
     private final Workload workload;
+    private final Driver driver;
     private final long ramBytes;
     private final long swapBytes;
     private final Path swapFile;
@@ -39,6 +40,7 @@ public final class SimulationConfig {
 
     private SimulationConfig(Builder b) {
         this.workload = b.workload;
+        this.driver = b.driver;
         this.ramBytes = b.ramBytes;
         this.swapBytes = b.swapBytes;
         this.swapFile = b.swapFile;
@@ -52,7 +54,7 @@ public final class SimulationConfig {
     }
 
     /**
-     * Starts a configuration: glmark2, 64 MiB of RAM, 128 MiB of in-memory swap, the {@link ReclaimPolicy#lru() lru}
+     * Starts a configuration: glmark2 on panfrost, 64 MiB of RAM, 128 MiB of in-memory swap, the {@link ReclaimPolicy#lru() lru}
      * policy, 5 seconds, 4 threads, seed 1.
      *
      * @return a builder
@@ -68,6 +70,15 @@ public final class SimulationConfig {
      */
     public Workload workload() {
         return workload;
+    }
+
+    /**
+     * Returns the driver the workload runs on.
+     *
+     * @return the driver
+     */
+    public Driver driver() {
+        return driver;
     }
 
     /**
@@ -171,9 +182,10 @@ public final class SimulationConfig {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "workload=%s policy=%s threads=%d seed=%d ram=%s swap=%s%s",
+        return String.format(Locale.ROOT, "workload=%s policy=%s threads=%d seed=%d ram=%s swap=%s%s driver=%s",
                 workload.id(), policy.name(), threads, seed, mib(ramBytes), mib(swapBytes),
-                backing == PageBacking.Kind.HEAP ? "" : " backing=" + backing.name().toLowerCase(Locale.ROOT));
+                backing == PageBacking.Kind.HEAP ? "" : " backing=" + backing.name().toLowerCase(Locale.ROOT),
+                driver.id());
     }
 
     /** Bytes as MiB, with decimals only when needed. */
@@ -185,6 +197,7 @@ public final class SimulationConfig {
     /** Builds a {@link SimulationConfig}; every setter checks its value. */
     public static final class Builder {
         private Workload workload = Workload.GLMARK2;
+        private Driver driver = Driver.PANFROST;
         private long ramBytes = 64L << 20;
         private long swapBytes = 128L << 20;
         private Path swapFile;
@@ -206,6 +219,17 @@ public final class SimulationConfig {
          */
         public Builder workload(Workload w) {
             this.workload = Objects.requireNonNull(w, "workload");
+            return this;
+        }
+
+        /**
+         * Sets the driver (default {@link Driver#PANFROST}).
+         *
+         * @param d the driver
+         * @return this builder
+         */
+        public Builder driver(Driver d) {
+            this.driver = Objects.requireNonNull(d, "driver");
             return this;
         }
 
@@ -336,12 +360,16 @@ public final class SimulationConfig {
          * Builds the configuration.
          *
          * @return it
-         * @throws IllegalArgumentException when a swap file is given without swap capacity
+         * @throws IllegalArgumentException when a swap file is given without swap capacity, or the workload cannot
+         *                                  run on the driver ({@link Workload#refuses})
          */
         public SimulationConfig build() {
             if (swapFile != null && swapBytes == 0) {
                 throw new IllegalArgumentException("a swap file needs a swap capacity above 0");
             }
+            workload.refuses(driver).ifPresent(why -> {
+                throw new IllegalArgumentException(why);
+            });
             return new SimulationConfig(this);
         }
     }

@@ -34,7 +34,8 @@ public final class SimulationResult {
 
     /**
      * Returns the device's gems table as the workers left it, after they stopped and before their clients were
-     * closed: one row per BO still live, and the footer (total, reclaimable, pages the last scan reclaimed).
+     * closed: one row per BO still live, and the footer (total, reclaimable, pages the last scan reclaimed). Empty
+     * (no rows, nothing reclaimed) on {@link Driver#PANTHOR}, which has no gems table.
      *
      * @return the table
      */

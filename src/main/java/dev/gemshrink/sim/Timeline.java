@@ -1,6 +1,5 @@
 package dev.gemshrink.sim;
 
-import dev.gemshrink.panfrost.PanfrostDevice;
 import dev.gemshrink.reclaim.ShrinkerStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,11 +72,11 @@ public final class Timeline {
 
     /** Takes a sample now. */
     void sample(double x, SimContext ctx) {
-        PanfrostDevice dev = ctx.dev;
+        SimDriver dev = ctx.dev;
         ShrinkerStats s = ctx.shrinker.stats();
         Sample sample = new Sample(x, dev.gem().pool().usedPages(), dev.gem().swap().usedPages(),
                 dev.gem().pool().freePages(), s.scans(), s.purged(), s.evicted(), ctx.enomem.sum(),
-                ClientMemoryProbe.FROM_BOS.probe(dev));
+                dev.clientUsage());
         synchronized (this) {
             samples.add(sample);
         }

@@ -1,6 +1,7 @@
 package dev.gemshrink.sim;
 
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Random;
 
 /** The workloads a {@link Simulation} can run. */
@@ -25,6 +26,16 @@ public enum Workload {
         SimWorker worker(SimContext ctx, Random rnd, int index) {
             return new ComputeWorker(ctx, rnd, index);
         }
+    },
+    /**
+     * A browser opening more and more tabs, each a client with its own VM, textures (some discard-on-reclaim) and a
+     * tiler heap, and going back to old tabs now and then. Runs on {@link Driver#PANTHOR} only.
+     */
+    TABS(2000) {
+        @Override
+        SimWorker worker(SimContext ctx, Random rnd, int index) {
+            return new TabsWorker(ctx, rnd, index);
+        }
     };
 
     private final int operationsPerSecond;
@@ -46,10 +57,24 @@ public enum Workload {
     /**
      * Returns the workload's name as the command line spells it.
      *
-     * @return {@code glmark2}, {@code browser} or {@code compute}
+     * @return {@code glmark2}, {@code browser}, {@code compute} or {@code tabs}
      */
     public String id() {
         return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Returns why the workload cannot run on a driver.
+     *
+     * @param driver the driver
+     * @return the reason, or empty when it can
+     */
+    public Optional<String> refuses(Driver driver) {
+        if (this == TABS && driver != Driver.PANTHOR) {
+            return Optional.of("the tabs workload needs the panthor driver (it binds BOs in a VM per tab,"
+                    + " with discard-on-reclaim textures and a tiler heap)");
+        }
+        return Optional.empty();
     }
 
     /**

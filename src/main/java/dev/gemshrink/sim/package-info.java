@@ -1,6 +1,6 @@
 /**
- * Simulations: real threads driving the Panfrost-like driver under a RAM budget with the shrinker on, checking every
- * byte read back and every invariant. {@link dev.gemshrink.sim.Simulation} runs a
+ * Simulations: real threads driving the Panfrost-like or the Panthor-like driver ({@link dev.gemshrink.sim.Driver})
+ * under a RAM budget with the shrinker on, checking every byte read back and every invariant. {@link dev.gemshrink.sim.Simulation} runs a
  * {@link dev.gemshrink.sim.Workload} as configured by a {@link dev.gemshrink.sim.SimulationConfig} for N seconds or
  * N operations and returns a {@link dev.gemshrink.sim.SimulationResult} (summary, timeline, failures);
  * {@link dev.gemshrink.sim.HtmlReport} writes one self-contained HTML page of one or more results.

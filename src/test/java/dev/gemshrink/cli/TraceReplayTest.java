@@ -44,7 +44,12 @@ class TraceReplayTest {
     }
 
     private CliRun replayText(String... lines) throws IOException {
-        Path f = Files.createTempFile(tmp, "inline", ".trace");
+        return replayText(tmp, lines);
+    }
+
+    /** Replays a trace of these lines, written to a new file in {@code dir}. */
+    static CliRun replayText(Path dir, String... lines) throws IOException {
+        Path f = Files.createTempFile(dir, "inline", ".trace");
         Files.write(f, List.of(lines), StandardCharsets.UTF_8);
         return CliRun.of("replay", f.toString());
     }
