@@ -288,6 +288,48 @@ class PanthorStagesTest {
     }
 
     @Test
+    void aBoWhoseVmIsBeingValidatedIsSkippedWithoutWaitingForTheJobNotYetQueued() throws Exception {
+        FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(256));
+        try (PanthorDevice dev = deviceWaiting(Duration.ofSeconds(LONG), swap)) {
+            PanthorClient c = dev.openClient("c");
+            PanthorVm vm = c.createVm("vm");
+            PanthorBo evicted = c.createBo("evicted", PAGE, 0, vm);
+            PanthorBo resident = c.createBo("resident", PAGE, 0, vm);
+            vm.bind(evicted, 0, PAGE, VA);
+            vm.bind(resident, 0, PAGE, VA + PAGE);
+            assertThat(evicted.reclaim()).isEqualTo(1);
+            CountDownLatch loading = new CountDownLatch(1);
+            CountDownLatch go = new CountDownLatch(1);
+            swap.failLoadsWith(() -> {
+                loading.countDown();
+                PanthorBindTest.awaitGate(go);
+                return null; // let the read through
+            });
+            PanthorJob[] submitted = new PanthorJob[1];
+            Thread submitter = new Thread(() -> submitted[0] = vm.submit("job", ctx -> { }), "submitter");
+            submitter.start();
+            assertThat(loading.await(LONG, TimeUnit.SECONDS)).as("the submit is validating the VM").isTrue();
+            assertThat(vm.isBusy()).isTrue();
+
+            AtomicLong freed = new AtomicLong(-1);
+            Thread scanner = new Thread(() -> freed.set(scan(dev, 1, true)), "scanner");
+            scanner.start();
+            assertThat(ThreadStates.awaitEndedOrParkedIn(scanner, PanthorJob.class, LONG, TimeUnit.SECONDS))
+                    .as("no wait for a job that is still being submitted").isTrue();
+            assertThat(freed.get()).isZero();
+            assertThat(resident.isResident()).isTrue();
+            go.countDown();
+            submitter.join(TimeUnit.SECONDS.toMillis(LONG));
+            swap.heal();
+            assertThat(await(submitted[0]).status()).isEqualTo(PanthorJob.Status.DONE);
+            assertThat(evicted.isResident()).isTrue();
+            assertClean(dev);
+            c.close();
+            assertClean(dev);
+        }
+    }
+
+    @Test
     void aBoThatBecameCostlierDuringTheScanIsSkippedAndLeftForItsOwnStage() throws Exception {
         FaultySwapStore swap = new FaultySwapStore(SwapStore.inMemory(256));
         try (PanthorDevice dev = deviceWaiting(Duration.ofSeconds(LONG), swap)) {
