@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A Panthor-like device over the core: a {@link GemDevice} (page pool, swap, LRUs, and its shrinker registered as
  * {@value #SHRINKER_NAME} with Panthor's retry rule), clients with VMs, BOs bound explicitly at GPU addresses,
- * tiler heaps, and a GPU thread that runs jobs in submission order.
+ * tiler heaps, and a GPU thread that runs jobs in submission order. The core device is built with the driver's
+ * reclaim stages (unused, mmapped, private per VM, shared: see {@code PanthorStages} and docs/panthor.md).
  *
  * <p>Lock order of the driver: a client's lock (only around its own lists and BO creation) -> BO reservation locks
  * (one at a time) -> a BO's bindings lock -> a VM's lock -> the core's leaves (LRU lock, page pool, swap store).
