@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -53,6 +54,32 @@ class PanthorStagesTest {
 
     private static long scan(PanthorDevice dev, long pages, boolean canBlock) {
         return dev.gem().shrinker().shrinker().scan(new ShrinkControl(pages, canBlock, true));
+    }
+
+    /** Starts a thread that scans once and stores what the scan returned in {@code freed}. */
+    private static Thread startScan(PanthorDevice dev, long pages, boolean canBlock, AtomicLong freed) {
+        Thread t = new Thread(() -> freed.set(scan(dev, pages, canBlock)), "scanner");
+        t.start();
+        return t;
+    }
+
+    /**
+     * Holds the next swap reads ({@code loads}) or writes of {@code swap} until {@code go} opens, then lets them
+     * through; the latch returned opens when one is held.
+     */
+    private static CountDownLatch holdSwap(FaultySwapStore swap, boolean loads, CountDownLatch go) {
+        CountDownLatch held = new CountDownLatch(1);
+        Supplier<Throwable> hold = () -> {
+            held.countDown();
+            PanthorBindTest.awaitGate(go);
+            return null;
+        };
+        if (loads) {
+            swap.failLoadsWith(hold);
+        } else {
+            swap.failStoresWith(hold);
+        }
+        return held;
     }
 
     private static PanthorDevice deviceWaiting(Duration fenceWait, SwapStore swap) {
@@ -207,8 +234,7 @@ class PanthorStagesTest {
             PanthorJob job = a.submit("held", ctx -> PanthorBindTest.awaitGate(gate));
 
             AtomicLong freed = new AtomicLong(-1);
-            Thread scanner = new Thread(() -> freed.set(scan(dev, 2, false)), "scanner");
-            scanner.start();
+            Thread scanner = startScan(dev, 2, false, freed);
             assertThat(ThreadStates.awaitEndedOrParkedIn(scanner, PanthorJob.class, LONG, TimeUnit.SECONDS))
                     .as("the scan returned without waiting for the job").isTrue();
             assertThat(freed.get()).isZero();
@@ -241,8 +267,7 @@ class PanthorStagesTest {
             });
 
             AtomicLong freed = new AtomicLong(-1);
-            Thread scanner = new Thread(() -> freed.set(scan(dev, 2, true)), "scanner");
-            scanner.start();
+            Thread scanner = startScan(dev, 2, true, freed);
             ThreadStates.awaitParkedIn(scanner, PanthorJob.class, LONG, TimeUnit.SECONDS);
             assertThat(priv.isResident()).as("not while its job runs").isTrue();
             assertThat(priv.shmem().resv().isLocked()).as("no lock held while waiting").isFalse();
@@ -298,13 +323,8 @@ class PanthorStagesTest {
             vm.bind(evicted, 0, PAGE, VA);
             vm.bind(resident, 0, PAGE, VA + PAGE);
             assertThat(evicted.reclaim()).isEqualTo(1);
-            CountDownLatch loading = new CountDownLatch(1);
             CountDownLatch go = new CountDownLatch(1);
-            swap.failLoadsWith(() -> {
-                loading.countDown();
-                PanthorBindTest.awaitGate(go);
-                return null; // let the read through
-            });
+            CountDownLatch loading = holdSwap(swap, true, go);
             PanthorJob[] submitted = new PanthorJob[1];
             Thread submitter = new Thread(() -> submitted[0] = vm.submit("job", ctx -> { }), "submitter");
             submitter.start();
@@ -312,8 +332,7 @@ class PanthorStagesTest {
             assertThat(vm.isBusy()).isTrue();
 
             AtomicLong freed = new AtomicLong(-1);
-            Thread scanner = new Thread(() -> freed.set(scan(dev, 1, true)), "scanner");
-            scanner.start();
+            Thread scanner = startScan(dev, 1, true, freed);
             assertThat(ThreadStates.awaitEndedOrParkedIn(scanner, PanthorJob.class, LONG, TimeUnit.SECONDS))
                     .as("no wait for a job that is still being submitted").isTrue();
             assertThat(freed.get()).isZero();
@@ -341,17 +360,11 @@ class PanthorStagesTest {
             touchPages(vm, second);
             assertThat(stageOf(first)).isEqualTo("unused");
             assertThat(stageOf(second)).isEqualTo("unused");
-            CountDownLatch storing = new CountDownLatch(1);
             CountDownLatch go = new CountDownLatch(1);
-            swap.failStoresWith(() -> {
-                storing.countDown();
-                PanthorBindTest.awaitGate(go);
-                return null; // let the write through
-            });
+            CountDownLatch storing = holdSwap(swap, false, go);
 
             AtomicLong freed = new AtomicLong(-1);
-            Thread scanner = new Thread(() -> freed.set(scan(dev, 2, false)), "scanner");
-            scanner.start();
+            Thread scanner = startScan(dev, 2, false, freed);
             assertThat(storing.await(LONG, TimeUnit.SECONDS)).as("the scan is evicting the first").isTrue();
             vm.bind(second, 0, PAGE, VA); // bound meanwhile: private, costlier than the stage being scanned
             go.countDown();
