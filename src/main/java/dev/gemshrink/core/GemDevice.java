@@ -27,7 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The device's shrinker is registered with a {@link ShrinkerRegistry} (its own unless the builder names a shared
  * one), and the registry is one of the pool's reclaim hooks, so an allocation that does not fit runs direct reclaim.
  *
- * <p>Locking: the LRU lists share one lock ({@link #lruLock()}), always taken after an object's reservation lock
+ * <p>Lists: one per {@link ReclaimStage} of the device's {@link ReclaimStages} (chosen by its builder; the standard
+ * ones by default), in the device's own {@link ReclaimDomain} and, for per-domain stages, in each domain created by
+ * {@link #createDomain}; every live object is on exactly one of them, the one its derived stage implies.
+ *
+ * <p>Locking: the LRU lists (and the domain LRU) share one lock ({@link #lruLock()}), always taken after an object's reservation lock
  * and never held while calling out. State changes do not take it: they record their placement moves lock-free and
  * drains apply them under it ({@link LruMoves}). Where a drain takes it: a state change whose buffer stripe is full,
  * and {@code free}, with the object's reservation lock held (try-lock, then wait); the scan, before and after its

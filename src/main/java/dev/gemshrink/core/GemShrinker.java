@@ -13,9 +13,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A device's shrinker (docs/kernel-model.md section 3): count is the pages on the purgeable and evictable LRUs (the
- * latter only while swap has room); scan purges DONTNEED objects least recently used first, then, if still short and
- * swapping is allowed, evicts idle WILLNEED ones, stopping once the target is met. Whole objects only.
+ * A device's shrinker (docs/kernel-model.md section 3), scanning the device's {@link ReclaimStages} in order,
+ * cheapest first, and skipping a {@link ReclaimStage#blocking() blocking} stage unless the context may block. A
+ * stage's placement decides what it does: purge stages purge DONTNEED objects while short of the target; when
+ * swapping is allowed and still short, swap-purge stages purge DONTNEED contents held in swap while swap lacks the
+ * room the evict stages want, and evict stages evict idle WILLNEED objects (or discard them, as their evictor
+ * decides) while swap has room. Whole objects only; the count is the purge stages' pages plus the evict stages'
+ * pages as far as swap has room. With the standard stages this is the purge pass and then the evict pass.
+ *
+ * <p>Under the object's lock the scan derives its stage again and skips an object that refines another placement
+ * now or became costlier (a later stage): its buffered move takes it to its own list. In a
+ * {@link ReclaimStage#waitsForIdle() waiting} stage a busy object (its evictor answered BUSY and named an
+ * {@link IdleWait}) is waited for with no lock held, up to the device's fence wait, and tried once more.
  *
  * <p>The scan follows the kernel's {@code drm_gem_lru_scan}: it parks the head object on a private "still in LRU"
  * list, drops the LRU lock, try-locks the object's reservation lock (a lock the calling thread already holds fails
@@ -308,6 +317,10 @@ final class GemShrinker implements Shrinker {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
+        } catch (RuntimeException e) {
+            LOG.warn("waiting for {} to be idle failed; skipping it", obj.name(), e);
+            p.remaining += pages;
             return false;
         }
         return attempt(obj, pages, st, null, p).freed;

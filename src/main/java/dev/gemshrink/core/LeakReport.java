@@ -9,25 +9,75 @@ import java.util.Map;
  * every open count transition: each live owner's kind and where it was acquired, the caller's frame first, and
  * any count moved without an owner, or whose owner was dropped without being released.
  *
- * @param object      the object's name
- * @param counts      live owners per kind (kinds with none are absent)
- * @param transitions every open count transition with its stack (empty unless tracking is on)
- * @param note        how to see more, or null when there is nothing more to see (tracking is on)
+ * <p>Immutable; equal when all four parts are equal. A final class rather than a record: the model checker the
+ * tests use cannot instrument reads of a record's fields.
  */
-public record LeakReport(String object, Map<OwnerKind, Integer> counts, List<RefTransition> transitions,
-        String note) {
+public final class LeakReport {
+    private final String object;
+    private final Map<OwnerKind, Integer> counts;
+    private final List<RefTransition> transitions;
+    private final String note;
 
     /**
-     * Makes immutable copies.
+     * Makes a report of immutable copies.
      *
-     * @param object      see the record component
-     * @param counts      see the record component
-     * @param transitions see the record component
-     * @param note        see the record component
+     * @param object      the object's name
+     * @param counts      live owners per kind (kinds with none are absent)
+     * @param transitions every open count transition with its stack (empty unless tracking is on)
+     * @param note        how to see more, or null when there is nothing more to see (tracking is on)
      */
-    public LeakReport {
-        counts = Map.copyOf(counts);
-        transitions = List.copyOf(transitions);
+    public LeakReport(String object, Map<OwnerKind, Integer> counts, List<RefTransition> transitions, String note) {
+        this.object = object;
+        this.counts = Map.copyOf(counts);
+        this.transitions = List.copyOf(transitions);
+        this.note = note;
+    }
+
+    /**
+     * Returns the object's name.
+     *
+     * @return the name
+     */
+    public String object() {
+        return object;
+    }
+
+    /**
+     * Returns the live owners per kind.
+     *
+     * @return an immutable map; kinds with none are absent
+     */
+    public Map<OwnerKind, Integer> counts() {
+        return counts;
+    }
+
+    /**
+     * Returns every open count transition with its stack.
+     *
+     * @return an immutable list, empty unless tracking is on
+     */
+    public List<RefTransition> transitions() {
+        return transitions;
+    }
+
+    /**
+     * Returns how to see more.
+     *
+     * @return the note, or null when there is nothing more to see (tracking is on)
+     */
+    public String note() {
+        return note;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LeakReport r && object.equals(r.object) && counts.equals(r.counts)
+                && transitions.equals(r.transitions) && java.util.Objects.equals(note, r.note);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(object, counts, transitions, note);
     }
 
     /**

@@ -19,9 +19,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fails (the pool, a reclaim hook, the backing or a wake-up). When the free frames do not suffice, the pool runs its
  * {@link ReclaimHook}s (direct reclaim) without holding its own lock, a bounded number of times, and then fails. A
  * round that frees nothing while rounds of other threads are running waits for those to end before the next attempt
- * (their scans may hold every candidate parked), and a round whose pages other threads took before this allocation
- * could is not counted as a failed attempt (up to a further bound), so two allocations reclaiming at once do not fail
- * for each other.
+ * (their scans may hold every candidate parked). An attempt after which at least the pages this allocation missed
+ * came back to the pool since its failed take, but other threads took them first, is not counted as a failed
+ * attempt (up to a further bound), whether this allocation's hooks freed them or not (a round asks no hook when
+ * others' frees already cover the shortfall), so two allocations reclaiming at once do not fail for each other.
+ *
+ * <p>The caller of an allocation says what its reclaim may do: {@link #allocate} reclaims without blocking (the
+ * caller may hold a reservation lock that a GPU job needs to signal its fence, so waiting for a fence could wait for
+ * the caller itself), {@link #allocateMayBlock} lets the hooks wait for busy objects for a bounded time, and
+ * {@link #allocateNoReclaim} does not reclaim at all.
  *
  * <p>A pool is shared: several devices (and background reclaimers) may use one pool, so hooks are never set, only
  * added. Each {@link #addReclaimHook} and {@link #addLowWatermarkHook} returns a {@link HookRegistration} that its
@@ -39,7 +45,7 @@ public final class PagePool {
 
     /** How many rounds of reclaim an allocation runs before it gives up. */
     static final int RECLAIM_RETRIES = 4;
-    /** How many more rounds an allocation runs when other threads took the pages its rounds freed. */
+    /** How many more rounds an allocation runs when other threads took the pages that came back for it. */
     static final int RECLAIM_RETRIES_TAKEN = 16;
 
     private static final byte[] ZEROS = new byte[PAGE_SIZE];
@@ -51,9 +57,9 @@ public final class PagePool {
     private final TrackedLock lock = new TrackedLock(LOCK, "PagePool@" + Integer.toHexString(System.identityHashCode(this)));
     private final int[] freeStack; // guarded by lock: frames that are free, top at freeTop - 1
     private int freeTop; // guarded by lock
-    // Pages returned by free() since the pool was made. Written under lock; volatile so that an allocation can tell,
-    // without the lock, whether its reclaim round really freed pages that other threads then took.
-    private volatile long pagesFreedEver;
+    // Pages returned to the free frames (by free() or an undone allocation) since the pool was made. Written under
+    // lock; volatile so that an allocation can tell, without the lock, whether pages came back since its failed take.
+    private volatile long pagesReturnedEver;
     private final BitSet handedOut; // guarded by lock: set = allocated and not yet freed (sized once: never grows)
     // Written under lock, read without it by counts: volatile so a reader sees a recent value.
     private volatile int used;
@@ -203,10 +209,11 @@ public final class PagePool {
     }
 
     /**
-     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit. Whatever fails
-     * on the way leaves the pool as it was: an {@link OutOfMemoryError} of the backing (creating a frame's bytes)
-     * becomes ENOMEM; any other failure of the backing, a reclaim hook or a low-watermark hook is rethrown as it is,
-     * after the frames taken are returned.
+     * Allocates {@code n} zero-filled pages, all or nothing, running reclaim when they do not fit; the reclaim never
+     * blocks ({@link ReclaimHook#reclaim(long)}), since the caller may hold a lock that a busy object's GPU job needs
+     * to signal its fence (a reservation lock). Whatever fails on the way leaves the pool as it was: an
+     * {@link OutOfMemoryError} of the backing (creating a frame's bytes) becomes ENOMEM; any other failure of the
+     * backing, a reclaim hook or a low-watermark hook is rethrown as it is, after the frames taken are returned.
      *
      * @param n   how many pages
      * @param who what they are for, used in the error message (for example {@code "bo#3"})
@@ -215,7 +222,22 @@ public final class PagePool {
      *                      memory; EINVAL when n is negative
      */
     public int[] allocate(int n, String who) {
-        return allocate(n, who, true);
+        return allocate(n, who, Reclaim.NO_BLOCK);
+    }
+
+    /**
+     * Allocates like {@link #allocate} for a caller that allows blocking (the kernel's {@code GFP_KERNEL} from a
+     * context that holds no reservation lock): the reclaim it runs may wait, for a bounded time, for busy objects'
+     * fences ({@link ReclaimHook#reclaimMayBlock(long)}). Call it only while holding no lock that a GPU job needs to
+     * signal its fence, or the wait may be for the caller itself.
+     *
+     * @param n   how many pages
+     * @param who what they are for, used in the error message
+     * @return the frame numbers, in allocation order
+     * @throws GemException as {@link #allocate}
+     */
+    public int[] allocateMayBlock(int n, String who) {
+        return allocate(n, who, Reclaim.MAY_BLOCK);
     }
 
     /**
@@ -230,10 +252,20 @@ public final class PagePool {
      *                      EINVAL when n is negative
      */
     public int[] allocateNoReclaim(int n, String who) {
-        return allocate(n, who, false);
+        return allocate(n, who, Reclaim.NONE);
     }
 
-    private int[] allocate(int n, String who, boolean mayReclaim) {
+    /** What an allocation may do when the free frames do not suffice. */
+    private enum Reclaim {
+        /** Fail at once. */
+        NONE,
+        /** Run the reclaim hooks, which must not block. */
+        NO_BLOCK,
+        /** Run the reclaim hooks, which may block for a bounded time. */
+        MAY_BLOCK
+    }
+
+    private int[] allocate(int n, String who, Reclaim reclaim) {
         if (n < 0) {
             throw new GemException(Errno.EINVAL, "cannot allocate " + n + " pages for " + who);
         }
@@ -241,31 +273,32 @@ public final class PagePool {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who
                     + ": the pool holds only " + freeStack.length);
         }
+        boolean mayReclaim = reclaim != Reclaim.NONE;
         if (mayReclaim) {
             LockValidator.mayEnterReclaim(); // such an allocation may reclaim: the locks held now order before reclaim
         }
         int[] got = new int[n]; // the step that can fail (OutOfMemoryError) comes before anything is taken
-        boolean taken = tryTake(got);
+        Shortfall shortfall = tryTake(got);
         int attempts = 0;
         int takenByOthers = 0;
-        while (mayReclaim && !taken && attempts < RECLAIM_RETRIES) {
-            long missing = (long) n - freePages();
-            long freedBefore = pagesFreedEver;
-            long freed = reclaimRound(n);
-            if (freed < 0 || (freed == 0 && freePages() < n && !awaitOtherRounds())) {
+        while (mayReclaim && shortfall != null && attempts < RECLAIM_RETRIES) {
+            long freed = reclaimRound(n, reclaim == Reclaim.MAY_BLOCK);
+            if (freed < 0 || (freed == 0 && !cameBack(shortfall) && !awaitOtherRounds())) {
                 break; // no hook, or reclaim made no progress, nobody else freed enough and no one else is reclaiming
             }
-            taken = tryTake(got);
-            if (!taken && pagesFreedEver - freedBefore >= missing && takenByOthers < RECLAIM_RETRIES_TAKEN) {
-                // Pages at least as many as were missing came back during the round (counted by the pool, not as
-                // hooks report) and other threads took them first: reclaim works, so this is not one of the failed
+            Shortfall again = tryTake(got);
+            if (again != null && cameBack(shortfall) && takenByOthers < RECLAIM_RETRIES_TAKEN) {
+                // At least the missing pages came back since the failed take (counted by the pool, not as hooks
+                // report: the round's own or other threads' frees, which may have left the round nothing to ask for)
+                // and other threads took them first: memory is coming back, so this is not one of the failed
                 // attempts. One thread alone never gets here: what comes back stays free until it takes it.
                 takenByOthers++;
             } else {
                 attempts++;
             }
+            shortfall = again;
         }
-        if (!taken) {
+        if (shortfall != null) {
             throw new GemException(Errno.ENOMEM, "cannot allocate " + n + " pages for " + who + ": "
                     + freePages() + " of " + freeStack.length + " free" + (mayReclaim ? " after reclaim"
                             : " (no reclaim: fail fast)"));
@@ -294,9 +327,10 @@ public final class PagePool {
     /**
      * Asks the reclaim hooks, round-robin from the cursor, until {@code n} pages are free or each was asked once.
      *
+     * @param canBlock whether the allocating caller allows the hooks to block
      * @return the pages the hooks report freed, or -1 when there is no hook
      */
-    private long reclaimRound(int n) {
+    private long reclaimRound(int n, boolean canBlock) {
         Object[] hooks = reclaimHooks.toArray();
         if (hooks.length == 0) {
             return -1;
@@ -315,7 +349,8 @@ public final class PagePool {
                 if (missing <= 0) {
                     break;
                 }
-                freed += ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim.reclaim(missing);
+                ReclaimHook hook = ((HookRegistration) hooks[(start + i) % hooks.length]).reclaim;
+                freed += canBlock ? hook.reclaimMayBlock(missing) : hook.reclaim(missing);
             }
         } finally {
             LockValidator.exitReclaim();
@@ -362,20 +397,36 @@ public final class PagePool {
         return true;
     }
 
-    /** Takes {@code got.length} free frames into {@code got}, or none. */
-    private boolean tryTake(int[] got) {
+    /**
+     * What a take that failed lacked: {@code pages} more free frames than there were, when {@code returnedBefore}
+     * pages had come back to the pool in all.
+     */
+    private record Shortfall(int pages, long returnedBefore) {
+    }
+
+    /** Whether at least the pages a failed take lacked came back to the pool since (others may have taken them). */
+    private boolean cameBack(Shortfall s) {
+        return pagesReturnedEver - s.returnedBefore >= s.pages;
+    }
+
+    /**
+     * Takes {@code got.length} free frames into {@code got}, or none.
+     *
+     * @return null when taken; otherwise what was missing, read under the lock with the count of returned pages
+     */
+    private Shortfall tryTake(int[] got) {
         int n = got.length;
         lock.lock();
         try {
             if (freeTop < n) {
-                return false;
+                return new Shortfall(n - freeTop, pagesReturnedEver);
             }
             for (int i = 0; i < n; i++) {
                 got[i] = freeStack[--freeTop];
                 handedOut.set(got[i]);
             }
             used += n;
-            return true;
+            return null;
         } finally {
             lock.unlock();
         }
@@ -390,6 +441,7 @@ public final class PagePool {
                 freeStack[freeTop++] = pfn;
             }
             used -= got.length;
+            pagesReturnedEver += got.length;
         } finally {
             lock.unlock();
         }
@@ -432,7 +484,7 @@ public final class PagePool {
                 }
             }
             used -= freed;
-            pagesFreedEver += freed;
+            pagesReturnedEver += freed;
             return freed;
         } finally {
             lock.unlock();

@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A kswapd-like daemon thread: it sleeps until the pool's free pages drop below a low watermark (the pool wakes it
  * after such an allocation, and it also checks on a timer), then reclaims through the registry until the free pages
- * reach a high watermark or reclaim makes no progress.
+ * reach a high watermark or reclaim makes no progress. It holds no lock while it reclaims, so its shrinkers may block
+ * ({@link ShrinkControl#canBlock()} is true): a wait for a busy object's fence cannot be a wait for itself.
  *
  * <p>Several reclaimers may watch one pool: each adds its own low-watermark hook and {@link #close()} removes only
  * that one.
@@ -171,7 +172,7 @@ public final class BackgroundReclaimer implements AutoCloseable {
                 }
                 wakeups.increment();
                 while (running.get() && pool.freePages() < high) {
-                    long got = registry.reclaim(high - pool.freePages(), true);
+                    long got = registry.reclaim(high - pool.freePages(), true, true); // holds no lock: may block
                     if (got <= 0) {
                         break;
                     }

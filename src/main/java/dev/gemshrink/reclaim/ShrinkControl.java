@@ -20,7 +20,7 @@ public final class ShrinkControl {
      * Creates a control.
      *
      * @param nrToScan how many pages to free at most
-     * @param canBlock whether the shrinker may sleep (it still never blocks on a reservation lock)
+     * @param canBlock whether the shrinker may block for a bounded time (it still never blocks on a lock)
      * @param canSwap  whether it may write pages to swap (false: purge only)
      */
     public ShrinkControl(long nrToScan, boolean canBlock, boolean canSwap) {
@@ -48,7 +48,10 @@ public final class ShrinkControl {
     }
 
     /**
-     * Returns whether the shrinker may sleep.
+     * Returns whether the shrinker may block: wait, for a bounded time, for busy objects to become idle (never for a
+     * lock). True for a background reclaimer, for direct reclaim from an allocation whose caller allows it and for
+     * the debugfs-like count and scan; false for other direct reclaim, whose caller may hold a lock that the GPU job
+     * behind a busy object needs to signal its fence (see {@link ShrinkerRegistry}).
      *
      * @return canBlock
      */

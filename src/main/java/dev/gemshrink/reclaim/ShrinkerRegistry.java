@@ -22,8 +22,16 @@ import java.util.concurrent.locks.LockSupport;
  * (docs/kernel-model.md section 4). Each shrinker gets {@code delta = (freeable >> priority) * 4 / seeks} pages of work
  * plus what was deferred earlier, capped at twice what it can free, in batches (default 128); unfinished work is
  * deferred to the next call. One deliberate difference: a scan call never asks for more than the reclaim's
- * remaining target, so a small allocation does not empty a small shrinker. Direct reclaim ({@link #reclaim(long, boolean)}) starts at priority 12 and lowers it
- * until enough is freed.
+ * remaining target, so a small allocation does not empty a small shrinker. Direct reclaim ({@link #reclaim(long,
+ * boolean, boolean)}) starts at priority 12 and lowers it until enough is freed.
+ *
+ * <p>Blocking: every call tells the shrinker in {@link ShrinkControl#canBlock()} whether it may wait (for a bounded
+ * time, for busy objects' fences; never for a lock). It is true for a {@link BackgroundReclaimer}, for direct reclaim
+ * from an allocation whose caller allows blocking ({@link #reclaimMayBlock}, called by
+ * {@link dev.gemshrink.memory.PagePool#allocateMayBlock}), and for the debugfs-like {@link Registration#count()} and
+ * {@link Registration#scan(long)} (a write to a debugfs file comes from a process holding no lock, as the kernel's
+ * {@code GFP_KERNEL} there); it is false for an ordinary allocation's direct reclaim ({@link #reclaim(long)}) and for
+ * the forms of {@link #reclaim(long, boolean)} and {@link #shrinkSlab(int, long, boolean)} without the flag.
  *
  * <p>Shrinkers may register and unregister at any time, also while a reclaim runs: once {@link
  * Registration#close()} returns, no new call of the shrinker starts (it waits for other threads' calls already in
@@ -120,27 +128,53 @@ public final class ShrinkerRegistry implements ReclaimHook {
     }
 
     /**
-     * Direct reclaim from a page pool: frees at least {@code pages} pages if possible, swapping allowed.
+     * Direct reclaim from a page pool for an allocation whose caller may not block: frees at least {@code pages}
+     * pages if possible, swapping allowed, without blocking.
      *
      * @param pages the pages wanted
      * @return the pages freed
      */
     @Override
     public long reclaim(long pages) {
-        return reclaim(pages, true);
+        return reclaim(pages, true, false);
     }
 
     /**
-     * Direct reclaim: runs {@link #shrinkSlab} from priority 12 down to 0 until {@code target} pages are freed.
+     * Direct reclaim from a page pool for an allocation whose caller allows blocking: frees at least {@code pages}
+     * pages if possible, swapping allowed; the shrinkers may block.
+     *
+     * @param pages the pages wanted
+     * @return the pages freed
+     */
+    @Override
+    public long reclaimMayBlock(long pages) {
+        return reclaim(pages, true, true);
+    }
+
+    /**
+     * Direct reclaim that does not block: {@link #reclaim(long, boolean, boolean)} with {@code canBlock} false.
      *
      * @param target  the pages wanted
      * @param canSwap whether shrinkers may evict to swap
      * @return the pages freed
      */
     public long reclaim(long target, boolean canSwap) {
+        return reclaim(target, canSwap, false);
+    }
+
+    /**
+     * Direct reclaim: runs {@link #shrinkSlab(int, long, boolean, boolean)} from priority 12 down to 0 until
+     * {@code target} pages are freed.
+     *
+     * @param target   the pages wanted
+     * @param canSwap  whether shrinkers may evict to swap
+     * @param canBlock whether shrinkers may block (the caller holds no lock a GPU job needs to signal its fence)
+     * @return the pages freed
+     */
+    public long reclaim(long target, boolean canSwap, boolean canBlock) {
         long freed = 0;
         for (int priority = DEF_PRIORITY; priority >= 0 && freed < target; priority--) {
-            freed = saturatedAdd(freed, shrinkSlab(priority, target - freed, canSwap));
+            freed = saturatedAdd(freed, shrinkSlab(priority, target - freed, canSwap, canBlock));
         }
         return freed;
     }
@@ -163,8 +197,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
     }
 
     /**
-     * One round over all shrinkers at one priority (Linux's {@code shrink_slab}), stopping early once
-     * {@code target} pages are freed; work not done is deferred.
+     * One round that does not block: {@link #shrinkSlab(int, long, boolean, boolean)} with {@code canBlock} false.
      *
      * @param priority 12 (light) to 0 (heavy)
      * @param target   stop once this many pages are freed (Long.MAX_VALUE for a full round)
@@ -172,6 +205,20 @@ public final class ShrinkerRegistry implements ReclaimHook {
      * @return the pages freed
      */
     public long shrinkSlab(int priority, long target, boolean canSwap) {
+        return shrinkSlab(priority, target, canSwap, false);
+    }
+
+    /**
+     * One round over all shrinkers at one priority (Linux's {@code shrink_slab}), stopping early once
+     * {@code target} pages are freed; work not done is deferred.
+     *
+     * @param priority 12 (light) to 0 (heavy)
+     * @param target   stop once this many pages are freed (Long.MAX_VALUE for a full round)
+     * @param canSwap  whether shrinkers may evict to swap
+     * @param canBlock whether shrinkers may block (for a bounded time; never for a lock)
+     * @return the pages freed
+     */
+    public long shrinkSlab(int priority, long target, boolean canSwap, boolean canBlock) {
         if (priority < 0 || priority > DEF_PRIORITY) {
             throw new IllegalArgumentException("priority must be 0.." + DEF_PRIORITY + ": " + priority);
         }
@@ -182,7 +229,7 @@ public final class ShrinkerRegistry implements ReclaimHook {
             }
             if (r.enter()) {
                 try {
-                    freed = saturatedAdd(freed, r.doShrink(priority, target - freed, canSwap));
+                    freed = saturatedAdd(freed, r.doShrink(priority, target - freed, canSwap, canBlock));
                 } finally {
                     r.exit();
                 }
@@ -269,9 +316,10 @@ public final class ShrinkerRegistry implements ReclaimHook {
         }
 
         /**
-         * Reads the shrinker's count, like reading debugfs {@code count}.
+         * Reads the shrinker's count, like reading debugfs {@code count}: swapping and blocking allowed, as for a
+         * reader holding no lock.
          *
-         * @return pages freeable now (swapping allowed), or 0 once unregistered
+         * @return pages freeable now, or 0 once unregistered
          */
         public long count() {
             if (!enter()) {
@@ -285,7 +333,9 @@ public final class ShrinkerRegistry implements ReclaimHook {
         }
 
         /**
-         * Asks the shrinker to free {@code n} pages now, like writing {@code n} to debugfs {@code scan}.
+         * Asks the shrinker to free {@code n} pages now, like writing {@code n} to debugfs {@code scan}: swapping and
+         * blocking allowed (the shrinker may wait for busy objects for a bounded time), so call it only while holding
+         * no lock a GPU job needs to signal its fence.
          *
          * @param n pages to free, at least 0
          * @return pages freed (0 when it stopped or is unregistered)
@@ -428,8 +478,8 @@ public final class ShrinkerRegistry implements ReclaimHook {
         }
 
         /** Linux's do_shrink_slab for this shrinker at one priority. */
-        private long doShrink(int priority, long target, boolean canSwap) {
-            ShrinkControl sc = new ShrinkControl(0, true, canSwap);
+        private long doShrink(int priority, long target, boolean canSwap, boolean canBlock) {
+            ShrinkControl sc = new ShrinkControl(0, canBlock, canSwap);
             long freeable = shrinker.count(sc);
             if (freeable <= 0) {
                 return 0;

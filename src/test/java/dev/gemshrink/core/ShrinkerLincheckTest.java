@@ -6,12 +6,11 @@ import ch.qos.logback.classic.Level;
 import dev.gemshrink.GemException;
 import dev.gemshrink.checking.InvariantChecker;
 import dev.gemshrink.checking.Violation;
-import dev.gemshrink.locking.LockValidator;
 import dev.gemshrink.memory.SwapStore;
 import dev.gemshrink.testing.CapturedLog;
+import dev.gemshrink.testing.ReclaimModelChecking;
 import java.util.List;
 import org.jetbrains.lincheck.datastructures.IntGen;
-import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
@@ -178,30 +177,13 @@ public class ShrinkerLincheckTest {
     /** Runs the model checker. */
     @Test
     void modelCheck() {
-        ModelCheckingOptions options = new ModelCheckingOptions()
+        ModelCheckingOptions options = ReclaimModelChecking.excludingBookkeeping(new ModelCheckingOptions()
                 .iterations(15)
                 .invocationsPerIteration(80)
                 .threads(3)
                 .actorsPerThread(2)
                 .actorsBefore(2)
-                .actorsAfter(2)
-                // Minimising a failing scenario re-runs the search many times (over ten minutes here): report the
-                // first failing scenario as found, so a failure stays bounded in time too.
-                .minimizeFailedScenario(false)
-                // The checker runs once per invocation, single-threaded, after all operations: analysing it (every
-                // field read a potential switch point, every object tracked) would dominate the run time.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(InvariantChecker.class.getName()).allMethods()
-                        .ignore())
-                // Logging (the shrinker's rate-limited "Purging N bytes") is not part of the model.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
-                        (String c) -> c.startsWith("org.slf4j.") || c.startsWith("ch.qos.logback."))
-                        .allMethods().ignore())
-                // The lock validator checks lock order, not data races: its own bookkeeping is not explored.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(
-                        (String c) -> c.startsWith(LockValidator.class.getName())).allMethods().ignore())
-                // The rate limiter's window is an immutable record, which Lincheck cannot take field offsets of.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses("dev.gemshrink.reclaim.RateLimiter$Window")
-                        .allMethods().ignore());
+                .actorsAfter(2));
         // Freeing an object while another thread's pin is in flight is a legal, logged leak (see above).
         try (CapturedLog log = CapturedLog.of(ShmemObject.class)) {
             options.check(ShrinkerLincheckTest.class);

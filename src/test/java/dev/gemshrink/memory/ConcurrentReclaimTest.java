@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two allocations reclaiming at once: the one whose round finds nothing (the other round holds the candidates)
- * waits for the other round instead of failing, and one alone fails as before.
+ * waits for the other round instead of failing, one whose shortfall came back while others took it tries again, and
+ * one alone fails as before.
  */
 class ConcurrentReclaimTest {
     private static final long WAIT = 10;
@@ -75,6 +76,29 @@ class ConcurrentReclaimTest {
         });
         assertThat(pool.allocate(2, "wanted")).hasSize(2);
         assertThat(calls).hasValue(PagePool.RECLAIM_RETRIES + 1);
+    }
+
+    @Test
+    void pagesOthersFreedAndTookWhileARoundFoundNothingDoNotEndTheAllocation() {
+        PagePool pool = PagePool.ofPages(2);
+        int[] others = pool.allocate(1, "another user's");
+        int[] reclaimable = pool.allocate(1, "reclaimable");
+        AtomicInteger calls = new AtomicInteger();
+        pool.addReclaimHook(pages -> {
+            if (calls.incrementAndGet() == 1) {
+                // While this round finds nothing, another thread frees a page and takes it again before this
+                // allocation can: it came back, so reclaim is making progress and this round is not the last.
+                onNewThread(() -> {
+                    pool.free(others);
+                    return pool.allocateNoReclaim(1, "another user's again");
+                }).join();
+                return 0;
+            }
+            return pool.free(reclaimable);
+        });
+        assertThat(pool.allocate(1, "wanted")).containsExactly(reclaimable);
+        assertThat(calls).hasValue(2);
+        assertThat(pool.freePages()).isZero();
     }
 
     @Test

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
 
 /**
- * A test {@link Shrinker} that reports a fixed (settable) count and records each scan's {@code nrToScan} and how often its deferred work was applied. By default a
+ * A test {@link Shrinker} that reports a fixed (settable) count and records each scan's {@code nrToScan}, the
+ * {@link ShrinkControl#canBlock()} of each count and scan, and how often its deferred work was applied. By default a
  * scan frees everything it was asked for; {@link #onScan} replaces that.
  */
 final class FakeShrinker implements Shrinker {
@@ -15,6 +16,8 @@ final class FakeShrinker implements Shrinker {
     private final long batch;
     private volatile long freeable;
     private final List<Long> scans = new ArrayList<>(); // guarded by this
+    private final List<Boolean> countCanBlock = new ArrayList<>(); // guarded by this
+    private final List<Boolean> scanCanBlock = new ArrayList<>(); // guarded by this
     final AtomicInteger counts = new AtomicInteger();
     final AtomicInteger deferredApplied = new AtomicInteger();
     volatile ToLongFunction<ShrinkControl> onScan = ShrinkControl::nrToScan;
@@ -44,6 +47,16 @@ final class FakeShrinker implements Shrinker {
         return scans.size();
     }
 
+    /** Returns each count's {@link ShrinkControl#canBlock()} so far, in order. */
+    synchronized List<Boolean> countCanBlock() {
+        return List.copyOf(countCanBlock);
+    }
+
+    /** Returns each scan's {@link ShrinkControl#canBlock()} so far, in order. */
+    synchronized List<Boolean> scanCanBlock() {
+        return List.copyOf(scanCanBlock);
+    }
+
     @Override
     public String name() {
         return name;
@@ -52,6 +65,9 @@ final class FakeShrinker implements Shrinker {
     @Override
     public long count(ShrinkControl sc) {
         counts.incrementAndGet();
+        synchronized (this) {
+            countCanBlock.add(sc.canBlock());
+        }
         onCount.run();
         return freeable;
     }
@@ -60,6 +76,7 @@ final class FakeShrinker implements Shrinker {
     public long scan(ShrinkControl sc) {
         synchronized (this) {
             scans.add(sc.nrToScan());
+            scanCanBlock.add(sc.canBlock());
         }
         return onScan.applyAsLong(sc);
     }
