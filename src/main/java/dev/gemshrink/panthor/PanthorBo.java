@@ -301,6 +301,16 @@ public final class PanthorBo {
         }
     }
 
+    /** The pages making the BO resident would allocate, read without its lock (a hint: it may change). */
+    long pagesToMakeResident() {
+        return shmem.isResident() ? 0 : shmem.pageCount();
+    }
+
+    /** Makes room for this BO's pages before a path takes its reservation lock to make it resident. No lock held. */
+    void reclaimBeforeMakingResident() {
+        dev.reclaimBeforeAllocating(pagesToMakeResident());
+    }
+
     /** The open CPU mappings (for the checker). */
     int mappingCount() {
         return withResv(mappings::size);

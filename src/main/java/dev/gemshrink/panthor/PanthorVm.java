@@ -149,6 +149,7 @@ public final class PanthorVm {
         try {
             reserve(b);
             reserved = true;
+            bo.reclaimBeforeMakingResident();
             bo.attach(b);
             return b;
         } catch (Throwable t) {
@@ -225,7 +226,13 @@ public final class PanthorVm {
             throw new GemException(Errno.ENOENT, "cannot submit " + jobName + ": " + name + " is closed");
         }
         try {
-            for (PanthorBo bo : boundBos()) {
+            List<PanthorBo> bos = boundBos();
+            long pages = 0;
+            for (PanthorBo bo : bos) {
+                pages += bo.pagesToMakeResident();
+            }
+            dev.reclaimBeforeAllocating(pages); // this VM's BOs are busy now: the reclaim skips them
+            for (PanthorBo bo : bos) {
                 bo.validate(this);
             }
             domain.touch();

@@ -219,6 +219,30 @@ class PanthorStagesTest {
     }
 
     @Test
+    void aBindOrSubmitShortOfMemoryFirstReclaimsBosBoundInVmsWithNoLockHeld() throws Exception {
+        try (PanthorDevice dev = device(16, 64)) {
+            PanthorClient c = dev.openClient("c");
+            PanthorVm a = c.createVm("a");
+            PanthorVm b = c.createVm("b");
+            PanthorBo first = c.createBo("first", 10 * PAGE, 0, a);
+            PanthorBo second = c.createBo("second", 10 * PAGE, 0, b);
+            a.bind(first, 0, 10 * PAGE, VA);
+            byte[] data = bytes(6, 10 * PAGE);
+            first.write(0, data);
+
+            b.bind(second, 0, 10 * PAGE, VA);
+            assertThat(first.isEvicted()).as("a private BO of an idle VM made room").isTrue();
+            assertThat(stageOf(second)).isEqualTo("private");
+            assertClean(dev);
+            assertThat(PanthorTesting.gpuRead(a, VA, 10 * PAGE)).as("the submit made room in turn").isEqualTo(data);
+            assertThat(second.isEvicted()).isTrue();
+            assertClean(dev);
+            c.close();
+            assertClean(dev);
+        }
+    }
+
+    @Test
     @Timeout(20) // less than the fence wait: a scan that waited would fail here
     void aScanThatCannotBlockNeitherReclaimsPrivateOrSharedBosNorWaitsForTheirJobs() throws Exception {
         try (PanthorDevice dev = deviceWaiting(Duration.ofSeconds(LONG), SwapStore.inMemory(256))) {
