@@ -24,7 +24,8 @@ import java.util.function.Supplier;
  * client's VMs, bound at GPU addresses by {@link PanthorVm#bind}, and never madvised: it stays WILLNEED and its
  * memory is reclaimed transparently. Its {@link Evictor} evicts it to swap, or, when it was created with
  * {@link #DISCARD_ON_RECLAIM}, drops its contents (the next use gets zero-filled pages and {@link #discards()} counts
- * it). An evicted or discarded BO is made resident again when a job of a VM it is bound in is submitted.
+ * it). An evicted or discarded BO is made resident again when a job of a VM it is bound in is submitted, or when it
+ * is accessed through a {@link CpuMapping}.
  *
  * <p>Reclaim: the device's stages ({@link PanthorStages}) order BOs by cost from the facts kept here: the VMs it is
  * bound in and its open CPU mappings; every change of either restages it. A BO private to a VM has that VM's reclaim
@@ -55,7 +56,7 @@ public final class PanthorBo {
     private final TrackedLock bindingsLock;
     private final List<VmBinding> bindings = new ArrayList<>(); // guarded by bindingsLock (and resv, see above)
     private final List<CpuMapping> mappings = new ArrayList<>(); // guarded by resv: the open CPU mappings
-    // The handle's reference plus one per binding; never rises from 0.
+    // The handle's reference plus one per binding and one per open CPU mapping; never rises from 0.
     private final AtomicInteger refs = new AtomicInteger(1);
     // The client's handle reference is still held; volatile: the checker reads it without a lock.
     private volatile boolean handleHeld = true;
@@ -306,9 +307,23 @@ public final class PanthorBo {
         return shmem.isResident() ? 0 : shmem.pageCount();
     }
 
-    /** Makes room for this BO's pages before a path takes its reservation lock to make it resident. No lock held. */
-    void reclaimBeforeMakingResident() {
+    /**
+     * Runs {@code body}, which makes the BO resident, under its reservation lock, making room for its pages first
+     * with reclaim that may block and no lock held (see {@link PanthorDevice#reclaimBeforeAllocating}); when the body
+     * still fails with ENOMEM (other threads took the room), makes room once more and runs it again. The body must
+     * change nothing when it throws.
+     */
+    <T> T makingResident(Supplier<T> body) {
         dev.reclaimBeforeAllocating(pagesToMakeResident());
+        try {
+            return withResv(body);
+        } catch (GemException e) {
+            if (e.errno() != Errno.ENOMEM) {
+                throw e;
+            }
+            dev.reclaimBeforeAllocating(pagesToMakeResident());
+            return withResv(body);
+        }
     }
 
     /** The open CPU mappings (for the checker). */
@@ -382,7 +397,7 @@ public final class PanthorBo {
      * reference already taken for the binding. On any throwable nothing is listed or mapped.
      */
     void attach(VmBinding b) {
-        withResv(() -> {
+        makingResident(() -> {
             ScatterList sg = shmem.getPagesSgt();
             bindingsLock.lock();
             try {
@@ -420,7 +435,7 @@ public final class PanthorBo {
      * the class comment).
      */
     void validate(PanthorVm vm) {
-        withResv(() -> {
+        makingResident(() -> {
             if (bindings.stream().noneMatch(b -> b.vm() == vm)) {
                 return null; // unbound from vm (or freed) since the VM listed it: nothing to validate
             }
@@ -443,9 +458,9 @@ public final class PanthorBo {
 
     /**
      * The driver's evict callback, resv held: BUSY unless evictable (resident with its sg table stored, and
-     * unpinned; a CPU mapping does not prevent it), unless swap has room (not needed for a discard), unless the bindings lock is free and no VM the BO
-     * is bound in has a job in flight; then, through the core's permit, clear every binding's entries and evict or
-     * discard.
+     * unpinned; a CPU mapping does not prevent it), unless swap has room (not needed for a discard), unless the
+     * bindings lock is free and no VM the BO is bound in has a job in flight; then, through the core's permit, clear
+     * every binding's entries and evict or discard.
      */
     private Evictor.Outcome reclaimLocked(ReclaimPermit permit) {
         boolean discard = (flags & DISCARD_ON_RECLAIM) != 0;

@@ -149,7 +149,6 @@ public final class PanthorVm {
         try {
             reserve(b);
             reserved = true;
-            bo.reclaimBeforeMakingResident();
             bo.attach(b);
             return b;
         } catch (Throwable t) {
@@ -226,14 +225,8 @@ public final class PanthorVm {
             throw new GemException(Errno.ENOENT, "cannot submit " + jobName + ": " + name + " is closed");
         }
         try {
-            List<PanthorBo> bos = boundBos();
-            long pages = 0;
-            for (PanthorBo bo : bos) {
-                pages += bo.pagesToMakeResident();
-            }
-            dev.reclaimBeforeAllocating(pages); // this VM's BOs are busy now: the reclaim skips them
-            for (PanthorBo bo : bos) {
-                bo.validate(this);
+            for (PanthorBo bo : boundBos()) {
+                bo.validate(this); // this VM's BOs are busy now: the reclaim that makes room skips them
             }
             domain.touch();
             dev.queue(job);
