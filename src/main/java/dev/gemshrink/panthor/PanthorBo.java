@@ -3,6 +3,7 @@ package dev.gemshrink.panthor;
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
 import dev.gemshrink.core.Evictor;
+import dev.gemshrink.core.IdleWait;
 import dev.gemshrink.core.ObjectState;
 import dev.gemshrink.core.ReclaimPermit;
 import dev.gemshrink.core.ScatterList;
@@ -11,7 +12,10 @@ import dev.gemshrink.locking.LockClass;
 import dev.gemshrink.locking.TrackedLock;
 import dev.gemshrink.memory.PagePool;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -20,13 +24,21 @@ import java.util.function.Supplier;
  * client's VMs, bound at GPU addresses by {@link PanthorVm#bind}, and never madvised: it stays WILLNEED and its
  * memory is reclaimed transparently. Its {@link Evictor} evicts it to swap, or, when it was created with
  * {@link #DISCARD_ON_RECLAIM}, drops its contents (the next use gets zero-filled pages and {@link #discards()} counts
- * it). An evicted or discarded BO is made resident again when a job of a VM it is bound in is submitted.
+ * it). An evicted or discarded BO is made resident again when a job of a VM it is bound in is submitted, or when it
+ * is accessed through a {@link CpuMapping}.
  *
- * <p>Lifetime: its client's handle holds one reference and each binding one; the last one frees it.
+ * <p>Reclaim: the device's stages ({@link PanthorStages}) order BOs by cost from the facts kept here: the VMs it is
+ * bound in and its open CPU mappings; every change of either restages it. A BO private to a VM has that VM's reclaim
+ * domain as home. The evictor answers BUSY while a VM the BO is bound in has a job in flight, and names those jobs
+ * for active reclaim to wait for ({@link Evictor#idleWait}).
+ *
+ * <p>Lifetime: its client's handle holds one reference, each binding one and each open {@link CpuMapping} one; the
+ * last one frees it.
  *
  * <p>Locking: reservation lock, then {@link #bindingsLock} (guards {@link #bindings}), then a VM's lock. The list
  * of bindings changes only with both the reservation lock and the bindings lock held, so either is enough to read
- * it. The reference count is atomic and never rises from zero.
+ * it (the stage classifier reads it under the reservation lock). The reference count is atomic and never rises
+ * from zero.
  */
 public final class PanthorBo {
     /** Creation flag: on reclaim, drop the contents instead of writing them to swap. */
@@ -43,7 +55,8 @@ public final class PanthorBo {
     private final ShmemObject shmem;
     private final TrackedLock bindingsLock;
     private final List<VmBinding> bindings = new ArrayList<>(); // guarded by bindingsLock (and resv, see above)
-    // The handle's reference plus one per binding; never rises from 0.
+    private final List<CpuMapping> mappings = new ArrayList<>(); // guarded by resv: the open CPU mappings
+    // The handle's reference plus one per binding and one per open CPU mapping; never rises from 0.
     private final AtomicInteger refs = new AtomicInteger(1);
     // The client's handle reference is still held; volatile: the checker reads it without a lock.
     private volatile boolean handleHeld = true;
@@ -54,7 +67,8 @@ public final class PanthorBo {
         this.client = client;
         this.privateTo = privateTo;
         this.flags = flags;
-        this.shmem = dev.gem().createObject(name, size, new BoEvictor());
+        this.shmem = dev.gem().createObject(name, size, new BoEvictor(),
+                privateTo != null ? privateTo.reclaimDomain() : dev.gem().domain());
         this.bindingsLock = new TrackedLock(BINDINGS_LOCK, name);
     }
 
@@ -233,11 +247,112 @@ public final class PanthorBo {
      * it was created with {@link #DISCARD_ON_RECLAIM}.
      *
      * @return pages freed
-     * @throws GemException EBUSY when it cannot be reclaimed now (not bound, a VM it is bound in has jobs in
-     *                      flight, no swap room, a mapping in use); ENOMEM when the swap write fails
+     * @throws GemException EBUSY when it cannot be reclaimed now (no pages kept, a VM it is bound in has jobs in
+     *                      flight, no swap room, a bind or unbind in progress); ENOMEM when the swap write fails
      */
     public int reclaim() {
         return shmem.evict();
+    }
+
+    /**
+     * Maps the whole BO for CPU access (a user mmap). The mapping holds a reference on the BO until closed; it does
+     * not pin it (see {@link CpuMapping}).
+     *
+     * @return the mapping; close it to unmap
+     * @throws GemException ENOENT when the BO is freed
+     */
+    public CpuMapping mmap() {
+        if (!tryRef()) {
+            throw new GemException(Errno.ENOENT, "mmap " + name() + ": the BO is freed");
+        }
+        try {
+            return withResv(() -> {
+                CpuMapping m = new CpuMapping(this);
+                mappings.add(m);
+                try {
+                    shmem.restage();
+                } catch (Throwable t) {
+                    mappings.remove(m);
+                    throw t;
+                }
+                return m;
+            });
+        } catch (Throwable t) {
+            unref();
+            throw t;
+        }
+    }
+
+    /** Forgets a closed mapping and restages the BO. Resv held. */
+    void unmapLocked(CpuMapping m) {
+        mappings.remove(m);
+        shmem.restage();
+    }
+
+    /**
+     * A CPU access through a mapping, resv held: makes the BO resident with its pages kept (a fault: swap-in, or
+     * zero-fill after a discard), then copies.
+     */
+    void fault(long offset, byte[] buf, boolean write) {
+        shmem.getPagesSgt();
+        if (write) {
+            shmem.write(offset, buf);
+        } else {
+            shmem.read(offset, buf);
+        }
+    }
+
+    /** The pages making the BO resident would allocate, read without its lock (a hint: it may change). */
+    long pagesToMakeResident() {
+        return shmem.isResident() ? 0 : shmem.pageCount();
+    }
+
+    /**
+     * Runs {@code body}, which makes the BO resident, under its reservation lock, making room for its pages first
+     * with reclaim that may block and no lock held (see {@link PanthorDevice#reclaimBeforeAllocating}); when the body
+     * still fails with ENOMEM (other threads took the room), makes room once more and runs it again. The body must
+     * change nothing when it throws.
+     */
+    <T> T makingResident(Supplier<T> body) {
+        dev.reclaimBeforeAllocating(pagesToMakeResident());
+        try {
+            return withResv(body);
+        } catch (GemException e) {
+            if (e.errno() != Errno.ENOMEM) {
+                throw e;
+            }
+            dev.reclaimBeforeAllocating(pagesToMakeResident());
+            return withResv(body);
+        }
+    }
+
+    /** The open CPU mappings (for the checker). */
+    int mappingCount() {
+        return withResv(mappings::size);
+    }
+
+    /** Whether a CPU mapping is open. Resv held (the stage classifier). */
+    boolean isMmappedLocked() {
+        return !mappings.isEmpty();
+    }
+
+    /** How many distinct VMs the BO is bound in. Resv held (the stage classifier). */
+    int boundVmCountLocked() {
+        if (bindings.size() <= 1) {
+            return bindings.size();
+        }
+        PanthorVm first = bindings.get(0).vm();
+        for (VmBinding b : bindings) {
+            if (b.vm() != first) {
+                return 2;
+            }
+        }
+        return 1;
+    }
+
+    /** The BO of a core object, or null when the object is not a BO's (a tiler heap's). */
+    static PanthorBo of(ShmemObject obj) {
+        return obj.evictor() instanceof BoEvictor e ? e.bo() : null;
     }
 
     /** The core object: package-private, since its mutators (free, madvise, export) would bypass the driver. */
@@ -282,7 +397,7 @@ public final class PanthorBo {
      * reference already taken for the binding. On any throwable nothing is listed or mapped.
      */
     void attach(VmBinding b) {
-        withResv(() -> {
+        makingResident(() -> {
             ScatterList sg = shmem.getPagesSgt();
             bindingsLock.lock();
             try {
@@ -291,6 +406,7 @@ public final class PanthorBo {
             } finally {
                 bindingsLock.unlock();
             }
+            shmem.restage();
             return null;
         });
     }
@@ -304,10 +420,11 @@ public final class PanthorBo {
                     return false;
                 }
                 b.vm().clear(b);
-                return true;
             } finally {
                 bindingsLock.unlock();
             }
+            shmem.restage();
+            return true;
         });
     }
 
@@ -318,7 +435,7 @@ public final class PanthorBo {
      * the class comment).
      */
     void validate(PanthorVm vm) {
-        withResv(() -> {
+        makingResident(() -> {
             if (bindings.stream().noneMatch(b -> b.vm() == vm)) {
                 return null; // unbound from vm (or freed) since the VM listed it: nothing to validate
             }
@@ -340,10 +457,10 @@ public final class PanthorBo {
     // ------------------------------------------------------------------ reclaim
 
     /**
-     * The driver's evict callback, resv held: BUSY unless evictable (bound, so resident with its sg table, and
-     * unpinned), unless swap has room (not needed for a discard), unless the bindings lock is free and no VM the BO
-     * is bound in has a job in flight; then, through the core's permit, clear every binding's entries and evict or
-     * discard.
+     * The driver's evict callback, resv held: BUSY unless evictable (resident with its sg table stored, and
+     * unpinned; a CPU mapping does not prevent it), unless swap has room (not needed for a discard), unless the
+     * bindings lock is free and no VM the BO is bound in has a job in flight; then, through the core's permit, clear
+     * every binding's entries and evict or discard.
      */
     private Evictor.Outcome reclaimLocked(ReclaimPermit permit) {
         boolean discard = (flags & DISCARD_ON_RECLAIM) != 0;
@@ -376,8 +493,38 @@ public final class PanthorBo {
         }
     }
 
+    /**
+     * What a busy BO waits for, resv held: the jobs in flight of the VMs it is bound in. None when one of those jobs
+     * is still being submitted (its VM is being validated, perhaps by the very thread that is reclaiming, so waiting
+     * could only run out) or when no job keeps it busy.
+     */
+    private IdleWait idleWaitLocked() {
+        Set<PanthorVm> vms = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<PanthorJob> jobs = new ArrayList<>();
+        for (VmBinding b : bindings) {
+            if (vms.add(b.vm())) {
+                jobs.addAll(b.vm().jobsInFlight());
+            }
+        }
+        for (PanthorJob j : jobs) {
+            if (!j.isQueued()) {
+                return null;
+            }
+        }
+        return jobs.isEmpty() ? null : PanthorJob.allDone(jobs);
+    }
+
     /** The evictor the core calls: BOs are never DONTNEED, so only the evict callback does anything. */
     private final class BoEvictor implements Evictor {
+        PanthorBo bo() {
+            return PanthorBo.this;
+        }
+
+        @Override
+        public IdleWait idleWait(ShmemObject obj) {
+            return idleWaitLocked();
+        }
+
         @Override
         public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
             return Outcome.BUSY;

@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A Panthor-like device over the core: a {@link GemDevice} (page pool, swap, LRUs, and its shrinker registered as
  * {@value #SHRINKER_NAME} with Panthor's retry rule), clients with VMs, BOs bound explicitly at GPU addresses,
- * tiler heaps, and a GPU thread that runs jobs in submission order.
+ * tiler heaps, and a GPU thread that runs jobs in submission order. The core device is built with the driver's
+ * reclaim stages (unused, mmapped, private per VM, shared: see {@code PanthorStages} and docs/panthor.md).
  *
  * <p>Lock order of the driver: a client's lock (only around its own lists and BO creation) -> BO reservation locks
  * (one at a time) -> a BO's bindings lock -> a VM's lock -> the core's leaves (LRU lock, page pool, swap store).
@@ -128,11 +129,28 @@ public final class PanthorDevice implements AutoCloseable {
     }
 
     /**
+     * Makes room, reclaiming in a context that may block, for {@code pages} that a path is about to allocate under a
+     * BO's reservation lock. The allocation itself runs only reclaim that cannot block (its caller holds a
+     * reservation lock), which never takes BOs bound in a VM; called with no lock held, this may, waiting briefly for
+     * busy BOs' jobs. Best effort: the allocation still reclaims on its own and fails with ENOMEM if the room was
+     * taken meanwhile, so nothing depends on what this frees.
+     *
+     * @param pages the pages about to be allocated
+     */
+    void reclaimBeforeAllocating(long pages) {
+        long missing = pages - gem.pool().freePages();
+        if (missing > 0) {
+            gem.shrinkers().reclaimMayBlock(missing);
+        }
+    }
+
+    /**
      * Queues a job on the GPU thread.
      *
      * @throws GemException EINVAL when the device is closed
      */
     void queue(PanthorJob job) {
+        job.markQueued();
         try {
             gpu.execute(job::run);
         } catch (RejectedExecutionException e) {
@@ -146,9 +164,11 @@ public final class PanthorDevice implements AutoCloseable {
      * <li>every mapped page of a bound range points at the frame its BO holds for that page now
      * ({@code pte-matches-page}), and an evicted or discarded BO has no mapped page ({@code reclaimed-has-no-pte});
      * </li>
-     * <li>a BO's references are its handle's plus one per binding ({@code bo-refs-equal-bindings}); each binding is
-     * in its VM ({@code binding-in-vm}), every VM range belongs to a binding its live BO lists
-     * ({@code range-has-owner}), and a private BO is bound only in its VM ({@code private-bo-in-its-vm});</li>
+     * <li>a BO's references are its handle's plus one per binding and one per open CPU mapping
+     * ({@code bo-refs-equal-bindings}); each binding is in its VM ({@code binding-in-vm}), every VM range belongs to
+     * a binding its live BO lists ({@code range-has-owner}), and a private BO is bound only in its VM
+     * ({@code private-bo-in-its-vm}) and has that VM's reclaim domain as home ({@code private-bo-home-is-its-vm});
+     * </li>
      * <li>a tiler heap holds its page use exactly while it has chunks, and one page per chunk page
      * ({@code heap-use-owned-by-heap});</li>
      * <li>once every client is closed, the device holds nothing: no BO, VM, object, RAM page or swap page
@@ -198,10 +218,15 @@ public final class PanthorDevice implements AutoCloseable {
         ObjectState s = bo.inspect();
         List<VmBinding> bs = bo.bindings();
         listed.addAll(bs);
-        int want = bs.size() + (bo.handleHeld() ? 1 : 0);
+        int maps = bo.mappingCount();
+        int want = bs.size() + maps + (bo.handleHeld() ? 1 : 0);
         if (bo.refs() != want) {
             out.add(new Violation(bo.name(), "bo-refs-equal-bindings", bo.refs() + " references but " + bs.size()
-                    + " bindings" + (bo.handleHeld() ? " and the handle's" : "")));
+                    + " bindings, " + maps + " CPU mappings" + (bo.handleHeld() ? " and the handle's" : "")));
+        }
+        if (bo.privateTo() != null && bo.shmem().home() != bo.privateTo().reclaimDomain()) {
+            out.add(new Violation(bo.name(), "private-bo-home-is-its-vm", "home " + bo.shmem().home().name()
+                    + " but the BO is private to " + bo.privateTo().name()));
         }
         boolean reclaimed = s.evicted() || s.discarded();
         for (VmBinding b : bs) {
@@ -265,6 +290,7 @@ public final class PanthorDevice implements AutoCloseable {
         private Builder() {
             super(DRIVER_NAME);
             shrinker(SHRINKER_NAME, s -> new NoProgressLimit(s, EMPTY_SCANS_BEFORE_STOP));
+            reclaimStages(PanthorStages.STAGES);
         }
 
         /**

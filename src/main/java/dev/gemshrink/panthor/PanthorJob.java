@@ -2,6 +2,8 @@ package dev.gemshrink.panthor;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.core.IdleWait;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +34,8 @@ public final class PanthorJob {
     // Written by the GPU thread before the latch opens; read after it (the latch orders them).
     private volatile Status status = Status.QUEUED;
     private volatile GemException error;
+    // Handed to the GPU thread (its VM is validated); volatile: active reclaim reads it without a lock.
+    private volatile boolean queued;
 
     PanthorJob(String name, PanthorVm vm, JobWork work) {
         this.name = name;
@@ -85,6 +89,43 @@ public final class PanthorJob {
      */
     public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
         return done.await(timeout, unit);
+    }
+
+    /** Marks the job handed to the GPU thread: its VM is validated, so waiting for it can end. */
+    void markQueued() {
+        queued = true;
+    }
+
+    /** Whether the job was handed to the GPU thread. */
+    boolean isQueued() {
+        return queued;
+    }
+
+    /**
+     * Ends a job whose submission failed before it ran: its VM forgets it and anyone waiting for it is woken. Its
+     * status stays QUEUED (the caller never got the job).
+     */
+    void abandon() {
+        finish();
+    }
+
+    /**
+     * The fence of several jobs: waits until all are done, within one overall timeout.
+     *
+     * @param jobs the jobs
+     * @return the wait
+     */
+    static IdleWait allDone(List<PanthorJob> jobs) {
+        List<PanthorJob> copy = List.copyOf(jobs);
+        return (timeout, unit) -> {
+            long deadline = System.nanoTime() + unit.toNanos(timeout);
+            for (PanthorJob j : copy) {
+                if (!j.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                    return false;
+                }
+            }
+            return true;
+        };
     }
 
     /** Waits for the job to finish, keeping an interrupt for later. */

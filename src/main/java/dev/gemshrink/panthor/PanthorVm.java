@@ -2,6 +2,7 @@ package dev.gemshrink.panthor;
 
 import dev.gemshrink.Errno;
 import dev.gemshrink.GemException;
+import dev.gemshrink.core.ReclaimDomain;
 import dev.gemshrink.core.ScatterList;
 import dev.gemshrink.locking.LockClass;
 import dev.gemshrink.locking.TrackedLock;
@@ -23,6 +24,9 @@ import java.util.function.Supplier;
  * per VM). Submitting a job validates the VM first: every BO bound in it that was evicted or discarded is made
  * resident and mapped again.
  *
+ * <p>Reclaim: the VM owns a {@link ReclaimDomain}, the home of the BOs private to it, whose reclaimable ones bound
+ * here sit on the VM's own list; a submitted job touches it, so the device visits VMs least recently used first.
+ *
  * <p>Locking: {@link #lock} guards the ranges, their entries, the heaps and the closed flag. It comes after a BO's
  * reservation and bindings locks, and no page is ever allocated while it is held, so reclaim may take it. A job's
  * GPU access holds it while copying one page, so a teardown that returned has waited for accesses in flight.
@@ -39,6 +43,7 @@ public final class PanthorVm {
     private final PanthorClient client;
     private final String name;
     private final TrackedLock lock;
+    private final ReclaimDomain domain;
     private final TreeMap<Long, VmBinding> byVa = new TreeMap<>(); // guarded by lock: reserved and bound ranges
     private final List<TilerHeap> heaps = new ArrayList<>(); // guarded by lock
     private boolean closed; // guarded by lock
@@ -50,6 +55,16 @@ public final class PanthorVm {
         this.client = client;
         this.name = name;
         this.lock = new TrackedLock(LOCK, name);
+        this.domain = dev.gem().createDomain(name);
+    }
+
+    /**
+     * Returns the VM's reclaim domain: the home of the BOs private to it.
+     *
+     * @return the domain
+     */
+    public ReclaimDomain reclaimDomain() {
+        return domain;
     }
 
     /**
@@ -216,7 +231,7 @@ public final class PanthorVm {
 
     /**
      * Submits a job on this VM: the VM is marked busy, then validated (every BO bound in it made resident and
-     * mapped), then the job is queued on the device's GPU.
+     * mapped), then its reclaim domain touched and the job queued on the device's GPU.
      *
      * @param jobName a name for messages
      * @param work    what the job does on the GPU
@@ -232,12 +247,13 @@ public final class PanthorVm {
         }
         try {
             for (PanthorBo bo : boundBos()) {
-                bo.validate(this);
+                bo.validate(this); // this VM's BOs are busy now: the reclaim that makes room skips them
             }
+            domain.touch();
             dev.queue(job);
             return job;
         } catch (Throwable t) {
-            inFlight.remove(job);
+            job.abandon(); // wakes a reclaimer waiting for it
             throw t;
         }
     }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gemshrink.checking.Violation;
 import dev.gemshrink.core.GemDevice;
 import dev.gemshrink.core.Placement;
+import dev.gemshrink.core.ReclaimDomain;
+import dev.gemshrink.core.ReclaimStage;
 import dev.gemshrink.core.ShmemObject;
 import dev.gemshrink.memory.SwapStore;
 import java.util.List;
@@ -58,7 +60,9 @@ public final class ParkedRelease {
             ShmemObject other = s.evicted();
             gem.lruLock().lock();
             try {
-                assertThat(gem.lru(Placement.EVICTABLE).head()).as("the parked BO is the least recently used")
+                ReclaimStage stage = gem.stageOf(parked);
+                ReclaimDomain where = stage.perDomain() ? parked.home() : gem.domain();
+                assertThat(where.list(stage).head()).as("the parked BO is the least recently used")
                         .isSameAs(parked);
             } finally {
                 gem.lruLock().unlock();
@@ -98,7 +102,8 @@ public final class ParkedRelease {
             assertThat(freed.get()).isEqualTo(other.pageCount());
             assertThat(gem.objects()).doesNotContain(parked);
             assertThat(gem.placementOf(parked)).isEqualTo(Placement.NONE);
-            assertThat(gem.lru(Placement.EVICTABLE).size()).isZero();
+            assertThat(gem.reclaimStages().stages()).filteredOn(st -> st.placement() == Placement.EVICTABLE)
+                    .allSatisfy(st -> assertThat(gem.total(st).size()).as("objects on %s", st).isZero());
             assertThat(gem.placementOf(other)).isEqualTo(Placement.EVICTED);
             assertThat(s.check().get()).as("invariant violations").isEmpty();
         }
