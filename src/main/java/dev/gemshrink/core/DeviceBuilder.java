@@ -32,6 +32,7 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
     private ReclaimPolicy reclaimPolicy = ReclaimPolicy.lru();
     private ReclaimStages reclaimStages = ReclaimStages.standard();
     private java.time.Duration fenceWait = DEFAULT_FENCE_WAIT;
+    private boolean reclaimUnderResvMayBlock;
     private String shrinkerName; // null: the device's name
     private UnaryOperator<Shrinker> shrinkerDecorator = UnaryOperator.identity();
 
@@ -212,6 +213,25 @@ public abstract class DeviceBuilder<B extends DeviceBuilder<B>> {
         this.shrinkerName = Objects.requireNonNull(name, "name");
         this.shrinkerDecorator = Objects.requireNonNull(decorator, "decorator");
         return self();
+    }
+
+    /**
+     * Lets the reclaim that an object's page allocation runs (under the object's reservation lock) wait for busy
+     * objects' fences, as reclaim from a context that may block does: for a driver whose GPU jobs never take a
+     * reservation lock to finish (the kernel's fence signalling rule), so such a wait can never be for the waiting
+     * thread itself. Off by default: a Panfrost-like job drops its BO references, which takes their locks, before its
+     * fence signals.
+     *
+     * @return this builder
+     */
+    protected final B reclaimUnderResvMayBlock() {
+        this.reclaimUnderResvMayBlock = true;
+        return self();
+    }
+
+    /** Whether allocations under a reservation lock may run reclaim that blocks. */
+    final boolean allowsReclaimUnderResvToBlock() {
+        return reclaimUnderResvMayBlock;
     }
 
     /** The name the device's shrinker is registered under. */

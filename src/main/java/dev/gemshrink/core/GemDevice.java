@@ -66,6 +66,7 @@ public final class GemDevice implements AutoCloseable {
     private ReclaimDomain domainsHead; // guarded by lruLock: the domains with objects on per-domain lists, LRU first
     private ReclaimDomain domainsTail; // guarded by lruLock
     private final long fenceWaitNanos;
+    private final boolean reclaimUnderResvMayBlock;
     private final LruMoves moves;
     private final ShrinkerRegistry registry;
     private final ShrinkerRegistry.Registration shrinker;
@@ -81,6 +82,7 @@ public final class GemDevice implements AutoCloseable {
         this.reclaimOrder = ReclaimOrder.of(reclaimPolicy, pool.totalPages());
         this.stages = settings.reclaimStages();
         this.fenceWaitNanos = settings.fenceWait().toNanos();
+        this.reclaimUnderResvMayBlock = settings.allowsReclaimUnderResvToBlock();
         this.moves = new LruMoves(this, lruLock, new MoveBuffer());
         this.totals = new GemLru.Total[stages.stages().size()];
         for (int i = 0; i < totals.length; i++) {
@@ -243,6 +245,15 @@ public final class GemDevice implements AutoCloseable {
 
     long fenceWaitNanos() {
         return fenceWaitNanos;
+    }
+
+    /**
+     * Allocates an object's pages, its reservation lock held: the reclaim this runs may block (wait for busy objects'
+     * fences) only when the driver declared that its GPU jobs never need a reservation lock to finish
+     * ({@link DeviceBuilder#reclaimUnderResvMayBlock}); otherwise the wait could be for the caller itself.
+     */
+    int[] allocatePages(int n, String who) {
+        return reclaimUnderResvMayBlock ? pool.allocateMayBlock(n, who) : pool.allocate(n, who);
     }
 
     /**

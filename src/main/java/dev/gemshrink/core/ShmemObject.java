@@ -420,7 +420,7 @@ public final class ShmemObject extends LruNode {
             throw new GemException(Errno.ENOMEM, name() + " is purged: its pages are gone");
         }
         if (count(pages) == 0) {
-            pfns = device.pool().allocate(pageCount, name());
+            pfns = device.allocatePages(pageCount, name());
             residentPages = pageCount;
         } else {
             restoreLocked();
@@ -434,7 +434,7 @@ public final class ShmemObject extends LruNode {
         if (swapped != null) {
             swapIn();
         } else if (discarded) {
-            pfns = device.pool().allocate(pageCount, name());
+            pfns = device.allocatePages(pageCount, name());
             residentPages = pageCount;
             discarded = false;
         }
@@ -511,7 +511,7 @@ public final class ShmemObject extends LruNode {
                 }
             }
             if (holes > 0) {
-                int[] got = mayReclaim ? device.pool().allocate(holes, name())
+                int[] got = mayReclaim ? device.allocatePages(holes, name())
                         : device.pool().allocateNoReclaim(holes, name());
                 // Filled in place, O(count): no lock-free reader looks at the entries of an array with holes (pins
                 // and mappings refuse it), and the fault path reads them under resv. Publishing by the volatile
@@ -985,7 +985,7 @@ public final class ShmemObject extends LruNode {
 
     /** Reads the swap copy back into new frames; on failure nothing changes. Resv held, swapped != null. */
     private void swapIn() {
-        int[] f = device.pool().allocate(pageCount, name());
+        int[] f = device.allocatePages(pageCount, name());
         try {
             device.swap().load(swapped, frames(f));
         } catch (Throwable t) {

@@ -291,6 +291,9 @@ public final class PanthorDevice implements AutoCloseable {
             super(DRIVER_NAME);
             shrinker(SHRINKER_NAME, s -> new NoProgressLimit(s, EMPTY_SCANS_BEFORE_STOP));
             reclaimStages(PanthorStages.STAGES);
+            // A Panthor job finishes without taking any lock (it leaves its VM's in-flight set, then its fence
+            // signals), so reclaim run under a reservation lock may wait for fences.
+            reclaimUnderResvMayBlock();
         }
 
         /**

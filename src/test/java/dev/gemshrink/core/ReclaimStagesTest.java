@@ -346,6 +346,51 @@ class ReclaimStagesTest {
         assertThat(shared.isEvicted()).isTrue();
     }
 
+    /** A driver's builder that declares its GPU jobs never need a reservation lock to finish. */
+    private static final class JobsTakeNoResvLock extends DeviceBuilder<JobsTakeNoResvLock> {
+        JobsTakeNoResvLock() {
+            super("no-resv-jobs");
+            reclaimUnderResvMayBlock();
+        }
+
+        GemDevice build() {
+            return buildGemDevice();
+        }
+    }
+
+    @Test
+    void anAllocationUnderAReservationLockReclaimsBlockingStagesOnlyWhenTheDriverDeclaresItsJobsTakeNoSuchLock() {
+        for (boolean declared : new boolean[] {false, true}) {
+            Driver d = new Driver();
+            ReclaimStages.Builder b = ReclaimStages.builder();
+            b.stage("all", Placement.PURGEABLE);
+            b.stage("swapped-purgeable", Placement.EVICTED_PURGEABLE);
+            b.stage("mapped", Placement.EVICTABLE, ReclaimStage.Option.BLOCKING);
+            b.stage("evicted", Placement.EVICTED);
+            b.stage("pinned", Placement.PINNED);
+            b.stage("unbacked", Placement.NONE);
+            ReclaimStages stages = b.build(null);
+            device = declared
+                    ? new JobsTakeNoResvLock().ramPages(2).swap(SwapStore.inMemory(8)).reclaimStages(stages).build()
+                    : GemDevice.builder().ramPages(2).swap(SwapStore.inMemory(8)).reclaimStages(stages).build();
+            ShmemObject mapped = filled("mapped", d, device.domain());
+            filled("other", d, device.domain());
+            ShmemObject third = device.createObject("third", PAGE, d, device.domain());
+            if (declared) {
+                third.getPagesSgt(); // its allocation's reclaim may block: it evicts from the blocking stage
+                assertThat(mapped.isEvicted()).isTrue();
+            } else {
+                assertThatThrownBy(third::getPagesSgt).isInstanceOf(dev.gemshrink.GemException.class)
+                        .satisfies(e -> assertThat(((dev.gemshrink.GemException) e).errno())
+                                .isEqualTo(dev.gemshrink.Errno.ENOMEM));
+                assertThat(mapped.isResident()).isTrue();
+            }
+            Invariants.assertClean(device);
+            device.close();
+            device = null;
+        }
+    }
+
     @Test
     void everyLiveObjectIsOnExactlyOneListFromCreationAndAFreedOneOnNone() {
         device = GemDevice.builder().ramPages(64).build();
