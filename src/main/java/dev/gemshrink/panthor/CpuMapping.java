@@ -67,7 +67,7 @@ public final class CpuMapping implements AutoCloseable {
             throw new GemException(Errno.EINVAL, "range [" + offset + ", +" + buf.length + ") is outside the mapping"
                     + " of " + bo.name() + " of " + bo.size() + " bytes");
         }
-        bo.makingResident(() -> {
+        bo.withResv(() -> {
             if (!open) {
                 throw new GemException(Errno.EFAULT, "access to a closed mapping of " + bo.name());
             }

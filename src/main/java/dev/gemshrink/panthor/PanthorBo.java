@@ -302,30 +302,6 @@ public final class PanthorBo {
         }
     }
 
-    /** The pages making the BO resident would allocate, read without its lock (a hint: it may change). */
-    long pagesToMakeResident() {
-        return shmem.isResident() ? 0 : shmem.pageCount();
-    }
-
-    /**
-     * Runs {@code body}, which makes the BO resident, under its reservation lock, making room for its pages first
-     * with reclaim that may block and no lock held (see {@link PanthorDevice#reclaimBeforeAllocating}); when the body
-     * still fails with ENOMEM (other threads took the room), makes room once more and runs it again. The body must
-     * change nothing when it throws.
-     */
-    <T> T makingResident(Supplier<T> body) {
-        dev.reclaimBeforeAllocating(pagesToMakeResident());
-        try {
-            return withResv(body);
-        } catch (GemException e) {
-            if (e.errno() != Errno.ENOMEM) {
-                throw e;
-            }
-            dev.reclaimBeforeAllocating(pagesToMakeResident());
-            return withResv(body);
-        }
-    }
-
     /** The open CPU mappings (for the checker). */
     int mappingCount() {
         return withResv(mappings::size);
@@ -397,7 +373,7 @@ public final class PanthorBo {
      * reference already taken for the binding. On any throwable nothing is listed or mapped.
      */
     void attach(VmBinding b) {
-        makingResident(() -> {
+        withResv(() -> {
             ScatterList sg = shmem.getPagesSgt();
             bindingsLock.lock();
             try {
@@ -435,7 +411,7 @@ public final class PanthorBo {
      * the class comment).
      */
     void validate(PanthorVm vm) {
-        makingResident(() -> {
+        withResv(() -> {
             if (bindings.stream().noneMatch(b -> b.vm() == vm)) {
                 return null; // unbound from vm (or freed) since the VM listed it: nothing to validate
             }

@@ -129,22 +129,6 @@ public final class PanthorDevice implements AutoCloseable {
     }
 
     /**
-     * Makes room, reclaiming in a context that may block, for {@code pages} that a path is about to allocate under a
-     * BO's reservation lock. The allocation itself runs only reclaim that cannot block (its caller holds a
-     * reservation lock), which never takes BOs bound in a VM; called with no lock held, this may, waiting briefly for
-     * busy BOs' jobs. Best effort: the allocation still reclaims on its own and fails with ENOMEM if the room was
-     * taken meanwhile, so nothing depends on what this frees.
-     *
-     * @param pages the pages about to be allocated
-     */
-    void reclaimBeforeAllocating(long pages) {
-        long missing = pages - gem.pool().freePages();
-        if (missing > 0) {
-            gem.shrinkers().reclaimMayBlock(missing);
-        }
-    }
-
-    /**
      * Queues a job on the GPU thread.
      *
      * @throws GemException EINVAL when the device is closed

@@ -247,7 +247,7 @@ public final class PanthorVm {
         }
         try {
             for (PanthorBo bo : boundBos()) {
-                bo.validate(this); // this VM's BOs are busy now: the reclaim that makes room skips them
+                bo.validate(this); // this VM's BOs are busy now: the reclaim validation runs skips them
             }
             domain.touch();
             dev.queue(job);

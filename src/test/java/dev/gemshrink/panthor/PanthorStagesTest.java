@@ -219,7 +219,7 @@ class PanthorStagesTest {
     }
 
     @Test
-    void aBindOrSubmitShortOfMemoryFirstReclaimsBosBoundInVmsWithNoLockHeld() throws Exception {
+    void aBindOrSubmitShortOfMemoryReclaimsBosBoundInOtherVmsThroughItsOwnAllocation() throws Exception {
         try (PanthorDevice dev = device(16, 64)) {
             PanthorClient c = dev.openClient("c");
             PanthorVm a = c.createVm("a");
@@ -231,10 +231,10 @@ class PanthorStagesTest {
             first.write(0, data);
 
             b.bind(second, 0, 10 * PAGE, VA);
-            assertThat(first.isEvicted()).as("a private BO of an idle VM made room").isTrue();
+            assertThat(first.isEvicted()).as("the bind's allocation evicted a private BO of an idle VM").isTrue();
             assertThat(stageOf(second)).isEqualTo("private");
             assertClean(dev);
-            assertThat(PanthorTesting.gpuRead(a, VA, 10 * PAGE)).as("the submit made room in turn").isEqualTo(data);
+            assertThat(PanthorTesting.gpuRead(a, VA, 10 * PAGE)).as("the submit's validation evicted the other in turn").isEqualTo(data);
             assertThat(second.isEvicted()).isTrue();
             assertClean(dev);
             c.close();
