@@ -344,6 +344,19 @@ public final class GemDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * After a scan of one of a domain's lists spliced its parked objects back: unlinks the domain if its lists are
+     * empty, and links it again (at the tail) if they are not but it was unlinked meanwhile, because a move applied
+     * while every object of its lists was parked found them empty. LRU lock held.
+     */
+    void settleDomainAfterScan(ReclaimDomain d) {
+        if (d.perDomainSize() == 0) {
+            retireDomainIfEmpty(d);
+        } else if (!d.linked) {
+            linkDomain(d);
+        }
+    }
+
     private void linkDomain(ReclaimDomain d) {
         d.prev = domainsTail;
         d.next = null;

@@ -133,7 +133,8 @@ final class GemShrinker implements Shrinker {
 
     /**
      * One stage: the device's list of it, then, for a per-domain stage, each domain's list, least recently used
-     * domain first (the order when the stage starts). A domain whose lists the stage emptied leaves the domain LRU.
+     * domain first (the order when the stage starts). A domain whose lists the stage emptied leaves the domain LRU; one
+     * that a move applied meanwhile unlinked while all its objects were parked (its lists looked empty) is linked again.
      */
     private void scanStage(ReclaimStage st, Mode mode, Pass p) {
         scanList(device.domain().lists[st.index()], st, mode, p);
@@ -152,12 +153,15 @@ final class GemShrinker implements Shrinker {
             if (!needMore(mode, p)) {
                 return;
             }
-            scanList(d.lists[st.index()], st, mode, p);
-            lock.lock();
             try {
-                device.retireDomainIfEmpty(d);
+                scanList(d.lists[st.index()], st, mode, p);
             } finally {
-                lock.unlock();
+                lock.lock();
+                try {
+                    device.settleDomainAfterScan(d);
+                } finally {
+                    lock.unlock();
+                }
             }
         }
     }

@@ -346,6 +346,63 @@ class ReclaimStagesTest {
         assertThat(shared.isEvicted()).isTrue();
     }
 
+    @Test
+    void aDomainUnlinkedWhileTheScanHeldItsObjectsParkedIsLinkedAgainWhenTheScanSplicesThemBack() throws Exception {
+        CountDownLatch inFirst = new CountDownLatch(1);
+        CountDownLatch goFirst = new CountDownLatch(1);
+        Driver d = new Driver() {
+            @Override
+            public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+                if (obj.name().equals("first")) {
+                    inFirst.countDown();
+                    await(goFirst);
+                    return Outcome.BUSY; // it stays, spliced back onto its domain's list
+                }
+                return super.evict(obj, permit);
+            }
+        };
+        ReclaimStages.Builder b = ReclaimStages.builder();
+        ReclaimStage unused = b.stage("unused", Placement.EVICTABLE);
+        ReclaimStage priv = b.stage("private", Placement.EVICTABLE, ReclaimStage.Option.PER_DOMAIN);
+        b.stage("rest-purgeable", Placement.PURGEABLE);
+        b.stage("rest-evicted-purgeable", Placement.EVICTED_PURGEABLE);
+        b.stage("rest-evicted", Placement.EVICTED);
+        b.stage("rest-pinned", Placement.PINNED);
+        b.stage("rest-unbacked", Placement.NONE);
+        build(b.build((obj, p) -> d.of(obj).mapped ? priv : unused), Duration.ofSeconds(LONG));
+        ReclaimDomain vm = device.createDomain("vm");
+        ShmemObject first = filled("first", d, vm);
+        ShmemObject second = filled("second", d, vm);
+        for (ShmemObject o : List.of(first, second)) {
+            o.resv().lock();
+            try {
+                d.of(o).mapped = true;
+                o.restage();
+            } finally {
+                o.resv().unlock();
+            }
+        }
+        assertThat(device.domainsInLruOrder()).containsExactly(vm);
+
+        Thread scanner = new Thread(() -> scan(1, true), "scanner"); // parks first, then asks its evictor
+        scanner.start();
+        assertThat(inFirst.await(LONG, TimeUnit.SECONDS)).isTrue();
+        second.resv().lock(); // meanwhile the other object of the domain leaves its private list
+        try {
+            d.of(second).mapped = false;
+            second.restage();
+        } finally {
+            second.resv().unlock();
+        }
+        device.drainMoves(); // applied while first is parked: the domain's lists look empty
+        goFirst.countDown();
+        scanner.join(TimeUnit.SECONDS.toMillis(LONG));
+
+        assertThat(device.stageOf(first)).isEqualTo(priv);
+        assertThat(device.domainsInLruOrder()).as("first is on the vm's list again").containsExactly(vm);
+        Invariants.assertClean(device);
+    }
+
     /** A driver's builder that declares its GPU jobs never need a reservation lock to finish. */
     private static final class JobsTakeNoResvLock extends DeviceBuilder<JobsTakeNoResvLock> {
         JobsTakeNoResvLock() {

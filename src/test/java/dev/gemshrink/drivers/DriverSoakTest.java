@@ -26,7 +26,10 @@ class DriverSoakTest {
     @OnBothDrivers
     void clientsRunUnderBackgroundAndDirectReclaimForTheSoakTimeAndLoseNothing(DriverUnderTest driver)
             throws Exception {
-        int ramPages = CLIENTS * BOS * (MIN_PAGES + MAX_PAGES) / 4;
+        // Half the average data, but at least one client's largest possible set and a BO more: a Panthor job makes
+        // every BO bound in its VM resident at once (validation), and all of a client's BOs share its one VM, so a
+        // smaller RAM could refuse a final read legitimately (ENOMEM) however well reclaim works.
+        int ramPages = Math.max(CLIENTS * BOS * (MIN_PAGES + MAX_PAGES) / 4, (BOS + 1) * MAX_PAGES);
         try (Device dev = driver.open(ramPages, 64 * 1024)) {
             BackgroundReclaimer kswapd = new BackgroundReclaimer(dev.gem().pool(), dev.gem().shrinkers(),
                     ramPages / 8, ramPages / 4).start();
