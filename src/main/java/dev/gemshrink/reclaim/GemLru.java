@@ -46,6 +46,11 @@ public final class GemLru<T extends LruNode> {
         private volatile long pages;
         private volatile int size;
 
+        /** Creates totals of zero, for lists yet to be created. */
+        public Total() {
+            // nothing to set: zero pages in zero elements
+        }
+
         /**
          * Returns the total weight of the lists' elements, lock-free (may be a moment stale).
          *
