@@ -128,6 +128,15 @@ class ReclaimStagesTest {
         });
     }
 
+    /** One stage for each placement but EVICTABLE, after the test's own evictable stages. */
+    private static void otherPlacements(ReclaimStages.Builder b) {
+        b.stage("rest-purgeable", Placement.PURGEABLE);
+        b.stage("rest-evicted-purgeable", Placement.EVICTED_PURGEABLE);
+        b.stage("rest-evicted", Placement.EVICTED);
+        b.stage("rest-pinned", Placement.PINNED);
+        b.stage("rest-unbacked", Placement.NONE);
+    }
+
     private GemDevice build(ReclaimStages stages, Duration fenceWait) {
         device = GemDevice.builder().ramPages(64).swap(SwapStore.inMemory(64)).reclaimStages(stages)
                 .fenceWait(fenceWait).build();
@@ -151,6 +160,17 @@ class ReclaimStagesTest {
             o.resv().unlock();
         }
         return g;
+    }
+
+    /** Maps or unmaps an object in a GPU address space, as the driver does: the fact and the restage under its lock. */
+    private static void map(ShmemObject o, Driver d, boolean mapped) {
+        o.resv().lock();
+        try {
+            d.of(o).mapped = mapped;
+            o.restage();
+        } finally {
+            o.resv().unlock();
+        }
     }
 
     private long scan(long pages, boolean canBlock) {
@@ -266,11 +286,7 @@ class ReclaimStagesTest {
         ReclaimStages.Builder b = ReclaimStages.builder();
         ReclaimStage unused = b.stage("unused", Placement.EVICTABLE);
         ReclaimStage mapped = b.stage("mapped", Placement.EVICTABLE, ReclaimStage.Option.BLOCKING);
-        b.stage("rest-purgeable", Placement.PURGEABLE);
-        b.stage("rest-evicted-purgeable", Placement.EVICTED_PURGEABLE);
-        b.stage("rest-evicted", Placement.EVICTED);
-        b.stage("rest-pinned", Placement.PINNED);
-        b.stage("rest-unbacked", Placement.NONE);
+        otherPlacements(b);
         ReclaimStages stages = b.build((obj, p) -> d.of(obj).mapped ? mapped : unused);
         build(stages, Duration.ofSeconds(LONG));
         ShmemObject first = filled("first", d, device.domain());
@@ -279,13 +295,7 @@ class ReclaimStagesTest {
         Thread scanner = new Thread(() -> scan(2, false), "scanner");
         scanner.start();
         assertThat(inFirst.await(LONG, TimeUnit.SECONDS)).isTrue();
-        second.resv().lock(); // the driver maps it in a GPU address space while the scan is busy with the first
-        try {
-            d.of(second).mapped = true;
-            second.restage();
-        } finally {
-            second.resv().unlock();
-        }
+        map(second, d, true); // the driver maps it in a GPU address space while the scan is busy with the first
         goFirst.countDown();
         scanner.join(TimeUnit.SECONDS.toMillis(LONG));
 
@@ -302,11 +312,7 @@ class ReclaimStagesTest {
         ReclaimStage unused = b.stage("unused", Placement.EVICTABLE);
         ReclaimStage priv = b.stage("private", Placement.EVICTABLE, ReclaimStage.Option.PER_DOMAIN,
                 ReclaimStage.Option.BLOCKING);
-        b.stage("rest-purgeable", Placement.PURGEABLE);
-        b.stage("rest-evicted-purgeable", Placement.EVICTED_PURGEABLE);
-        b.stage("rest-evicted", Placement.EVICTED);
-        b.stage("rest-pinned", Placement.PINNED);
-        b.stage("rest-unbacked", Placement.NONE);
+        otherPlacements(b);
         build(b.build((obj, p) -> d.of(obj).mapped ? priv : unused),
                 Duration.ofSeconds(LONG));
         ReclaimDomain vm1 = device.createDomain("vm1");
@@ -314,14 +320,7 @@ class ReclaimStagesTest {
         ReclaimDomain vm3 = device.createDomain("vm3");
         ShmemObject shared = filled("on-device", d, device.domain());
         for (ReclaimDomain vm : List.of(vm1, vm2, vm3)) {
-            ShmemObject o = filled("in-" + vm.name(), d, vm);
-            o.resv().lock();
-            try {
-                d.of(o).mapped = true;
-                o.restage();
-            } finally {
-                o.resv().unlock();
-            }
+            map(filled("in-" + vm.name(), d, vm), d, true);
         }
         assertThat(device.domainsInLruOrder()).containsExactly(vm1, vm2, vm3);
         vm1.touch(); // a job ran in vm1
@@ -364,36 +363,19 @@ class ReclaimStagesTest {
         ReclaimStages.Builder b = ReclaimStages.builder();
         ReclaimStage unused = b.stage("unused", Placement.EVICTABLE);
         ReclaimStage priv = b.stage("private", Placement.EVICTABLE, ReclaimStage.Option.PER_DOMAIN);
-        b.stage("rest-purgeable", Placement.PURGEABLE);
-        b.stage("rest-evicted-purgeable", Placement.EVICTED_PURGEABLE);
-        b.stage("rest-evicted", Placement.EVICTED);
-        b.stage("rest-pinned", Placement.PINNED);
-        b.stage("rest-unbacked", Placement.NONE);
+        otherPlacements(b);
         build(b.build((obj, p) -> d.of(obj).mapped ? priv : unused), Duration.ofSeconds(LONG));
         ReclaimDomain vm = device.createDomain("vm");
         ShmemObject first = filled("first", d, vm);
         ShmemObject second = filled("second", d, vm);
-        for (ShmemObject o : List.of(first, second)) {
-            o.resv().lock();
-            try {
-                d.of(o).mapped = true;
-                o.restage();
-            } finally {
-                o.resv().unlock();
-            }
-        }
+        map(first, d, true);
+        map(second, d, true);
         assertThat(device.domainsInLruOrder()).containsExactly(vm);
 
         Thread scanner = new Thread(() -> scan(1, true), "scanner"); // parks first, then asks its evictor
         scanner.start();
         assertThat(inFirst.await(LONG, TimeUnit.SECONDS)).isTrue();
-        second.resv().lock(); // meanwhile the other object of the domain leaves its private list
-        try {
-            d.of(second).mapped = false;
-            second.restage();
-        } finally {
-            second.resv().unlock();
-        }
+        map(second, d, false); // meanwhile the other object of the domain leaves its private list
         device.drainMoves(); // applied while first is parked: the domain's lists look empty
         goFirst.countDown();
         scanner.join(TimeUnit.SECONDS.toMillis(LONG));
