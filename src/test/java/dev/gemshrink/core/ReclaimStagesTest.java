@@ -82,21 +82,21 @@ class ReclaimStagesTest {
 
         @Override
         public Outcome purge(ShmemObject obj, ReclaimPermit permit) {
-            if (of(obj).busy()) {
-                return Outcome.BUSY;
-            }
-            permit.purge();
-            reclaimed.add("purge " + obj.name());
-            return Outcome.DONE;
+            return reclaim(obj, "purge", permit::purge);
         }
 
         @Override
         public Outcome evict(ShmemObject obj, ReclaimPermit permit) {
+            return reclaim(obj, "evict", permit::evict);
+        }
+
+        /** BUSY while a job uses the object; otherwise reclaims it through the permit and records it. */
+        private Outcome reclaim(ShmemObject obj, String how, java.util.function.IntSupplier permitted) {
             if (of(obj).busy()) {
                 return Outcome.BUSY;
             }
-            permit.evict();
-            reclaimed.add("evict " + obj.name());
+            permitted.getAsInt();
+            reclaimed.add(how + " " + obj.name());
             return Outcome.DONE;
         }
 
